@@ -1,0 +1,1 @@
+"""zcdb.proxies."""

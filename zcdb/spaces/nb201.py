@@ -1,0 +1,303 @@
+"""The NAS-Bench-201 cell search space (also NATS-Bench's topology space, "tss").
+
+A cell is a DAG on four nodes; each of its six edges ``i -> j`` (``i < j``)
+carries one of five operations. The official architecture string lists the
+edges node by node::
+
+    |op~0|+|op~0|op~1|+|op~0|op~1|op~2|
+     e01     e02  e12     e03  e13  e23
+
+Three representations are used throughout zcdb:
+
+* the official **string** (at the edges of the system: files, CLI, reports);
+* the official **index** ``0..15624`` (inside hot loops and in the store): the
+  order of the official benchmark files, i.e. the product order of the
+  operations shuffled with ``random.seed(88)`` exactly as NAS-Bench-201's
+  generator script did;
+* the **ops tuple**: six operation indices into :data:`OPS`, in string order.
+
+NASLib numbers operations and edges differently; :func:`to_naslib` and
+:func:`from_naslib` convert.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+import re
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from ..errors import UnknownArch
+
+NAME = "nb201"
+#: Operation names in the official order (the order of the official search space list).
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: Edges ``(from_node, to_node)`` in the order of the official string.
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+NUM_OPS = len(OPS)
+NUM_EDGES = len(EDGES)
+NUM_ARCHS = NUM_OPS**NUM_EDGES  # 15,625
+
+#: NASLib's operation numbering: NASLib index -> official op index.
+NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+#: NASLib tuple position k holds the edge at official string position NASLIB_EDGE_POS[k]
+#: (NASLib's edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) of its 1-based cell graph).
+NASLIB_EDGE_POS: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
+
+ArchLike = Union[str, int, np.integer, Sequence[int]]
+
+_OP_INDEX = {name: i for i, name in enumerate(OPS)}
+_TEMPLATE = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
+_PATTERN = re.compile(
+    r"\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|"
+)
+_POW = np.array([NUM_OPS ** (NUM_EDGES - 1 - k) for k in range(NUM_EDGES)], dtype=np.int64)
+_FORMAT_HINT = "expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
+
+
+# --------------------------------------------------------------------------- strings
+def parse(arch: str) -> tuple[int, ...]:
+    """Parse an official architecture string into its ops tuple.
+
+    Raises :class:`UnknownArch` naming the problem for anything malformed.
+    """
+    if not isinstance(arch, str):
+        raise UnknownArch(f"nb201 architecture must be a string, got {type(arch).__name__}")
+    m = _PATTERN.fullmatch(arch.strip())
+    if m is None:
+        raise UnknownArch(f"malformed nb201 architecture {arch!r}: {_FORMAT_HINT}")
+    try:
+        return tuple(_OP_INDEX[name] for name in m.groups())
+    except KeyError as exc:
+        raise UnknownArch(
+            f"unknown operation {exc.args[0]!r} in nb201 architecture {arch!r}: ops are {', '.join(OPS)}"
+        ) from None
+
+
+def format_arch(ops: Sequence[int]) -> str:
+    """Format an ops tuple as the official architecture string."""
+    return _TEMPLATE.format(*(OPS[i] for i in _check_ops(ops)))
+
+
+def _check_ops(ops: Sequence[int]) -> tuple[int, ...]:
+    try:
+        t = tuple(int(o) for o in ops)
+    except (TypeError, ValueError):
+        raise UnknownArch(f"nb201 ops tuple must hold {NUM_EDGES} integers, got {ops!r}") from None
+    if len(t) != NUM_EDGES or any(o < 0 or o >= NUM_OPS for o in t):
+        raise UnknownArch(
+            f"nb201 ops tuple must hold {NUM_EDGES} integers in 0..{NUM_OPS - 1}, got {ops!r}"
+        )
+    return t
+
+
+# --------------------------------------------------------------------------- official index
+def _code(ops: Sequence[int]) -> int:
+    c = 0
+    for o in ops:
+        c = c * NUM_OPS + o
+    return c
+
+
+def _decode(code: int) -> tuple[int, ...]:
+    out = []
+    for _ in range(NUM_EDGES):
+        code, r = divmod(code, NUM_OPS)
+        out.append(r)
+    return tuple(reversed(out))
+
+
+@functools.lru_cache(maxsize=1)
+def _index_to_code() -> np.ndarray:
+    # NAS-Bench-201's generator enumerated the ops product (first edge slowest) and
+    # shuffled it with random.seed(88); Python's shuffle is stable across versions,
+    # so this regenerates the official order without reading any benchmark file.
+    codes = list(range(NUM_ARCHS))
+    random.Random(88).shuffle(codes)
+    arr = np.array(codes, dtype=np.int64)
+    arr.setflags(write=False)
+    return arr
+
+
+@functools.lru_cache(maxsize=1)
+def _code_to_index() -> np.ndarray:
+    inv = np.empty(NUM_ARCHS, dtype=np.int64)
+    inv[_index_to_code()] = np.arange(NUM_ARCHS)
+    inv.setflags(write=False)
+    return inv
+
+
+@functools.lru_cache(maxsize=1)
+def all_strings() -> tuple[str, ...]:
+    """Official strings of all 15,625 architectures, by official index."""
+    return tuple(format_arch(_decode(int(c))) for c in _index_to_code())
+
+
+@functools.lru_cache(maxsize=1)
+def _string_to_index() -> dict[str, int]:
+    return {s: i for i, s in enumerate(all_strings())}
+
+
+def index_of(arch: ArchLike) -> int:
+    """Official index of an architecture given as string, index or ops tuple."""
+    if isinstance(arch, str):
+        i = _string_to_index().get(arch)
+        if i is None:
+            return int(_code_to_index()[_code(parse(arch))])
+        return i
+    if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+        i = int(arch)
+        if not 0 <= i < NUM_ARCHS:
+            raise UnknownArch(f"nb201 index {i} out of range 0..{NUM_ARCHS - 1}")
+        return i
+    return int(_code_to_index()[_code(_check_ops(arch))])
+
+
+def ops_of(arch: ArchLike) -> tuple[int, ...]:
+    """Ops tuple of an architecture given as string, index or ops tuple."""
+    if isinstance(arch, str):
+        return parse(arch)
+    if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+        return _decode(int(_index_to_code()[index_of(arch)]))
+    return _check_ops(arch)
+
+
+def string_of(arch: ArchLike) -> str:
+    """Official string of an architecture given as string, index or ops tuple."""
+    if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+        return all_strings()[index_of(arch)]
+    return format_arch(ops_of(arch))
+
+
+def ops_matrix() -> np.ndarray:
+    """``(15625, 6)`` int8 array: ops tuple of every architecture, by official index."""
+    return _ops_matrix()
+
+
+@functools.lru_cache(maxsize=1)
+def _ops_matrix() -> np.ndarray:
+    codes = _index_to_code()
+    m = (codes[:, None] // _POW[None, :]) % NUM_OPS
+    m = m.astype(np.int8)
+    m.setflags(write=False)
+    return m
+
+
+# --------------------------------------------------------------------------- NASLib
+def to_naslib(arch: ArchLike) -> tuple[int, ...]:
+    """NASLib's ops tuple (NASLib op numbering and edge order) of an architecture."""
+    ops = ops_of(arch)
+    return tuple(NASLIB_OPS.index(OPS[ops[pos]]) for pos in NASLIB_EDGE_POS)
+
+
+def from_naslib(naslib: Sequence[int]) -> tuple[int, ...]:
+    """Official ops tuple from NASLib's tuple (as in NAS-Bench-Suite-Zero's keys)."""
+    try:
+        t = tuple(int(v) for v in naslib)
+    except (TypeError, ValueError):
+        raise UnknownArch(f"NASLib nb201 tuple must hold 6 integers, got {naslib!r}") from None
+    if len(t) != NUM_EDGES or any(v < 0 or v >= NUM_OPS for v in t):
+        raise UnknownArch(f"NASLib nb201 tuple must hold 6 integers in 0..4, got {naslib!r}")
+    ops = [0] * NUM_EDGES
+    for k, pos in enumerate(NASLIB_EDGE_POS):
+        ops[pos] = _OP_INDEX[NASLIB_OPS[t[k]]]
+    return tuple(ops)
+
+
+# --------------------------------------------------------------------------- isomorphism
+def canonical(arch: ArchLike) -> str:
+    """Canonical form under isomorphism: equal exactly for architectures computing the same function.
+
+    Each node's value is written as a sum of terms over its incoming edges, sorted
+    (addition commutes): ``skip_connect`` passes the input's expression through,
+    ``none`` (or an input that is identically zero) gives the zero term ``#``, any
+    other op wraps the input as ``(expr)@op``. The output node's expression is the
+    canonical form. This is the equivalence NATS-Bench uses for its unique strings
+    (6,466 classes); the strings themselves are formatted the same way.
+    """
+    ops = ops_of(arch)
+    nodes = ["0"]
+    for j in range(1, 4):
+        terms = []
+        for k, (i, to) in enumerate(EDGES):
+            if to != j:
+                continue
+            op = OPS[ops[k]]
+            if op == "none" or nodes[i] == "#":
+                terms.append("#")
+            elif op == "skip_connect":
+                terms.append(nodes[i])
+            else:
+                terms.append(f"({nodes[i]})@{op}")
+        nodes.append("+".join(sorted(terms)))
+    return nodes[3]
+
+
+@functools.lru_cache(maxsize=1)
+def canonical_representatives() -> np.ndarray:
+    """For each official index, the smallest official index of its isomorphism class."""
+    first: dict[str, int] = {}
+    rep = np.empty(NUM_ARCHS, dtype=np.int64)
+    for i in range(NUM_ARCHS):
+        rep[i] = first.setdefault(canonical(i), i)
+    rep.setflags(write=False)
+    return rep
+
+
+def output_reachable(arch: ArchLike) -> bool:
+    """Whether the cell output depends on its input once ``none`` edges are pruned.
+
+    ``False`` means every path from node 0 to node 3 crosses a ``none`` edge: the
+    cell outputs zeros whatever its input.
+    """
+    ops = ops_of(arch)
+    reach = [True, False, False, False]
+    for k, (i, j) in enumerate(EDGES):
+        if ops[k] != 0 and reach[i]:
+            reach[j] = True
+    return reach[3]
+
+
+# --------------------------------------------------------------------------- enumeration & moves
+def enumerate_archs() -> Iterable[str]:
+    """All 15,625 official strings in official index order."""
+    return iter(all_strings())
+
+
+def sample(n: int, seed: int, replace: bool = False) -> np.ndarray:
+    """``n`` official indices drawn uniformly with a seeded numpy generator."""
+    if n < 0 or (not replace and n > NUM_ARCHS):
+        raise UnknownArch(f"cannot sample {n} distinct nb201 architectures (there are {NUM_ARCHS})")
+    rng = np.random.default_rng(seed)
+    return rng.choice(NUM_ARCHS, size=n, replace=replace).astype(np.int64)
+
+
+def neighbours(arch: ArchLike) -> list[int]:
+    """Official indices of the 24 architectures that differ from ``arch`` in exactly one edge.
+
+    Ordered edge by edge; on each edge, the op indices ``(op + 1) % 5 .. (op + 4) % 5``.
+    """
+    return neighbour_table()[index_of(arch)].tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def neighbour_table() -> np.ndarray:
+    """``(15625, 24)`` array of :func:`neighbours` for every index (for vectorized search loops)."""
+    ops = _ops_matrix().astype(np.int64)
+    codes = _index_to_code()
+    cols = []
+    for k in range(NUM_EDGES):
+        for delta in range(1, NUM_OPS):
+            new_op = (ops[:, k] + delta) % NUM_OPS
+            cols.append(codes + (new_op - ops[:, k]) * _POW[k])
+    table = _code_to_index()[np.stack(cols, axis=1)]
+    table.setflags(write=False)
+    return table
+
+
+def all_products() -> Iterable[tuple[int, ...]]:
+    """Every ops tuple in product order (first edge slowest); not the official order."""
+    return itertools.product(range(NUM_OPS), repeat=NUM_EDGES)

@@ -1,0 +1,718 @@
+"""The zcdb store: one SQLite file (through sqlite-utils) holding benchmark rows with provenance.
+
+Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
+
+``archs``         space, arch_index, arch (official string), canonical (isomorphism class form)
+``benchmarks``    id, space, dataset, protocol (the training recipe the rows come from)
+``metrics``       id, name
+``evaluations``   benchmark_id, metric_id, epoch, seed, arch_index, value, source_id (WITHOUT ROWID,
+                  keyed in that order: the query path reads one (metric, epoch, seed) series at a time)
+``series``        catalog of the (benchmark, metric, epoch, seed) series and their row counts
+``proxy_scores``  space, dataset, proxy, seed, batch_size, data, arch_index, value, time, reason, source_id
+``provenance``    id, source, sha256, importer, options, zcdb_version, time, rows
+
+``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
+
+Conventions: ``epoch`` is the fidelity (``0`` for properties that do not depend on
+training: params, FLOPs, latency); ``seed`` ``-1`` (:data:`MEAN_SEED`) marks a value the
+source reports already averaged over its seeds. A missing or NaN value is stored as NULL
+and read back as NaN.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
+
+import numpy as np
+import sqlite_utils
+
+from . import __version__
+from .errors import CorruptFile, EmptyStore, ImportConflict, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError
+from .spaces import get_space
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SCHEMA_VERSION = 1
+#: Seed value of rows that a source reports as a mean over its seeds.
+MEAN_SEED = -1
+#: Default protocol of each space when a benchmark is opened without naming one.
+DEFAULT_PROTOCOL = {"nb201": "200ep"}
+
+_FIXED_METRICS = (
+    "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
+    "train_time", "params", "flops",
+)
+_METRIC_PREFIXES = ("latency_", "energy_")
+_LOWER_IS_BETTER_PREFIXES = ("latency_", "energy_")
+_LOWER_IS_BETTER = {"train_loss", "val_loss", "test_loss", "train_time", "params", "flops"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS archs (
+    space TEXT NOT NULL, arch_index INTEGER NOT NULL, arch TEXT NOT NULL, canonical TEXT NOT NULL,
+    PRIMARY KEY (space, arch_index)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS benchmarks (
+    id INTEGER PRIMARY KEY, space TEXT NOT NULL, dataset TEXT NOT NULL, protocol TEXT NOT NULL,
+    UNIQUE (space, dataset, protocol));
+CREATE TABLE IF NOT EXISTS metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS provenance (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL, importer TEXT NOT NULL,
+    options TEXT NOT NULL, zcdb_version TEXT NOT NULL, time TEXT NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS evaluations (
+    benchmark_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    seed INTEGER NOT NULL, arch_index INTEGER NOT NULL, value REAL, source_id INTEGER NOT NULL,
+    PRIMARY KEY (benchmark_id, metric_id, epoch, seed, arch_index)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS evaluations_by_arch ON evaluations (benchmark_id, arch_index);
+CREATE TABLE IF NOT EXISTS series (
+    benchmark_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    seed INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (benchmark_id, metric_id, epoch, seed)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS proxy_scores (
+    space TEXT NOT NULL, dataset TEXT NOT NULL, proxy TEXT NOT NULL, seed INTEGER NOT NULL,
+    batch_size INTEGER NOT NULL, data TEXT NOT NULL, arch_index INTEGER NOT NULL,
+    value REAL, time REAL, reason TEXT, source_id INTEGER NOT NULL,
+    PRIMARY KEY (space, dataset, proxy, seed, batch_size, data, arch_index)) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS evaluations_view AS
+    SELECT b.space, b.dataset, b.protocol, e.arch_index, a.arch, m.name AS metric,
+           e.epoch, e.seed, e.value, e.source_id
+    FROM evaluations e JOIN benchmarks b ON b.id = e.benchmark_id
+    JOIN metrics m ON m.id = e.metric_id
+    LEFT JOIN archs a ON a.space = b.space AND a.arch_index = e.arch_index;
+"""
+
+
+def check_metric_name(metric: str) -> str:
+    """Validate a metric name against zcdb's vocabulary; return it."""
+    if metric in _FIXED_METRICS:
+        return metric
+    for p in _METRIC_PREFIXES:
+        if metric.startswith(p) and len(metric) > len(p) and metric[len(p):].replace("_", "").isalnum():
+            return metric
+    raise UnknownMetric(
+        f"invalid metric name {metric!r}: use one of {', '.join(_FIXED_METRICS)}, latency_<device>, energy_<device>"
+    )
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether larger values of ``metric`` are better (accuracies) or worse (losses, costs)."""
+    return not (metric in _LOWER_IS_BETTER or metric.startswith(_LOWER_IS_BETTER_PREFIXES))
+
+
+def default_path() -> Path:
+    """Where the store lives when neither a path nor ``ZCDB_DB`` is given (a platform data dir)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "zcdb" / "zcdb.db"
+
+
+def resolve_path(path: Union[str, os.PathLike, None] = None) -> str:
+    """The store path: the argument, then ``ZCDB_DB``, then :func:`default_path`."""
+    if path is not None:
+        return str(path)
+    env = os.environ.get("ZCDB_DB")
+    if env:
+        return env
+    return str(default_path())
+
+
+def sha256_of(path: Union[str, os.PathLike]) -> str:
+    """SHA-256 of a file (or, for a directory, of its files' names and contents, sorted)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Series:
+    """One stored series of a benchmark: a metric at an epoch and seed, with its row count."""
+
+    metric: str
+    epoch: int
+    seed: int
+    n: int
+
+
+class Store:
+    """A zcdb database. Open it with :func:`zcdb.open`."""
+
+    def __init__(self, path: Union[str, os.PathLike, None] = None) -> None:
+        self.path = resolve_path(path)
+        memory = self.path == ":memory:"
+        if not memory:
+            p = Path(self.path)
+            if p.is_dir():
+                raise CorruptFile(f"{self.path} is a directory: give the path of a zcdb database file")
+            p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise CorruptFile(
+                f"{self.path} is not a zcdb database ({exc}): pass another --db path or move the file away"
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise ZcdbError(
+                f"{self.path} has schema version {version}, newer than this zcdb ({SCHEMA_VERSION}): upgrade zcdb"
+            )
+        if version == 0 and tables and "evaluations" not in tables:
+            raise CorruptFile(
+                f"{self.path} is an SQLite database but not a zcdb store: pass another --db path"
+            )
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        if not memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        if version < SCHEMA_VERSION:
+            with self._transaction():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._benchmarks: dict[tuple[str, str, str], "Benchmark"] = {}
+        self._generation = 0
+
+    # ------------------------------------------------------------------ basics
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<zcdb.Store {self.path}>"
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ catalog
+    def benchmark_rows(self) -> list[dict[str, Any]]:
+        """Every benchmark with at least one row: space, dataset, protocol, id."""
+        return [
+            dict(id=r[0], space=r[1], dataset=r[2], protocol=r[3])
+            for r in self.conn.execute(
+                "SELECT id, space, dataset, protocol FROM benchmarks b "
+                "WHERE EXISTS (SELECT 1 FROM series s WHERE s.benchmark_id = b.id) ORDER BY space, dataset, protocol"
+            )
+        ]
+
+    def series(self, benchmark_id: int) -> list[Series]:
+        """The stored series of one benchmark."""
+        return [
+            Series(*r)
+            for r in self.conn.execute(
+                "SELECT m.name, s.epoch, s.seed, s.n FROM series s JOIN metrics m ON m.id = s.metric_id "
+                "WHERE s.benchmark_id = ? ORDER BY m.name, s.epoch, s.seed",
+                (benchmark_id,),
+            )
+        ]
+
+    def provenance(self) -> list[dict[str, Any]]:
+        """Every import recorded in the store, oldest first."""
+        cur = self.conn.execute(
+            "SELECT id, source, sha256, importer, options, zcdb_version, time, rows FROM provenance ORDER BY id"
+        )
+        cols = [d[0] for d in cur.description]
+        out = [dict(zip(cols, r)) for r in cur]
+        for row in out:
+            row["options"] = json.loads(row["options"])
+        return out
+
+    def proxy_runs(self, space: Optional[str] = None, dataset: Optional[str] = None) -> list[dict[str, Any]]:
+        """Stored proxy score sets: space, dataset, proxy, seed, batch_size, data and count n."""
+        sql = (
+            "SELECT space, dataset, proxy, seed, batch_size, data, COUNT(*) AS n FROM proxy_scores "
+            "WHERE (?1 IS NULL OR space = ?1) AND (?2 IS NULL OR dataset = ?2) "
+            "GROUP BY space, dataset, proxy, seed, batch_size, data ORDER BY space, dataset, proxy"
+        )
+        cur = self.conn.execute(sql, (space, dataset))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur]
+
+    def info(self) -> dict[str, Any]:
+        """A summary of the store: path, schema, benchmarks with their metrics, proxies, imports."""
+        benches = []
+        for b in self.benchmark_rows():
+            metrics: dict[str, dict[str, Any]] = {}
+            for s in self.series(b["id"]):
+                m = metrics.setdefault(s.metric, {"epochs": set(), "seeds": set(), "archs": 0})
+                m["epochs"].add(s.epoch)
+                m["seeds"].add(s.seed)
+                m["archs"] = max(m["archs"], s.n)
+            benches.append(
+                dict(
+                    space=b["space"], dataset=b["dataset"], protocol=b["protocol"],
+                    metrics={
+                        k: dict(epochs=_span(v["epochs"]), seeds=sorted(v["seeds"]), archs=v["archs"])
+                        for k, v in metrics.items()
+                    },
+                )
+            )
+        return dict(
+            path=self.path,
+            schema_version=SCHEMA_VERSION,
+            zcdb_version=__version__,
+            benchmarks=benches,
+            proxies=self.proxy_runs(),
+            imports=len(self.provenance()),
+        )
+
+    # ------------------------------------------------------------------ reading
+    def benchmark(self, space: str, dataset: str, protocol: Optional[str] = None) -> "Benchmark":
+        """The tabular benchmark of ``space`` on ``dataset`` (and ``protocol``; see below).
+
+        With ``protocol=None``: the only protocol stored for that space and dataset, or
+        the space's default (``200ep`` for nb201) when several are.
+        """
+        get_space(space)
+        rows = self.conn.execute(
+            "SELECT b.id, b.protocol FROM benchmarks b WHERE space = ? AND dataset = ? "
+            "AND EXISTS (SELECT 1 FROM series s WHERE s.benchmark_id = b.id) ORDER BY protocol",
+            (space, dataset),
+        ).fetchall()
+        if not rows:
+            known = sorted({r["dataset"] for r in self.benchmark_rows() if r["space"] == space})
+            if not known:
+                raise EmptyStore(
+                    f"the store {self.path} holds no {space} benchmark: import one first, "
+                    "e.g. `zcdb import csv FILE --space nb201 ...` (see `zcdb import --help`)"
+                )
+            raise UnknownDataset(
+                f"no {space} benchmark for dataset {dataset!r} in {self.path}: stored datasets are {', '.join(known)}"
+            )
+        protocols = {p: i for i, p in rows}
+        if protocol is None:
+            if len(protocols) == 1:
+                protocol = next(iter(protocols))
+            elif DEFAULT_PROTOCOL.get(space) in protocols:
+                protocol = DEFAULT_PROTOCOL[space]
+            else:
+                raise ZcdbError(
+                    f"{space}/{dataset} has several protocols ({', '.join(protocols)}): pass one with --protocol"
+                )
+        if protocol not in protocols:
+            raise UnknownDataset(
+                f"no {space}/{dataset} rows under protocol {protocol!r}: stored protocols are {', '.join(protocols)}"
+            )
+        key = (space, dataset, protocol)
+        bench = self._benchmarks.get(key)
+        if bench is None or bench._generation != self._generation:
+            bench = Benchmark(self, protocols[protocol], space, dataset, protocol)
+            self._benchmarks[key] = bench
+        return bench
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def importing(
+        self, source: Union[str, os.PathLike], importer: str, options: Optional[dict[str, Any]] = None,
+        replace: bool = False,
+    ) -> Iterator["ImportBatch"]:
+        """Collect rows from one source and write them in one transaction.
+
+        Nothing reaches the store unless the block finishes without an exception.
+        Re-importing the same rows changes nothing; rows that would overwrite a
+        different stored value raise :class:`ImportConflict` unless ``replace``.
+        """
+        batch = ImportBatch(self, str(source), importer, options or {})
+        yield batch
+        batch._commit(replace)
+        self._generation += 1
+
+    def _ensure_space(self, space: str) -> None:
+        mod = get_space(space)
+        n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
+        if n == mod.NUM_ARCHS:
+            return
+        rows = ((space, i, s, mod.canonical(i)) for i, s in enumerate(mod.all_strings()))
+        self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
+
+    def _id(self, table: str, **key: str) -> int:
+        cols = list(key)
+        where = " AND ".join(f"{c} = ?" for c in cols)
+        r = self.conn.execute(f"SELECT id FROM {table} WHERE {where}", tuple(key.values())).fetchone()
+        if r:
+            return int(r[0])
+        cur = self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(key.values())
+        )
+        return int(cur.lastrowid)
+
+
+def _span(values: set[int]) -> str:
+    v = sorted(values)
+    if len(v) <= 3:
+        return ",".join(map(str, v))
+    return f"{v[0]}..{v[-1]} ({len(v)})"
+
+
+class ImportBatch:
+    """Rows gathered from one source; written by :meth:`Store.importing` on success."""
+
+    def __init__(self, store: Store, source: str, importer: str, options: dict[str, Any]) -> None:
+        self.store = store
+        self.source = source
+        self.importer = importer
+        self.options = options
+        self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray]] = []
+        self._proxies: list[tuple] = []
+        self.rows = 0
+        #: Rows the commit inserted or changed (0 when re-importing the same data).
+        self.changed = 0
+
+    def add_evaluations(
+        self, space: str, dataset: str, protocol: str, metric: str, epoch: int, seed: int,
+        arch_index: Sequence[int], values: Sequence[float],
+    ) -> None:
+        """Add one series (or part of one): ``values[k]`` of architecture ``arch_index[k]``."""
+        mod = get_space(space)
+        check_metric_name(metric)
+        idx = np.asarray(arch_index, dtype=np.int64)
+        val = np.asarray(values, dtype=np.float64)
+        if idx.shape != val.shape or idx.ndim != 1:
+            raise ZcdbError("add_evaluations needs equally long 1-d arch_index and values")
+        if idx.size and (idx.min() < 0 or idx.max() >= mod.NUM_ARCHS):
+            raise UnknownArch(f"arch index out of range 0..{mod.NUM_ARCHS - 1} in {self.source}")
+        if np.unique(idx).size != idx.size:
+            raise CorruptFile(f"{self.source}: an architecture appears twice for {dataset}:{metric} epoch {epoch}")
+        self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val))
+        self.rows += idx.size
+
+    def add_proxy_scores(
+        self, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str,
+        arch_index: Sequence[int], values: Sequence[float], times: Sequence[float],
+        reasons: Optional[Sequence[Optional[str]]] = None,
+    ) -> None:
+        """Add proxy scores (NaN allowed, with a reason) and their compute times in seconds."""
+        mod = get_space(space)
+        idx = np.asarray(arch_index, dtype=np.int64)
+        val = np.asarray(values, dtype=np.float64)
+        tim = np.asarray(times, dtype=np.float64)
+        if not (idx.shape == val.shape == tim.shape) or idx.ndim != 1:
+            raise ZcdbError("add_proxy_scores needs equally long 1-d arch_index, values and times")
+        if idx.size and (idx.min() < 0 or idx.max() >= mod.NUM_ARCHS):
+            raise UnknownArch(f"arch index out of range 0..{mod.NUM_ARCHS - 1} in {self.source}")
+        rs = list(reasons) if reasons is not None else [None] * idx.size
+        for k in range(idx.size):
+            if not np.isfinite(val[k]) and rs[k] is None:
+                rs[k] = "non-finite score" if not np.isnan(val[k]) else "score is NaN"
+        self._proxies.append((space, dataset, proxy, int(seed), int(batch_size), data, idx, val, tim, rs))
+        self.rows += idx.size
+
+    # -------------------------------------------------------------- commit
+    def _commit(self, replace: bool) -> None:
+        s = self.store
+        conn = s.conn
+        sha = sha256_of(self.source) if Path(self.source).exists() else ""
+        opts = json.dumps(self.options, sort_keys=True)
+        with s._transaction():
+            prev = conn.execute(
+                "SELECT id FROM provenance WHERE sha256 = ? AND importer = ? AND options = ? AND rows = ?",
+                (sha, self.importer, opts, self.rows),
+            ).fetchone()
+            if prev:
+                source_id = int(prev[0])
+            else:
+                source_id = int(
+                    conn.execute(
+                        "INSERT INTO provenance (source, sha256, importer, options, zcdb_version, time, rows) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            os.path.abspath(self.source) if sha else self.source, sha, self.importer, opts,
+                            __version__, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                            self.rows,
+                        ),
+                    ).lastrowid
+                )
+            changed = self._write_evaluations(source_id, replace) + self._write_proxies(source_id, replace)
+            self.changed = changed
+            if prev is None and changed == 0 and self.rows:
+                # Same rows under another name or file: the store keeps its original provenance.
+                conn.execute("DELETE FROM provenance WHERE id = ?", (source_id,))
+
+    def _write_evaluations(self, source_id: int, replace: bool) -> int:
+        if not self._evals:
+            return 0
+        s = self.store
+        conn = s.conn
+        conn.execute("DROP TABLE IF EXISTS temp.incoming")
+        conn.execute(
+            "CREATE TEMP TABLE incoming (benchmark_id INTEGER, metric_id INTEGER, epoch INTEGER, seed INTEGER, "
+            "arch_index INTEGER, value REAL, PRIMARY KEY (benchmark_id, metric_id, epoch, seed, arch_index)) "
+            "WITHOUT ROWID"
+        )
+        spaces = set()
+        for space, dataset, protocol, metric, epoch, seed, idx, val in self._evals:
+            if space not in spaces:
+                s._ensure_space(space)
+                spaces.add(space)
+            bid = s._id("benchmarks", space=space, dataset=dataset, protocol=protocol)
+            mid = s._id("metrics", name=metric)
+            vals = [None if not np.isfinite(v) else float(v) for v in val.tolist()] if not np.isfinite(val).all() \
+                else val.tolist()
+            try:
+                conn.executemany(
+                    "INSERT INTO temp.incoming VALUES (?, ?, ?, ?, ?, ?)",
+                    zip([bid] * idx.size, [mid] * idx.size, [epoch] * idx.size, [seed] * idx.size,
+                        idx.tolist(), vals),
+                )
+            except sqlite3.IntegrityError:
+                raise CorruptFile(
+                    f"{self.source}: the same ({dataset}, {metric}, epoch {epoch}, seed {seed}) row appears twice"
+                ) from None
+        key = "i.benchmark_id = e.benchmark_id AND i.metric_id = e.metric_id AND i.epoch = e.epoch " \
+              "AND i.seed = e.seed AND i.arch_index = e.arch_index"
+        differing = conn.execute(
+            f"SELECT COUNT(*) FROM temp.incoming i JOIN evaluations e ON {key} WHERE e.value IS NOT i.value"
+        ).fetchone()[0]
+        if differing and not replace:
+            raise ImportConflict(
+                f"{self.source} would change {differing} values already in the store: "
+                "pass --replace to overwrite them, or import into another --db"
+            )
+        before = conn.total_changes
+        if differing:
+            conn.execute(
+                f"UPDATE evaluations AS e SET value = i.value, source_id = ? FROM temp.incoming i "
+                f"WHERE {key} AND e.value IS NOT i.value",
+                (source_id,),
+            )
+        conn.execute(
+            "INSERT OR IGNORE INTO evaluations SELECT benchmark_id, metric_id, epoch, seed, arch_index, value, ? "
+            "FROM temp.incoming",
+            (source_id,),
+        )
+        changed = conn.total_changes - before
+        if changed:
+            conn.execute(
+                "INSERT OR REPLACE INTO series SELECT g.benchmark_id, g.metric_id, g.epoch, g.seed, "
+                "(SELECT COUNT(*) FROM evaluations e WHERE e.benchmark_id = g.benchmark_id AND "
+                "e.metric_id = g.metric_id AND e.epoch = g.epoch AND e.seed = g.seed) "
+                "FROM (SELECT DISTINCT benchmark_id, metric_id, epoch, seed FROM temp.incoming) g"
+            )
+        conn.execute("DROP TABLE temp.incoming")
+        return changed
+
+    def _write_proxies(self, source_id: int, replace: bool) -> int:
+        if not self._proxies:
+            return 0
+        conn = self.store.conn
+        changed = 0
+        for space, dataset, proxy, seed, bs, data, idx, val, tim, rs in self._proxies:
+            for k in range(idx.size):
+                v = float(val[k]) if np.isfinite(val[k]) else None
+                t = float(tim[k]) if np.isfinite(tim[k]) else None
+                key = (space, dataset, proxy, seed, bs, data, int(idx[k]))
+                old = conn.execute(
+                    "SELECT value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
+                    "AND batch_size=? AND data=? AND arch_index=?",
+                    key,
+                ).fetchone()
+                if old is not None:
+                    if old[0] == v and old[2] == rs[k]:
+                        continue
+                    if not replace:
+                        raise ImportConflict(
+                            f"{self.source} would change the stored {proxy} score of arch {int(idx[k])}: "
+                            "pass --replace to overwrite it"
+                        )
+                conn.execute(
+                    "INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, v, t, rs[k], source_id),
+                )
+                changed += 1
+        return changed
+
+
+class Benchmark:
+    """One tabular benchmark: a space, a dataset and a protocol, with its stored metrics.
+
+    Metric series are loaded once into dense numpy arrays indexed by architecture
+    index; queries afterwards are array lookups.
+    """
+
+    def __init__(self, store: Store, benchmark_id: int, space: str, dataset: str, protocol: str) -> None:
+        self.store = store
+        self.id = benchmark_id
+        self.space = space
+        self.dataset = dataset
+        self.protocol = protocol
+        self.space_module = get_space(space)
+        self._generation = store._generation
+        self._cache: dict[tuple[str, Optional[int], Optional[int]], np.ndarray] = {}
+        self._series: Optional[dict[str, dict[int, list[int]]]] = None
+        self._index_map = self.space_module._string_to_index
+        self._n = self.space_module.NUM_ARCHS
+
+    def __repr__(self) -> str:
+        return f"<zcdb.Benchmark {self.space}/{self.dataset} protocol={self.protocol}>"
+
+    # ------------------------------------------------------------------ catalog
+    def _catalog(self) -> dict[str, dict[int, list[int]]]:
+        if self._series is None:
+            cat: dict[str, dict[int, list[int]]] = {}
+            for s in self.store.series(self.id):
+                cat.setdefault(s.metric, {}).setdefault(s.epoch, []).append(s.seed)
+            self._series = cat
+        return self._series
+
+    def metrics(self) -> list[str]:
+        """Metric names stored for this benchmark."""
+        return sorted(self._catalog())
+
+    def epochs(self, metric: str) -> list[int]:
+        """Epochs at which ``metric`` is stored."""
+        return sorted(self._epochs_of(metric))
+
+    def seeds(self, metric: str, epoch: Optional[int] = None) -> list[int]:
+        """Seeds stored for ``metric`` at ``epoch`` (default: its last epoch); ``-1`` is a reported mean."""
+        return sorted(self._epochs_of(metric)[self._resolve_epoch(metric, epoch)])
+
+    def _epochs_of(self, metric: str) -> dict[int, list[int]]:
+        cat = self._catalog()
+        if metric not in cat:
+            check_metric_name(metric)
+            raise UnknownMetric(
+                f"{self.space}/{self.dataset} has no {metric!r}: stored metrics are {', '.join(sorted(cat))}"
+            )
+        return cat[metric]
+
+    def _resolve_epoch(self, metric: str, epoch: Optional[int]) -> int:
+        eps = self._epochs_of(metric)
+        if epoch is None:
+            return max(eps)
+        if epoch not in eps:
+            raise UnknownMetric(
+                f"{self.space}/{self.dataset} has {metric} at epochs {_span(set(eps))}, not at epoch {epoch}"
+            )
+        return int(epoch)
+
+    # ------------------------------------------------------------------ queries
+    def values(self, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> np.ndarray:
+        """``metric`` of every architecture, by official index (NaN where missing); read-only.
+
+        ``epoch=None`` is the last stored epoch. ``seed=None`` is the source's reported
+        mean where it has one, otherwise the mean over the stored seeds.
+        """
+        arr = self._cache.get((metric, epoch, seed))
+        if arr is not None:
+            return arr
+        ep = self._resolve_epoch(metric, epoch)
+        seeds = self._epochs_of(metric)[ep]
+        conn = self.store.conn
+        mid = conn.execute("SELECT id FROM metrics WHERE name = ?", (metric,)).fetchone()[0]
+        if seed is None:
+            if MEAN_SEED in seeds:
+                rows = conn.execute(
+                    "SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
+                    "AND seed=?", (self.id, mid, ep, MEAN_SEED)).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT arch_index, AVG(value) FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
+                    "GROUP BY arch_index", (self.id, mid, ep)).fetchall()
+        else:
+            if seed not in seeds:
+                raise UnknownMetric(
+                    f"{self.space}/{self.dataset} has {metric} at epoch {ep} for seeds "
+                    f"{', '.join(map(str, sorted(seeds)))}, not seed {seed}"
+                )
+            rows = conn.execute(
+                "SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
+                "AND seed=?", (self.id, mid, ep, seed)).fetchall()
+        arr = np.full(self._n, np.nan)
+        if rows:
+            data = np.array(rows, dtype=np.float64)  # NULL -> nan
+            arr[data[:, 0].astype(np.int64)] = data[:, 1]
+        arr.setflags(write=False)
+        self._cache[(metric, epoch, seed)] = arr
+        self._cache[(metric, ep, seed)] = arr
+        return arr
+
+    def index(self, arch: Any) -> int:
+        """Official index of ``arch`` (string, index or ops tuple)."""
+        if type(arch) is str:
+            i = self._index_map().get(arch)
+            if i is not None:
+                return i
+        return self.space_module.index_of(arch)
+
+    def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
+        """``metric`` of one architecture (NaN if the table lacks it)."""
+        arr = self._cache.get((metric, epoch, seed))
+        if arr is None:
+            arr = self.values(metric, epoch, seed)
+        if type(arch) is str:
+            i = self._index_map().get(arch)
+            if i is None:
+                i = self.space_module.index_of(arch)
+        else:
+            i = self.space_module.index_of(arch)
+        return float(arr[i])
+
+    def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
+            maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
+        """The ``k`` best architectures by ``metric``: (index, arch string, value), best first."""
+        v = self.values(metric, epoch)
+        if maximize is None:
+            maximize = higher_is_better(metric)
+        finite = np.flatnonzero(~np.isnan(v))
+        if finite.size == 0:
+            raise EmptyStore(f"{self.space}/{self.dataset} has no values of {metric}")
+        key = -v[finite] if maximize else v[finite]
+        order = finite[np.lexsort((finite, key))][:k]  # ties: smaller index first
+        return [(int(i), self.space_module.string_of(int(i)), float(v[i])) for i in order]
+
+    def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
+        """The best architecture by ``metric``: (index, arch string, value)."""
+        return self.top(metric, 1, epoch, maximize)[0]
+
+    def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+        """All rows (or those of ``metrics``) as a long pandas DataFrame:
+        arch_index, arch, metric, epoch, seed, value."""
+        import pandas as pd
+
+        names = list(metrics) if metrics is not None else self.metrics()
+        for m in names:
+            self._epochs_of(m)
+        q = ",".join("?" * len(names))
+        df = pd.read_sql_query(
+            "SELECT e.arch_index, m.name AS metric, e.epoch, e.seed, e.value FROM evaluations e "
+            f"JOIN metrics m ON m.id = e.metric_id WHERE e.benchmark_id = ? AND m.name IN ({q}) "
+            "ORDER BY m.name, e.epoch, e.seed, e.arch_index",
+            self.store.conn, params=(self.id, *names),
+        )
+        strings = np.array(self.space_module.all_strings(), dtype=object)
+        df.insert(1, "arch", strings[df["arch_index"].to_numpy()])
+        return df
