@@ -1,0 +1,122 @@
+"""NAS-Bench-Suite-Zero (NASLib ``zc_<space>.json``): proxy scores, their compute times, val accuracy.
+
+Two layouts are read:
+
+* released: ``{dataset: {arch_key: {"idx": .., "arch": .., proxy: {"score": s, "time": t}, ...,
+  "val_accuracy": v}}}``;
+* older flat: ``{arch_key: {proxy: s, ..., "val_accuracy": v}}`` for one dataset (given by
+  ``dataset``), scores as plain numbers, without times.
+
+``arch_key`` is NASLib's op-index tuple written as a string, ``"(0, 2, 3, 2, 3, 1)"`` (see
+:func:`zcdb.spaces.nb201.from_naslib`), or an official architecture string.
+Proxy scores go to the ``proxy_scores`` table with data ``naslib-zc`` and unknown seed and
+batch size (-1); ``params`` and ``flops`` are also stored as cost metrics (epoch 0) and
+``val_accuracy`` as ``val_acc`` at epoch 200 (the cifar10-valid setting for cifar10).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from zcdb.errors import CorruptFile, UnknownArch
+from zcdb.spaces import get_space
+from zcdb.store import DEFAULT_PROTOCOL, MEAN_SEED, ImportBatch, Store
+
+DATA_LABEL = "naslib-zc"
+_TUPLE = re.compile(r"\(\s*\d+(\s*,\s*\d+)*\s*,?\s*\)")
+_NON_PROXY = {"idx", "id", "arch", "val_accuracy", "test_accuracy"}
+_KNOWN_DATASETS = {"cifar10", "cifar100", "ImageNet16-120", "svhn", "ninapro", "scifar100",
+                   "jigsaw", "class_object", "class_scene", "autoencoder", "normal", "room_layout", "segmentsemantic"}
+_VAL_EPOCH = {"nb201": 200}
+
+
+def _arch_index(mod: Any, key: str, where: str) -> int:
+    key = key.strip()
+    try:
+        if _TUPLE.fullmatch(key):
+            nums = [int(x) for x in key.strip("() ").split(",") if x.strip()]
+            return mod.index_of(mod.from_naslib(nums))
+        return mod.index_of(key)
+    except UnknownArch as exc:
+        raise UnknownArch(f"{where}: {exc}") from None
+
+
+def _number(x: Any, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) and x is not None:
+        raise CorruptFile(f"{where}: expected a number, got {x!r}")
+    return math.nan if x is None else float(x)
+
+
+def import_naslib_zc(
+    store: Store, path: Union[str, os.PathLike], space: str = "nb201", dataset: Optional[str] = None,
+    replace: bool = False,
+) -> ImportBatch:
+    """Import a NAS-Bench-Suite-Zero JSON file (either layout) into ``store``.
+
+    ``dataset`` names the dataset of a flat-layout file (default cifar10) or restricts a
+    released-layout file to one of its datasets.
+    """
+    mod = get_space(space)
+    p = Path(path)
+    if not p.is_file():
+        raise CorruptFile(f"no such file: {p}: check the path")
+    try:
+        with open(p, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFile(f"{p} is not valid JSON ({exc}): is it truncated?") from None
+    if not isinstance(data, dict) or not data:
+        raise CorruptFile(f"{p}: expected a JSON object of datasets or architectures")
+    if all(k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in data.items()):
+        layout = "released"
+        parts = {k: v for k, v in data.items() if dataset is None or k == dataset}
+        if not parts:
+            raise CorruptFile(f"{p} has no dataset {dataset!r}: it has {', '.join(data)}")
+    else:
+        layout = "flat"
+        parts = {dataset or "cifar10": data}
+    protocol = DEFAULT_PROTOCOL.get(space, "default")
+    options = dict(space=space, dataset=dataset, layout=layout)
+    with store.importing(p, "naslib-zc", options, replace=replace) as batch:
+        for ds, archs in parts.items():
+            if not isinstance(archs, dict):
+                raise CorruptFile(f"{p}: dataset {ds!r} must map architectures to records")
+            scores: dict[str, tuple[list[int], list[float], list[float]]] = {}
+            val_idx: list[int] = []
+            val: list[float] = []
+            for key, rec in archs.items():
+                where = f"{p}: {ds} / {key}"
+                i = _arch_index(mod, key, where)
+                if not isinstance(rec, dict):
+                    raise CorruptFile(f"{where}: expected an object of proxy scores")
+                for name, entry in rec.items():
+                    if name in _NON_PROXY:
+                        continue
+                    if isinstance(entry, dict):
+                        if "score" not in entry:
+                            raise CorruptFile(f"{where}: proxy {name!r} has no 'score'")
+                        s, t = _number(entry["score"], where), _number(entry.get("time"), where)
+                    else:
+                        s, t = _number(entry, where), math.nan
+                    lst = scores.setdefault(name, ([], [], []))
+                    lst[0].append(i)
+                    lst[1].append(s)
+                    lst[2].append(t)
+                if "val_accuracy" in rec:
+                    val_idx.append(i)
+                    val.append(_number(rec["val_accuracy"], where))
+            for name, (idx, s, t) in sorted(scores.items()):
+                batch.add_proxy_scores(space, ds, name, -1, -1, DATA_LABEL, idx, s, t)
+                if name in ("params", "flops"):
+                    batch.add_evaluations(space, ds, protocol, name, 0, MEAN_SEED, idx, s)
+            if val_idx:
+                batch.add_evaluations(space, ds, protocol, "val_acc", _VAL_EPOCH.get(space, 0), MEAN_SEED,
+                                      np.asarray(val_idx), np.asarray(val))
+    return batch

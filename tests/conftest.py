@@ -1,0 +1,63 @@
+"""Shared fixtures: in-memory stores and the real data in ZCDB_SHARED_DATA.
+
+Tests marked ``shared`` read real benchmark files from ``$ZCDB_SHARED_DATA``
+(default ``../shared/data`` beside the repository). They skip when it is absent,
+except under ``CI=true``, where absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import zcdb
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """The shared data folder (``$ZCDB_SHARED_DATA`` or ``../shared/data``)."""
+    return Path(os.environ.get("ZCDB_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+
+def require_shared(*parts: str) -> Path:
+    """Path of a shared data file; skip (or fail under CI=true) when it is missing."""
+    p = shared_data_dir().joinpath(*parts)
+    if not p.exists():
+        msg = f"shared data {p} is missing (set ZCDB_SHARED_DATA)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return p
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared data folder; skips (or fails under CI=true) when absent."""
+    return require_shared()
+
+
+@pytest.fixture
+def store():
+    """A fresh in-memory store."""
+    s = zcdb.open(":memory:")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def file_store(tmp_path):
+    """A fresh store in a temporary file."""
+    s = zcdb.open(tmp_path / "zcdb.db")
+    yield s
+    s.close()
+
+
+def dump(store) -> list[tuple]:
+    """Every row of every zcdb table, to compare a store before and after an operation."""
+    out = []
+    for table in ("archs", "benchmarks", "metrics", "provenance", "evaluations", "series", "proxy_scores"):
+        out.append((table, store.conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()))
+    return out

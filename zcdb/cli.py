@@ -1,0 +1,240 @@
+"""The ``zcdb`` command line: a thin click layer over the Python API.
+
+Each command parses its arguments, calls one API function and renders the result
+(a table for people, ``--json`` for machines). Library errors become one line on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from typing import Any, Callable, Optional
+
+import click
+
+from .errors import ZcdbError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn :class:`ZcdbError` (and a missing file) into one line and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ZcdbError as exc:
+            _fail(str(exc))
+        except FileNotFoundError as exc:
+            _fail(f"no such file: {exc.filename}: check the path")
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was half-written (imports are transactions; rerun to continue)")
+
+    return wrapper
+
+
+def open_store(ctx: click.Context):  # -> zcdb.Store
+    """The store named by ``--db`` (or ``ZCDB_DB``, or the platform default)."""
+    from . import open as open_
+
+    return open_(ctx.obj.get("db"))
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as JSON (NaN as null)."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    click.echo(json.dumps(clean(obj), indent=2))
+
+
+def echo_table(rows: list[dict[str, Any]], columns: Optional[list[str]] = None) -> None:
+    """Print rows as an aligned plain-text table."""
+    if not rows:
+        click.echo("(no rows)")
+        return
+    cols = columns or list(rows[0])
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return "nan" if math.isnan(v) else f"{v:.4g}" if abs(v) < 1e-3 or abs(v) >= 1e6 else f"{v:.4f}".rstrip("0").rstrip(".")
+        return str(v)
+
+    cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(dir_okay=False), default=None, envvar="ZCDB_DB",
+              help="Store file (default: $ZCDB_DB, else the platform data dir).")
+@click.version_option(package_name="zcdb")
+@click.pass_context
+def main(ctx: click.Context, db: Optional[str]) -> None:
+    """zcdb: zero-cost proxies, tabular and surrogate benchmarks for NAS, in one SQLite store."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+
+
+# --------------------------------------------------------------------------- info
+@main.command()
+@json_option
+@click.pass_context
+@handle_errors
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Show what the store holds: benchmarks, metrics, proxies, imports."""
+    store = open_store(ctx)
+    data = store.info()
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"store: {data['path']} (schema {data['schema_version']}, zcdb {data['zcdb_version']}, "
+               f"{data['imports']} imports)")
+    if not data["benchmarks"] and not data["proxies"]:
+        click.echo("empty: import a table first, e.g. `zcdb import csv FILE --space nb201 ...` "
+                   "(see `zcdb import --help`)")
+        return
+    rows = []
+    for b in data["benchmarks"]:
+        for m, d in b["metrics"].items():
+            rows.append(dict(space=b["space"], dataset=b["dataset"], protocol=b["protocol"], metric=m,
+                             epochs=d["epochs"], seeds=",".join(map(str, d["seeds"])), archs=d["archs"]))
+    echo_table(rows)
+    if data["proxies"]:
+        click.echo("")
+        echo_table(data["proxies"])
+
+
+# --------------------------------------------------------------------------- import
+@main.group(name="import")
+def import_() -> None:
+    """Import a benchmark file into the store (one transaction; re-importing changes nothing)."""
+
+
+replace_option = click.option("--replace", is_flag=True,
+                              help="Overwrite stored values that differ (default: refuse and change nothing).")
+
+
+def _report_import(batch: Any, as_json: bool) -> None:
+    if as_json:
+        echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed))
+    else:
+        click.echo(f"imported {batch.rows} rows from {batch.source} ({batch.changed} new or changed)")
+
+
+@import_.command(name="csv")
+@click.argument("file", type=click.Path())
+@click.option("--space", required=True, help="Search space, e.g. nb201.")
+@click.option("--arch-column", required=True, help="Column with the architecture string or official index.")
+@click.option("--column", "columns", multiple=True, required=True, metavar="COL=DATASET:METRIC",
+              help="A value column and where it goes, e.g. CIFAR10TestAccuracy200Epochs=cifar10:test_acc.")
+@click.option("--epoch", type=int, default=None, help="Fidelity of the training metrics (e.g. 200).")
+@click.option("--seed", type=int, default=-1, show_default=True, help="Seed of the values; -1: a mean over seeds.")
+@click.option("--protocol", default=None, help="Protocol name (default: the space's, 200ep for nb201).")
+@click.option("--allow-missing", is_flag=True, help="Store empty cells as NaN instead of failing.")
+@replace_option
+@json_option
+@click.pass_context
+@handle_errors
+def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, columns: tuple[str, ...],
+                   epoch: Optional[int], seed: int, protocol: Optional[str], allow_missing: bool, replace: bool,
+                   as_json: bool) -> None:
+    """Import columns of a CSV table with one row per architecture."""
+    from .tabular.csv_table import import_csv, parse_column_spec
+
+    specs = {}
+    for spec in columns:
+        col, dataset, metric = parse_column_spec(spec)
+        specs[col] = (dataset, metric)
+    batch = import_csv(open_store(ctx), file, space, arch_column, specs, epoch=epoch, seed=seed,
+                       protocol=protocol, allow_missing=allow_missing, replace=replace)
+    _report_import(batch, as_json)
+
+
+@import_.command(name="naslib-zc")
+@click.argument("file", type=click.Path())
+@click.option("--space", default="nb201", show_default=True, help="Search space of the file.")
+@click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
+@replace_option
+@json_option
+@click.pass_context
+@handle_errors
+def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Optional[str], replace: bool,
+                         as_json: bool) -> None:
+    """Import NAS-Bench-Suite-Zero proxy scores (NASLib zc_*.json, released or flat layout)."""
+    from .tabular.naslib_zc import import_naslib_zc
+
+    _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace), as_json)
+
+
+# --------------------------------------------------------------------------- queries
+space_option = click.option("--space", default="nb201", show_default=True, help="Search space.")
+dataset_option = click.option("--dataset", required=True, help="Dataset, e.g. cifar10.")
+protocol_option = click.option("--protocol", default=None, help="Protocol (default: the only or default one).")
+
+
+@main.command()
+@space_option
+@dataset_option
+@click.option("--metric", required=True, help="Metric, e.g. test_acc.")
+@click.option("--epoch", type=int, default=None, help="Epoch (default: the last stored).")
+@click.option("--seed", type=int, default=None, help="Seed (default: the mean over seeds).")
+@protocol_option
+@click.argument("archs", nargs=-1, required=True)
+@json_option
+@click.pass_context
+@handle_errors
+def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int], seed: Optional[int],
+          protocol: Optional[str], archs: tuple[str, ...], as_json: bool) -> None:
+    """Look up a metric of architectures (official strings or indices)."""
+    bench = open_store(ctx).benchmark(space, dataset, protocol)
+    rows = []
+    for a in archs:
+        key: Any = int(a) if a.strip().isdigit() else a
+        i = bench.index(key)
+        rows.append(dict(index=i, arch=bench.space_module.string_of(i), metric=metric,
+                         value=bench.query(i, metric, epoch, seed)))
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["index", "value", "arch"])
+
+
+@main.command()
+@space_option
+@dataset_option
+@click.option("--metric", required=True, help="Metric to rank by, e.g. test_acc.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="How many.")
+@click.option("--epoch", type=int, default=None, help="Epoch (default: the last stored).")
+@protocol_option
+@json_option
+@click.pass_context
+@handle_errors
+def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch: Optional[int],
+        protocol: Optional[str], as_json: bool) -> None:
+    """The k best architectures by a metric (highest accuracy, lowest loss or cost)."""
+    bench = open_store(ctx).benchmark(space, dataset, protocol)
+    rows = [dict(rank=r + 1, index=i, value=v, arch=s) for r, (i, s, v) in enumerate(bench.top(metric, k, epoch))]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["rank", "index", "value", "arch"])
