@@ -1,0 +1,112 @@
+"""The `zcdb` command line: thin commands, --json everywhere, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from zcdb.cli import main
+from zcdb.spaces import nb201
+
+from .conftest import require_shared
+
+
+def _commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path,cmd", list(_commands(main)), ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+def test_every_command_has_help(path, cmd):
+    assert cmd.help and cmd.help.strip(), f"zcdb {' '.join(path)} lacks help text"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "cli.db")
+
+
+def run(db, *args):
+    return CliRunner().invoke(main, ["--db", db, *args])
+
+
+def _small_csv(tmp_path):
+    p = tmp_path / "t.csv"
+    lines = ["arch,acc"] + [f"{nb201.string_of(i)},{50 + i}" for i in range(10)]
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_import_query_top_info(db, tmp_path):
+    p = _small_csv(tmp_path)
+    r = run(db, "import", "csv", str(p), "--space", "nb201", "--arch-column", "arch",
+            "--column", "acc=cifar10:test_acc", "--epoch", "200", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["changed"] == 10
+    r = run(db, "query", "--dataset", "cifar10", "--metric", "test_acc", "3", nb201.string_of(4), "--json")
+    assert [row["value"] for row in json.loads(r.output)] == [53.0, 54.0]
+    r = run(db, "top", "--dataset", "cifar10", "--metric", "test_acc", "-k", "2", "--json")
+    assert [row["index"] for row in json.loads(r.output)] == [9, 8]
+    r = run(db, "top", "--dataset", "cifar10", "--metric", "test_acc", "-k", "1")
+    assert nb201.string_of(9) in r.output
+    r = run(db, "info", "--json")
+    info = json.loads(r.output)
+    assert info["benchmarks"][0]["metrics"]["test_acc"]["archs"] == 10
+    assert "test_acc" in run(db, "info").output
+
+
+@pytest.mark.parametrize("args,match", [
+    (["query", "--dataset", "cifar10", "--metric", "test_acc", "0"], "import one first"),
+    (["top", "--dataset", "cifar10", "--metric", "test_acc"], "import one first"),
+    (["import", "csv", "/nonexistent.csv", "--space", "nb201", "--arch-column", "a", "--column", "a=c:test_acc",
+      "--epoch", "1"], "no such file"),
+    (["import", "csv", "x.csv", "--space", "nb999", "--arch-column", "a", "--column", "a=c:test_acc"], "unknown space"),
+    (["import", "naslib-zc", "/nonexistent.json"], "no such file"),
+])
+def test_errors_on_empty_store(db, args, match):
+    r = run(db, *args)
+    assert r.exit_code == 2
+    assert match in r.output
+    assert "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,match", [
+    (["query", "--dataset", "cifar10", "--metric", "test_acc", "|bad|"], "malformed nb201"),
+    (["query", "--dataset", "cifar10", "--metric", "test_acc", "99999"], "out of range"),
+    (["query", "--dataset", "mnist", "--metric", "test_acc", "0"], "stored datasets are cifar10"),
+    (["query", "--dataset", "cifar10", "--metric", "val_acc", "0"], "stored metrics are test_acc"),
+    (["top", "--dataset", "cifar10", "--metric", "acc"], "invalid metric name"),
+])
+def test_errors_name_the_fix(db, tmp_path, args, match):
+    run(db, "import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column", "arch",
+        "--column", "acc=cifar10:test_acc", "--epoch", "200")
+    r = run(db, *args)
+    assert r.exit_code == 2, r.output
+    assert match in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_corrupt_db_file(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 1000)
+    r = CliRunner().invoke(main, ["--db", str(bad), "info"])
+    assert r.exit_code == 2 and "not a zcdb database" in r.output
+
+
+@pytest.mark.shared
+def test_top_names_the_94_37_architecture(db):
+    path = require_shared("nb201", "nats_tss_test_accuracy_200ep.csv")
+    r = run(db, "import", "csv", str(path), "--space", "nb201", "--arch-column", "ArchitectureString",
+            "--column", "CIFAR10TestAccuracy200Epochs=cifar10:test_acc", "--epoch", "200")
+    assert r.exit_code == 0, r.output
+    r = run(db, "top", "--space", "nb201", "--dataset", "cifar10", "--metric", "test_acc", "-k", "1", "--json")
+    (row,) = json.loads(r.output)
+    assert round(row["value"], 2) == 94.37
+    assert row["arch"] == nb201.string_of(row["index"])
