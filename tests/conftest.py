@@ -58,6 +58,7 @@ def file_store(tmp_path):
 def dump(store) -> list[tuple]:
     """Every row of every zcdb table, to compare a store before and after an operation."""
     out = []
-    for table in ("archs", "benchmarks", "metrics", "provenance", "evaluations", "series", "proxy_scores"):
+    for table in ("archs", "benchmarks", "metrics", "provenance", "evaluations", "series", "proxy_scores", "protocols",
+                  "aliases"):
         out.append((table, store.conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()))
     return out

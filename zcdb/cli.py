@@ -186,6 +186,28 @@ def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Opt
     _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace), as_json)
 
 
+@import_.command(name="builtin")
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the tables this installation ships.")
+@replace_option
+@json_option
+@click.pass_context
+@handle_errors
+def import_builtin_cmd(ctx: click.Context, name: Optional[str], list_: bool, replace: bool, as_json: bool) -> None:
+    """Load a table that zcdb computed itself and ships (see --list)."""
+    from .tabular.builtin import available, import_builtin
+
+    if list_ or not name:
+        rows = available()
+        if as_json:
+            echo_json(rows)
+        else:
+            echo_table([dict(name=r["name"], kind=r["kind"], present="yes" if r["present"] else "no",
+                             kB=r["bytes"] // 1024, description=r["description"]) for r in rows])
+        return
+    _report_import(import_builtin(open_store(ctx), name, replace=replace), as_json)
+
+
 # --------------------------------------------------------------------------- queries
 space_option = click.option("--space", default="nb201", show_default=True, help="Search space.")
 dataset_option = click.option("--dataset", required=True, help="Dataset, e.g. cifar10.")
@@ -238,3 +260,80 @@ def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch
         echo_json(rows)
     else:
         echo_table(rows, ["rank", "index", "value", "arch"])
+
+
+# --------------------------------------------------------------------------- cost
+@main.command()
+@space_option
+@dataset_option
+@click.option("--convention", type=click.Choice(["naslib", "nb201"]), default="naslib", show_default=True,
+              help="FLOP counting: naslib = NAS-Bench-Suite-Zero's flops (counts BN, ReLU, pooling too); "
+                   "nb201 = NAS-Bench-201's own (convolutions and classifier only). Params agree.")
+@click.argument("archs", nargs=-1, required=True)
+@json_option
+@handle_errors
+def cost(space: str, dataset: str, convention: str, archs: tuple[str, ...], as_json: bool) -> None:
+    """Params (millions) and FLOPs (MFLOPs) of architectures (official strings or indices)."""
+    from .errors import UnknownSpace
+    from .models import count_cost  # imports torch: keep it out of `import zcdb.cli`
+    from .spaces import get_space
+
+    space_module = get_space(space)
+    if space != "nb201":
+        raise UnknownSpace(f"cost counting is implemented for nb201 only, not {space!r}")
+    rows = []
+    for a in archs:
+        key: Any = int(a) if a.strip().isdigit() else a
+        params, flops = count_cost(key, dataset, convention=convention)
+        rows.append(dict(index=space_module.index_of(key), arch=space_module.string_of(key),
+                         params=params, flops=flops))
+    if as_json:
+        echo_json(rows)
+    else:
+        # six decimals: the counts are exact integers over 1e6
+        echo_table([dict(index=r["index"], params=f"{r['params']:.6f}", flops=f"{r['flops']:.6f}", arch=r["arch"])
+                    for r in rows], ["index", "params", "flops", "arch"])
+
+
+# --------------------------------------------------------------------------- tabulate
+def _parse_seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        a, dash, b = part.partition("-")
+        try:
+            seeds.extend(range(int(a), int(b) + 1) if dash else [int(a)])
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: write seeds as 0,1 or 0-4") from None
+    return seeds
+
+
+@main.command()
+@space_option
+@dataset_option
+@click.option("--protocol", required=True, help="Training protocol, e.g. digits-v1.")
+@click.option("--archs", default="unique", show_default=True,
+              help="all, unique (one per isomorphism class), N (a seeded sample) or a file of architectures.")
+@click.option("--seeds", default="0", show_default=True, help="Training seeds, e.g. 0,1 or 0-2.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Run on this Dask scheduler instead.")
+@click.option("--data", "root", default=None, type=click.Path(), help="Dataset folder (not needed for digits).")
+@click.option("--limit", type=int, default=None, help="Train at most this many (arch, seed) pairs now.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@click.pass_context
+@handle_errors
+def tabulate(ctx: click.Context, space: str, dataset: str, protocol: str, archs: str, seeds: str, workers: int,
+             scheduler: Optional[str], root: Optional[str], limit: Optional[int], quiet: bool, as_json: bool) -> None:
+    """Train architectures under a protocol and store every epoch's metrics (resumable)."""
+    import dataclasses
+
+    from .tabular.tabulate import tabulate as run
+
+    report = run(open_store(ctx), space, dataset, protocol, archs=archs, seeds=_parse_seeds(seeds), workers=workers,
+                 scheduler=scheduler, root=root, progress=not quiet, limit=limit)
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+    else:
+        click.echo(f"{report.protocol}: trained {report.trained}, already stored {report.skipped}, "
+                   f"{report.aliases} architectures answered by their class representative, {report.seconds:.1f} s")

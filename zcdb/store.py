@@ -10,6 +10,9 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 ``series``        catalog of the (benchmark, metric, epoch, seed) series and their row counts
 ``proxy_scores``  space, dataset, proxy, seed, batch_size, data, arch_index, value, time, reason, source_id
 ``provenance``    id, source, sha256, importer, options, zcdb_version, time, rows
+``protocols``     name, description (JSON): the recipe of generated benchmarks
+``aliases``       benchmark_id, arch_index, representative: an architecture answered by the
+                  result of another member of its isomorphism class (``zcdb tabulate --archs unique``)
 
 ``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
 
@@ -42,7 +45,7 @@ from .spaces import get_space
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
@@ -81,6 +84,10 @@ CREATE TABLE IF NOT EXISTS proxy_scores (
     batch_size INTEGER NOT NULL, data TEXT NOT NULL, arch_index INTEGER NOT NULL,
     value REAL, time REAL, reason TEXT, source_id INTEGER NOT NULL,
     PRIMARY KEY (space, dataset, proxy, seed, batch_size, data, arch_index)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS protocols (name TEXT PRIMARY KEY, description TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aliases (
+    benchmark_id INTEGER NOT NULL, arch_index INTEGER NOT NULL, representative INTEGER NOT NULL,
+    PRIMARY KEY (benchmark_id, arch_index)) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS evaluations_view AS
     SELECT b.space, b.dataset, b.protocol, e.arch_index, a.arch, m.name AS metric,
            e.epoch, e.seed, e.value, e.source_id
@@ -388,6 +395,8 @@ class ImportBatch:
         self.options = options
         self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray]] = []
         self._proxies: list[tuple] = []
+        self._protocols: dict[str, str] = {}
+        self._aliases: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
         self.rows = 0
         #: Rows the commit inserted or changed (0 when re-importing the same data).
         self.changed = 0
@@ -408,6 +417,20 @@ class ImportBatch:
         if np.unique(idx).size != idx.size:
             raise CorruptFile(f"{self.source}: an architecture appears twice for {dataset}:{metric} epoch {epoch}")
         self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val))
+        self.rows += idx.size
+
+    def add_protocol(self, name: str, description_json: str) -> None:
+        """Record the recipe (a JSON description) of protocol ``name`` with the rows."""
+        self._protocols[name] = description_json
+
+    def add_aliases(self, space: str, dataset: str, protocol: str, arch_index: Sequence[int],
+                    representative: Sequence[int]) -> None:
+        """Declare that ``arch_index[k]`` is answered by the rows of ``representative[k]``."""
+        idx = np.asarray(arch_index, dtype=np.int64)
+        rep = np.asarray(representative, dtype=np.int64)
+        if idx.shape != rep.shape or idx.ndim != 1:
+            raise ZcdbError("add_aliases needs equally long 1-d arch_index and representative")
+        self._aliases.append((space, dataset, protocol, idx, rep))
         self.rows += idx.size
 
     def add_proxy_scores(
@@ -456,7 +479,8 @@ class ImportBatch:
                         ),
                     ).lastrowid
                 )
-            changed = self._write_evaluations(source_id, replace) + self._write_proxies(source_id, replace)
+            changed = (self._write_evaluations(source_id, replace) + self._write_proxies(source_id, replace)
+                       + self._write_protocols_and_aliases(replace))
             self.changed = changed
             if prev is None and changed == 0 and self.rows:
                 # Same rows under another name or file: the store keeps its original provenance.
@@ -525,6 +549,29 @@ class ImportBatch:
         conn.execute("DROP TABLE temp.incoming")
         return changed
 
+    def _write_protocols_and_aliases(self, replace: bool) -> int:
+        conn = self.store.conn
+        changed = 0
+        for name, desc in self._protocols.items():
+            old = conn.execute("SELECT description FROM protocols WHERE name = ?", (name,)).fetchone()
+            if old is not None and old[0] != desc and not replace:
+                raise ImportConflict(
+                    f"protocol {name!r} is stored with a different recipe: bump its version, or pass --replace"
+                )
+            if old is None or old[0] != desc:
+                conn.execute("INSERT OR REPLACE INTO protocols VALUES (?, ?)", (name, desc))
+                changed += 1
+        for space, dataset, protocol, idx, rep in self._aliases:
+            self.store._ensure_space(space)
+            bid = self.store._id("benchmarks", space=space, dataset=dataset, protocol=protocol)
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)",
+                [(bid, i, r) for i, r in zip(idx.tolist(), rep.tolist()) if i != r],
+            )
+            changed += conn.total_changes - before
+        return changed
+
     def _write_proxies(self, source_id: int, replace: bool) -> int:
         if not self._proxies:
             return 0
@@ -573,6 +620,7 @@ class Benchmark:
         self._generation = store._generation
         self._cache: dict[tuple[str, Optional[int], Optional[int]], np.ndarray] = {}
         self._series: Optional[dict[str, dict[int, list[int]]]] = None
+        self._aliases: Optional[tuple[np.ndarray, np.ndarray]] = None
         self._index_map = self.space_module._string_to_index
         self._n = self.space_module.NUM_ARCHS
 
@@ -655,10 +703,33 @@ class Benchmark:
         if rows:
             data = np.array(rows, dtype=np.float64)  # NULL -> nan
             arr[data[:, 0].astype(np.int64)] = data[:, 1]
+        alias, rep = self.aliases()
+        if alias.size:
+            fill = np.isnan(arr[alias])
+            arr[alias[fill]] = arr[rep[fill]]
         arr.setflags(write=False)
         self._cache[(metric, epoch, seed)] = arr
         self._cache[(metric, ep, seed)] = arr
         return arr
+
+    def aliases(self) -> tuple[np.ndarray, np.ndarray]:
+        """Architectures answered by another member of their isomorphism class: ``(arch_index, representative)``.
+
+        A benchmark generated with ``--archs unique`` trains one member per class; its
+        values for the other members are the representative's, and this says which.
+        """
+        if self._aliases is None:
+            rows = self.store.conn.execute(
+                "SELECT arch_index, representative FROM aliases WHERE benchmark_id = ?", (self.id,)
+            ).fetchall()
+            a = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            self._aliases = (a[:, 0].copy(), a[:, 1].copy())
+        return self._aliases
+
+    def protocol_description(self) -> Optional[dict[str, Any]]:
+        """The stored recipe of this benchmark's protocol (for generated benchmarks), or None."""
+        r = self.store.conn.execute("SELECT description FROM protocols WHERE name = ?", (self.protocol,)).fetchone()
+        return json.loads(r[0]) if r else None
 
     def index(self, arch: Any) -> int:
         """Official index of ``arch`` (string, index or ops tuple)."""

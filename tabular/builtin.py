@@ -1,0 +1,166 @@
+"""Tables that zcdb computed itself and ships as package data: ``zcdb import builtin NAME``.
+
+Each entry of :data:`BUILTINS` names a compact ``.npz`` file in ``zcdb/tabular/data``
+and the command that regenerates it. Generated benchmarks are stored dense
+(architecture x seed x epoch per metric); accuracies as integer counts of correct
+predictions with the split size, so they load back bit for bit, other curves as float32.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from zcdb.errors import CorruptFile, ZcdbError
+from zcdb.store import ImportBatch, Store
+
+_ACC = ("train_acc", "val_acc", "test_acc")
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """One shipped table."""
+
+    name: str
+    file: str
+    kind: str  # "benchmark" or "proxies"
+    description: str
+    regenerate: str
+
+
+BUILTINS: dict[str, Builtin] = {
+    "nb201-digits": Builtin(
+        name="nb201-digits",
+        file="nb201-digits.npz",
+        kind="benchmark",
+        description="NAS-Bench-201 cells trained on scikit-learn's digits (protocol digits-v1), "
+                    "one member per isomorphism class answering for the class",
+        regenerate="zcdb --db digits.db tabulate --space nb201 --dataset digits --protocol digits-v1 "
+                   "--archs unique --seeds 0 --workers 2 && python scripts/export_builtin.py digits.db",
+    ),
+}
+
+
+def data_dir() -> Path:
+    """The folder of the shipped tables."""
+    return Path(str(resources.files("zcdb.tabular").joinpath("data")))
+
+
+def builtin_path(name: str) -> Path:
+    """The package file of builtin table ``name``."""
+    try:
+        b = BUILTINS[name]
+    except KeyError:
+        raise ZcdbError(f"unknown builtin table {name!r}: `zcdb import builtin --list` shows them") from None
+    p = data_dir() / b.file
+    if not p.is_file():
+        raise CorruptFile(f"builtin table {name} is not in this installation ({p} missing): reinstall zcdb")
+    return p
+
+
+def available() -> list[dict[str, Any]]:
+    """The builtin tables with their description, size and whether this installation has them."""
+    out = []
+    for b in BUILTINS.values():
+        p = data_dir() / b.file
+        out.append(dict(name=b.name, kind=b.kind, present=p.is_file(), bytes=p.stat().st_size if p.is_file() else 0,
+                        description=b.description, regenerate=b.regenerate))
+    return out
+
+
+# --------------------------------------------------------------------------- benchmarks
+def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path: Union[str, Path]) -> dict[str, Any]:
+    """Write a generated benchmark (all its stored series, aliases and protocol) as a compact ``.npz``."""
+    bench = store.benchmark(space, dataset, protocol)
+    conn = store.conn
+    archs = np.array([r[0] for r in conn.execute(
+        "SELECT DISTINCT arch_index FROM evaluations WHERE benchmark_id = ? ORDER BY arch_index", (bench.id,))],
+        dtype=np.int64)
+    pos = np.full(bench.space_module.NUM_ARCHS, -1, dtype=np.int64)
+    pos[archs] = np.arange(archs.size)
+    arrays: dict[str, np.ndarray] = {"arch_index": archs.astype(np.int16 if archs.max(initial=0) < 32768 else np.int32)}
+    desc = bench.protocol_description()
+    meta: dict[str, Any] = dict(space=space, dataset=dataset, protocol=protocol, protocol_description=desc,
+                                metrics={})
+    from zcdb import datasets
+
+    sizes = {s: len(datasets.load(dataset, None, s)[1]) for s in ("train", "val", "test")} \
+        if datasets.dataset_info(dataset).bundled else {}
+    for metric in bench.metrics():
+        epochs = bench.epochs(metric)
+        seeds = sorted({s for e in epochs for s in bench.seeds(metric, e)})
+        cube = np.full((archs.size, len(seeds), len(epochs)), np.nan)
+        rows = conn.execute(
+            "SELECT e.arch_index, e.seed, e.epoch, e.value FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
+            "WHERE e.benchmark_id = ? AND m.name = ?", (bench.id, metric)).fetchall()
+        data = np.array(rows, dtype=np.float64)
+        si = np.searchsorted(seeds, data[:, 1].astype(np.int64))
+        ei = np.searchsorted(epochs, data[:, 2].astype(np.int64))
+        cube[pos[data[:, 0].astype(np.int64)], si, ei] = data[:, 3]
+        m = dict(epochs=epochs, seeds=seeds)
+        split = metric.split("_")[0]
+        if metric in _ACC and split in sizes:
+            n = sizes[split]
+            counts = np.round(cube * n / 100)
+            if not np.allclose(counts / n * 100, cube, equal_nan=True, rtol=0, atol=1e-9):
+                raise ZcdbError(f"{metric} values are not counts over {n} images: cannot store them compactly")
+            arrays[metric] = np.where(np.isnan(counts), 65535, counts).astype(np.uint16)
+            m["count_of"] = n
+        elif metric in ("params", "flops"):
+            arrays[metric] = cube  # exact: a few kB
+        else:
+            arrays[metric] = cube.astype(np.float32)
+        meta["metrics"][metric] = m
+    alias, rep = bench.aliases()
+    if alias.size:
+        arrays["alias_index"] = alias.astype(np.int16)
+        arrays["alias_rep"] = rep.astype(np.int16)
+    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    return dict(path=str(path), archs=int(archs.size), bytes=path.stat().st_size, metrics=list(meta["metrics"]))
+
+
+def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except Exception as exc:  # zipfile, json and numpy errors alike mean a damaged file
+        raise CorruptFile(f"{path} is damaged ({type(exc).__name__}: {exc}): reinstall zcdb") from None
+    return arrays, meta
+
+
+def import_builtin(store: Store, name: str, replace: bool = False) -> ImportBatch:
+    """Load the shipped table ``name`` into ``store`` (idempotent, one transaction)."""
+    path = builtin_path(name)
+    arrays, meta = _load_npz(path)
+    space, dataset, protocol = meta["space"], meta["dataset"], meta["protocol"]
+    archs = arrays["arch_index"].astype(np.int64)
+    with store.importing(path, "builtin", {"name": name}, replace=replace) as batch:
+        if meta.get("protocol_description"):
+            batch.add_protocol(protocol, json.dumps(meta["protocol_description"], sort_keys=True))
+        for metric, m in meta["metrics"].items():
+            cube = arrays[metric]
+            if "count_of" in m:
+                cube = np.where(cube == 65535, np.nan, cube.astype(np.float64) / m["count_of"] * 100)
+            else:
+                cube = cube.astype(np.float64)
+            for s, seed in enumerate(m["seeds"]):
+                for e, epoch in enumerate(m["epochs"]):
+                    col = cube[:, s, e]
+                    keep = ~np.isnan(col)
+                    if keep.any():
+                        batch.add_evaluations(space, dataset, protocol, metric, epoch, seed, archs[keep], col[keep])
+        if "alias_index" in arrays:
+            batch.add_aliases(space, dataset, protocol, arrays["alias_index"].astype(np.int64),
+                              arrays["alias_rep"].astype(np.int64))
+    return batch
