@@ -217,3 +217,15 @@ def test_evaluations_view_has_names(store):
     _fill(store, np.array([50.0]))
     row = store.conn.execute("SELECT space, dataset, protocol, arch, metric, epoch, seed, value FROM evaluations_view").fetchone()
     assert row == ("nb201", "cifar10", "200ep", nb201.string_of(0), "test_acc", 200, -1, 50.0)
+
+
+def test_import_and_query_stay_light():
+    # The query path must not pull torch, pandas or sqlite-utils (which imports pandas):
+    # they cost seconds of a cold start.
+    import subprocess
+    import sys
+
+    code = ("import sys, zcdb, zcdb.cli; s = zcdb.open(':memory:'); s.info(); "
+            "print(sorted(m for m in ('torch', 'pandas', 'sqlite_utils', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

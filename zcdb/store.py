@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
-import sqlite_utils
 
 from . import __version__
 from .errors import CorruptFile, EmptyStore, ImportConflict, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError
@@ -44,6 +43,7 @@ from .spaces import get_space
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import sqlite_utils
 
 SCHEMA_VERSION = 2
 #: Seed value of rows that a source reports as a mean over its seeds.
@@ -186,8 +186,8 @@ class Store:
             raise CorruptFile(
                 f"{self.path} is an SQLite database but not a zcdb store: pass another --db path"
             )
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        self._db: Any = None
         if not memory:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -201,6 +201,19 @@ class Store:
         self._generation = 0
 
     # ------------------------------------------------------------------ basics
+    @property
+    def db(self) -> "sqlite_utils.Database":
+        """The store as a ``sqlite_utils.Database`` on the same connection (tables, rows, SQL).
+
+        Imported on first use: sqlite-utils imports pandas when present, which would
+        cost a cold ``zcdb.open`` + query several hundred milliseconds.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
@@ -249,11 +262,7 @@ class Store:
 
     def provenance(self) -> list[dict[str, Any]]:
         """Every import recorded in the store, oldest first."""
-        cur = self.conn.execute(
-            "SELECT id, source, sha256, importer, options, zcdb_version, time, rows FROM provenance ORDER BY id"
-        )
-        cols = [d[0] for d in cur.description]
-        out = [dict(zip(cols, r)) for r in cur]
+        out = list(self.db["provenance"].rows_where(order_by="id"))
         for row in out:
             row["options"] = json.loads(row["options"])
         return out
@@ -294,7 +303,7 @@ class Store:
             zcdb_version=__version__,
             benchmarks=benches,
             proxies=self.proxy_runs(),
-            imports=len(self.provenance()),
+            imports=self.conn.execute("SELECT COUNT(*) FROM provenance").fetchone()[0],
         )
 
     # ------------------------------------------------------------------ reading

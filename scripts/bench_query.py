@@ -1,0 +1,171 @@
+"""Query speed of zcdb against the official NAS-Bench-201 API on the same table, in one run.
+
+    .venv/bin/python scripts/bench_query.py [--data ../shared/data] [--queries 200000]
+
+Builds a store from the shared NB201 CSVs and, from the same table, a full
+15,625-architecture ``.pth`` in the official format (final-epoch records, built with
+``nas_201_api``'s own classes), then measures side by side: opening + first query,
+single-architecture query throughput, and a vectorized read of all 15,625 values.
+Targets: open + first query <= 0.2 s; >= 100,000 queries/s; values() <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def best_of(fn, repeat: int = 5) -> float:
+    """Smallest wall time of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("ZCDB_SHARED_DATA") or str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--queries", type=int, default=200_000)
+    ap.add_argument("--api-queries", type=int, default=20_000)
+    args = ap.parse_args()
+
+    import zcdb
+    from zcdb.spaces import nb201
+    from zcdb.tabular.csv_table import import_csv
+    from zcdb.tabular.fixtures import write_nb201_pth
+
+    data = Path(args.data)
+    tmp = Path(tempfile.mkdtemp(prefix="zcdb-bench-"))
+    db = tmp / "nb201.db"
+    pth = tmp / "NAS-Bench-201-bench.pth"
+
+    # ------------------------------------------------------------------ build both
+    t = time.perf_counter()
+    store = zcdb.open(db)
+    import_csv(store, data / "nb201" / "nats_tss_test_accuracy_200ep.csv", "nb201", "ArchitectureString",
+               {"CIFAR10TestAccuracy200Epochs": ("cifar10", "test_acc"),
+                "CIFAR100TestAccuracy200Epochs": ("cifar100", "test_acc"),
+                "ImageNetTestAccuracy200Epochs": ("ImageNet16-120", "test_acc")}, epoch=200)
+    import_csv(store, data / "nb201" / "naslib_val_accuracy_200ep.csv", "nb201", "arch",
+               {"cifar10": ("cifar10", "val_acc"), "cifar100": ("cifar100", "val_acc"),
+                "ImageNet16-120": ("ImageNet16-120", "val_acc")}, epoch=200)
+    store.close()
+    build_db = time.perf_counter() - t
+
+    store = zcdb.open(db)
+    b = store.benchmark("nb201", "cifar10")
+    test10 = b.values("test_acc")
+    table = {"cifar10": {"test_acc": test10},
+             "cifar10-valid": {"val_acc": b.values("val_acc")},
+             "cifar100": {"test_acc": store.benchmark("nb201", "cifar100").values("test_acc"),
+                          "val_acc": store.benchmark("nb201", "cifar100").values("val_acc")},
+             "ImageNet16-120": {"test_acc": store.benchmark("nb201", "ImageNet16-120").values("test_acc"),
+                                "val_acc": store.benchmark("nb201", "ImageNet16-120").values("val_acc")}}
+    store.close()
+    t = time.perf_counter()
+    write_nb201_pth(pth, table, curves=False)
+    build_pth = time.perf_counter() - t
+    print(f"built store in {build_db:.2f} s ({db.stat().st_size / 1e6:.1f} MB), "
+          f"official-format .pth in {build_pth:.1f} s ({pth.stat().st_size / 1e6:.0f} MB)\n")
+
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, nb201.NUM_ARCHS, size=args.queries)
+    strings = [nb201.string_of(int(i)) for i in idx]
+
+    # ------------------------------------------------------------------ zcdb
+    arch0 = strings[0]
+    t = time.perf_counter()
+    store = zcdb.open(db)
+    bench = store.benchmark("nb201", "cifar10")
+    first = bench.query(arch0, "test_acc")
+    z_open = time.perf_counter() - t
+    cold = subprocess.run(
+        [sys.executable, "-c",
+         "import time; t = time.perf_counter(); import zcdb; "
+         f"s = zcdb.open({str(db)!r}); v = s.benchmark('nb201', 'cifar10').query({arch0!r}, 'test_acc'); "
+         "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True)
+    z_cold = float(cold.stdout.strip())
+
+    def z_loop() -> None:
+        q = bench.query
+        for s in strings:
+            q(s, "test_acc")
+
+    z_single = best_of(z_loop, 3) / len(strings)
+
+    def z_loop_idx() -> None:
+        q = bench.query
+        for i in idx.tolist():
+            q(i, "test_acc")
+
+    z_single_idx = best_of(z_loop_idx, 3) / len(idx)
+    z_values = best_of(lambda: bench.values("test_acc"), 1000)
+    fresh = zcdb.open(db).benchmark("nb201", "cifar10")
+    t = time.perf_counter()
+    fresh.values("val_acc")
+    z_values_first = time.perf_counter() - t
+
+    # ------------------------------------------------------------------ nas_201_api
+    from nas_201_api import NASBench201API
+
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        api = NASBench201API(str(pth), verbose=False)
+        i0 = api.query_index_by_arch(arch0)
+        a_first = api.get_more_info(i0, "cifar10", hp="200", is_random=False)["test-accuracy"]
+    a_open = time.perf_counter() - t
+    assert abs(a_first - first) < 1e-6, (a_first, first)
+    n_api = min(args.api_queries, len(strings))
+
+    def a_loop() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for s in strings[:n_api]:
+                api.get_more_info(api.query_index_by_arch(s), "cifar10", hp="200", is_random=False)["test-accuracy"]
+
+    a_single = best_of(a_loop, 1) / n_api
+
+    def a_values() -> np.ndarray:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return np.array([api.get_more_info(i, "cifar10", hp="200", is_random=False)["test-accuracy"]
+                             for i in range(nb201.NUM_ARCHS)])
+
+    t = time.perf_counter()
+    api_all = a_values()
+    a_vals = time.perf_counter() - t
+    assert np.allclose(api_all, test10), "the official API and zcdb disagree on the table"
+
+    # ------------------------------------------------------------------ report
+    rows = [
+        ("open + first query (in process)", f"{z_open * 1e3:.1f} ms", f"{a_open * 1e3:.0f} ms", a_open / z_open,
+         "<= 200 ms"),
+        ("open + first query (new process, incl. imports)", f"{z_cold * 1e3:.0f} ms", "", float("nan"), ""),
+        ("single query by string", f"{1 / z_single:,.0f} /s", f"{1 / a_single:,.0f} /s", a_single / z_single,
+         ">= 100,000 /s"),
+        ("single query by index", f"{1 / z_single_idx:,.0f} /s", "", float("nan"), ""),
+        ("values() of 15,625 (cached)", f"{z_values * 1e6:.1f} us", f"{a_vals * 1e3:.0f} ms", a_vals / z_values,
+         "<= 1 ms"),
+        ("values() of 15,625 (first, from SQLite)", f"{z_values_first * 1e3:.1f} ms", "", float("nan"), ""),
+    ]
+    print(f"{'measure':50s} {'zcdb':>16s} {'nas_201_api':>14s} {'ratio':>10s}  target")
+    for name, z, a, ratio, target in rows:
+        r = f"{ratio:,.0f}x" if ratio == ratio else ""
+        print(f"{name:50s} {z:>16s} {a:>14s} {r:>10s}  {target}")
+    print(f"\n(nas_201_api single queries: {n_api:,} of them; zcdb: {len(strings):,}; both on table {pth.name})")
+
+
+if __name__ == "__main__":
+    main()
