@@ -137,7 +137,7 @@ def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root:
     return TaskResult(int(arch_index), int(seed), curves, float(params), float(flops))
 
 
-def _run_task(args: tuple[int, int, str, Optional[str]]) -> TaskResult:
+def _run_task(args: tuple[int, int, Protocol, Optional[str]]) -> TaskResult:
     return train_arch(*args)
 
 
@@ -209,10 +209,12 @@ def connect_scheduler(address: str, timeout: float = 10.0) -> Any:
 def _dask_results(tasks: list[tuple], client: Any) -> Iterator[TaskResult]:
     from dask.distributed import as_completed
 
-    futures = [client.submit(_run_task, t, pure=False, key=f"zcdb-train-{t[2]}-{t[0]}-{t[1]}") for t in tasks]
-    for fut in as_completed(futures):
-        yield fut.result()
-        fut.release()
+    with client.as_current():
+        futures = [client.submit(_run_task, t, pure=False, key=f"zcdb-train-{t[2].name}-{t[0]}-{t[1]}")
+                   for t in tasks]
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
 
 
 # --------------------------------------------------------------------------- storing
@@ -241,7 +243,7 @@ def stored_tasks(store: Store, p: Protocol, seed: int) -> set[int]:
 
 
 def tabulate(
-    store: Store, space: str, dataset: str, protocol: str, archs: str = "unique", seeds: Sequence[int] = (0,),
+    store: Store, space: str, dataset: str, protocol: Union[str, Protocol], archs: str = "unique", seeds: Sequence[int] = (0,),
     workers: int = 1, scheduler: Optional[str] = None, root: Optional[str] = None, progress: bool = True,
     limit: Optional[int] = None,
 ) -> TabulateReport:
@@ -252,7 +254,7 @@ def tabulate(
     ``limit`` caps the number of tasks run in this call (to work in chunks).
     Resumable: (arch, seed) pairs already stored are skipped.
     """
-    p = get_protocol(protocol)
+    p = get_protocol(protocol) if isinstance(protocol, str) else protocol
     get_space(space)
     if (space, dataset) != (p.space, p.dataset):
         raise ZcdbError(f"protocol {p.name} trains {p.space} on {p.dataset}, not {space} on {dataset}")
@@ -277,7 +279,7 @@ def tabulate(
             if a in done:
                 skipped += 1
             else:
-                tasks.append((a, int(seed), p.name, root))
+                tasks.append((a, int(seed), p, root))
     if limit is not None:
         tasks = tasks[:limit]
     bar = Progress(len(tasks), f"tabulate {p.name}", enabled=progress)

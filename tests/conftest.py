@@ -62,3 +62,15 @@ def dump(store) -> list[tuple]:
                   "aliases"):
         out.append((table, store.conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()))
     return out
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for the module, restored after: tiny networks on a busy
+    machine stall for seconds when two OpenMP threads spin against other processes."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -266,6 +266,7 @@ def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch
 @main.command()
 @space_option
 @dataset_option
+# the choices are zcdb.models.CONVENTIONS, spelled out: importing zcdb.models imports torch
 @click.option("--convention", type=click.Choice(["naslib", "nb201"]), default="naslib", show_default=True,
               help="FLOP counting: naslib = NAS-Bench-Suite-Zero's flops (counts BN, ReLU, pooling too); "
                    "nb201 = NAS-Bench-201's own (convolutions and classifier only). Params agree.")

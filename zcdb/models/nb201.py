@@ -11,13 +11,18 @@ D-X-Y/AutoDL-Projects; NASLib's ``NasBench201SearchSpace`` builds the same graph
 * head: BatchNorm-ReLU, global average pooling, linear classifier.
 
 Every BatchNorm is affine and tracks running statistics, as in the official
-inference network (``InferCell`` defaults ``affine=True, track_running_stats=True``;
-``ResNetBasicblock`` defaults ``affine=True``). NASLib's search-space graph
-uses ``affine=False`` in the cells; its published ``params`` counts
-nonetheless match the affine network (the counts are the benchmark's own), so
-the affine network is the faithful one. The parameter counts in
-NAS-Bench-Suite-Zero's files are reproduced exactly by :func:`zcdb.models.count_cost`
-on this network.
+inference network (``InferCell`` and ``ResNetBasicblock`` default to
+``affine=True, track_running_stats=True``). Recent NASLib search-space graphs
+build the cell BatchNorms with ``affine=False``; the ``params`` released in
+NAS-Bench-Suite-Zero's files count the affine parameters (e.g. 0.615386 M, not
+0.610362 M, for NASLib tuple ``(0, 2, 3, 2, 3, 1)``), so the affine network is the
+one those proxies were computed on. :func:`zcdb.models.count_cost` reproduces
+all 725 released ``params`` and ``flops`` of this network exactly.
+
+Module names follow the official ``TinyNetwork`` (``stem``, ``cells.<i>.layers.<k>.op``,
+``conv_a``/``conv_b``/``downsample``, ``lastact``, ``classifier``), so an official
+state dict (e.g. NATS-Bench's trained weights) loads key for key; checked against
+``xautodl`` 1.0.0, whose network gives identical logits with the same weights.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ class NB201Cell(nn.Module):
     def __init__(self, ops: tuple[int, ...], channels: int) -> None:
         super().__init__()
         self.ops = tuple(ops)
-        self.edges = nn.ModuleList(_edge_op(space.OPS[o], channels) for o in self.ops)
+        self.layers = nn.ModuleList(_edge_op(space.OPS[o], channels) for o in self.ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x, None, None, None]
@@ -89,7 +94,7 @@ class NB201Cell(nn.Module):
             total = None
             for k, (i, to) in enumerate(space.EDGES):
                 if to == j:
-                    y = self.edges[k](nodes[i])
+                    y = self.layers[k](nodes[i])
                     total = y if total is None else total + y
             nodes[j] = total
         return nodes[3]
@@ -161,16 +166,17 @@ def build_nb201(arch: ArchLike, dataset: str = "cifar10", C: int = 16, N: int = 
                 num_classes: Optional[int] = None) -> NB201Network:
     """The NAS-Bench-201 network of ``arch`` (official string, index or ops tuple).
 
-    ``dataset`` (a name in :data:`zcdb.datasets.DATASETS`) sets the number of
-    classes unless ``num_classes`` is given. The network is fully convolutional
-    up to the global pooling, so it accepts any input size of at least 4x4
-    (two stride-2 reductions). ``C`` and ``N`` default to the benchmark's 16 and 5.
+    ``dataset`` (a name in :data:`zcdb.datasets.DATASETS`) sets the input channels
+    and the number of classes unless ``num_classes`` is given. The network is
+    fully convolutional up to the global pooling, so it accepts any input whose
+    sides are multiples of 4 (two stride-2 reductions), not only the dataset's size. ``C`` and ``N`` default to the benchmark's 16 and 5.
     The returned module's ``forward`` maps ``(batch, 3, H, W)`` images to logits.
     Raises :class:`~zcdb.errors.UnknownArch` or :class:`~zcdb.errors.UnknownDataset`.
     """
     from ..datasets import dataset_info
 
     ops = space.ops_of(arch)
+    info = dataset_info(dataset)
     if num_classes is None:
-        num_classes = dataset_info(dataset).num_classes
-    return NB201Network(ops, C=C, N=N, num_classes=int(num_classes))
+        num_classes = info.num_classes
+    return NB201Network(ops, C=C, N=N, num_classes=int(num_classes), in_channels=info.shape[0])
