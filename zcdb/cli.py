@@ -338,3 +338,109 @@ def tabulate(ctx: click.Context, space: str, dataset: str, protocol: str, archs:
     else:
         click.echo(f"{report.protocol}: trained {report.trained}, already stored {report.skipped}, "
                    f"{report.aliases} architectures answered by their class representative, {report.seconds:.1f} s")
+
+
+# --------------------------------------------------------------------------- proxies
+@main.group()
+def proxies() -> None:
+    """Zero-cost proxies: list, compute into the store, export, evaluate against ground truth."""
+
+
+@proxies.command(name="list")
+@json_option
+@handle_errors
+def proxies_list(as_json: bool) -> None:
+    """List the proxies zcdb computes, with their data needs and papers."""
+    from .proxies.engine import spec_table
+
+    rows = [dict(r) for r in spec_table()]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["name", "group", "data", "higher_is_better", "paper"])
+
+
+@proxies.command(name="compute")
+@space_option
+@dataset_option
+@click.option("--data", "root", default=None, type=click.Path(), help="Dataset folder (not needed for digits).")
+@click.option("--split", default="train", show_default=True, help="Split the batch is drawn from.")
+@click.option("--proxies", "names", default="all", show_default=True, help="all, or a comma-separated list.")
+@click.option("--sample", type=int, default=None, help="Score N architectures sampled uniformly with --seed.")
+@click.option("--archs-file", type=click.Path(), default=None, help="File of architectures (strings or indices).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and the initialization.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@click.pass_context
+@handle_errors
+def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional[str], split: str, names: str,
+                    sample: Optional[int], archs_file: Optional[str], seed: int, batch_size: int, workers: int,
+                    quiet: bool, as_json: bool) -> None:
+    """Compute proxies for architectures and store every score (resumable)."""
+    import dataclasses
+
+    from .proxies.runs import compute_and_store
+    from .spaces import get_space
+    from .tabular.tabulate import select_archs
+
+    mod = get_space(space)
+    if (sample is None) == (archs_file is None):
+        raise click.UsageError("give exactly one of --sample N and --archs-file FILE")
+    archs = mod.sample(sample, seed=seed) if sample is not None else select_archs(space, archs_file)[0]
+    report = compute_and_store(open_store(ctx), space, dataset, names, archs.tolist(), seed=seed,
+                               batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet)
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+    else:
+        click.echo(f"scored {report.computed} architectures ({report.skipped} already stored) with "
+                   f"{len(report.proxies)} proxies in {report.seconds:.1f} s; {report.nan_scores} NaN scores")
+
+
+@proxies.command(name="export")
+@space_option
+@dataset_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write here instead of standard output.")
+@click.pass_context
+@handle_errors
+def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: Optional[str]) -> None:
+    """Export every stored score with its arch string, proxy, seed, batch size and data."""
+    from .proxies.runs import export_rows, export_text
+
+    text = export_text(export_rows(open_store(ctx), space, dataset), fmt)
+    if out:
+        with open(out, "w") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@proxies.command(name="eval")
+@space_option
+@dataset_option
+@click.option("--metric", default="test_acc", show_default=True, help="Ground-truth metric.")
+@click.option("--epoch", type=int, default=None, help="Epoch of the metric (default: the last).")
+@click.option("--metric-dataset", default=None, help="Take the metric from another dataset's benchmark.")
+@protocol_option
+@click.option("--proxies", "names", default=None, help="Only these (comma-separated).")
+@click.option("--plot", type=click.Path(), default=None, help="Write a bar chart (PNG) here.")
+@json_option
+@click.pass_context
+@handle_errors
+def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
+                 metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
+                 as_json: bool) -> None:
+    """Spearman, Kendall, top-10% precision and n of every stored score set against a metric."""
+    from .proxies.runs import evaluate, plot_evaluation
+
+    wanted = [n.strip() for n in names.split(",")] if names else None
+    rows = evaluate(open_store(ctx), space, dataset, metric, epoch=epoch, protocol=protocol,
+                    metric_dataset=metric_dataset, proxies=wanted)
+    if plot:
+        plot_evaluation(rows, plot, f"{space}/{metric_dataset or dataset} {metric}: proxies on {dataset}")
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["proxy", "spearman", "kendall", "top10", "n", "seed", "batch_size", "data"])

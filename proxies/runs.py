@@ -1,0 +1,298 @@
+"""Proxy scores in the store: compute (resumable, in worker processes), evaluate, export.
+
+Each stored score is keyed by what it depended on: space, dataset, proxy, seed (network
+initialization and batch draw), batch size and ``data``: ``none`` for data-free proxies,
+``random`` for proxies that only use the batch's shape, ``<dataset>:<split>`` for proxies
+that read the images. Computation writes one transaction per architecture, so killing
+it loses at most the architectures in flight, and a rerun skips what is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+
+from zcdb.errors import ZcdbError
+from zcdb.progress import Progress
+from zcdb.spaces import get_space
+from zcdb.store import Store
+
+#: Name of the combined TE-NAS score computed at evaluation time from tenas_ntk and tenas_lr.
+TENAS_COMBINED = "tenas"
+
+
+def data_label(proxy: str, dataset: str, split: str) -> str:
+    """The ``data`` key of a stored score of ``proxy``."""
+    from .registry import get_proxy
+
+    kind = get_proxy(proxy).data
+    return {"none": "none", "random": "random"}.get(kind, f"{dataset}:{split}")
+
+
+def resolve_proxies(names: str | Sequence[str]) -> list[str]:
+    """``all`` or a comma-separated list (or a sequence) of registry names, validated."""
+    from .registry import REGISTRY, get_proxy
+
+    if isinstance(names, str):
+        names = list(REGISTRY) if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    out = [get_proxy(n).name for n in names]
+    if not out:
+        raise ZcdbError("no proxy named: use --proxies all or a comma-separated list (see `zcdb proxies list`)")
+    return list(dict.fromkeys(out))
+
+
+# --------------------------------------------------------------------------- compute
+@dataclass
+class ComputeReport:
+    """What :func:`compute_and_store` did."""
+
+    archs: int
+    skipped: int
+    computed: int
+    seconds: float
+    nan_scores: int = 0
+    proxies: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=2)
+def _batch(dataset: str, root: Optional[str], batch_size: int, seed: int, split: str) -> Any:
+    from zcdb.datasets import sample_batch
+
+    return sample_batch(dataset, root, batch_size, seed, split=split)
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optional[str]]]]:
+    arch, proxies, dataset, root, batch_size, seed, split, needs_data = args
+    from .engine import compute_proxies
+
+    batch = _batch(dataset, root, batch_size, seed, split) if needs_data else None
+    scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed)
+    return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
+
+
+def _results(tasks: list[tuple], workers: int) -> Iterator[tuple[int, list]]:
+    if workers <= 1:
+        for t in tasks:
+            yield _score_arch(t)
+        return
+    import multiprocessing as mp
+    import os
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_worker_init, initargs=(threads,)) as pool:
+        it = iter(tasks)
+        pending: set[Future] = set()
+        for t in it:
+            pending.add(pool.submit(_score_arch, t))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_score_arch, nxt))
+
+
+def stored_pairs(store: Store, space: str, dataset: str, seed: int, batch_size: int,
+                 labels: dict[str, str]) -> set[tuple[str, int]]:
+    """(proxy, arch) pairs already stored for this configuration."""
+    out: set[tuple[str, int]] = set()
+    for proxy, label in labels.items():
+        rows = store.conn.execute(
+            "SELECT arch_index FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND batch_size=? "
+            "AND data=?", (space, dataset, proxy, seed, batch_size, label)).fetchall()
+        out.update((proxy, r[0]) for r in rows)
+    return out
+
+
+def compute_and_store(
+    store: Store, space: str, dataset: str, proxies: str | Sequence[str], archs: Sequence[int], seed: int = 0,
+    batch_size: int = 64, root: Optional[str] = None, split: str = "train", workers: int = 1,
+    progress: bool = True,
+) -> ComputeReport:
+    """Compute ``proxies`` for ``archs`` (official indices) and store every score as it is done."""
+    mod = get_space(space)
+    names = resolve_proxies(proxies)
+    from .registry import get_proxy
+
+    labels = {p: data_label(p, dataset, split) for p in names}
+    needs_data = any(get_proxy(p).data != "none" for p in names)
+    if needs_data:
+        _batch(dataset, root, batch_size, seed, split)  # fail on missing data before any work
+    idx = [mod.index_of(a) for a in archs]
+    done = stored_pairs(store, space, dataset, seed, batch_size, labels)
+    todo, skipped = [], 0
+    for a in dict.fromkeys(idx):
+        missing = [p for p in names if (p, a) not in done]
+        if missing:
+            todo.append((a, missing, dataset, root, batch_size, seed, split, needs_data))
+        else:
+            skipped += 1
+    bar = Progress(len(todo), f"proxies {dataset}", enabled=progress)
+    start = time.perf_counter()
+    n_nan = 0
+    computed = 0
+    try:
+        for arch, rows in _results(todo, workers):
+            with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies",
+                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size}) as imp:
+                for proxy, score, secs, reason in rows:
+                    imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, labels[proxy], [arch], [score],
+                                         [secs], [reason])
+                    n_nan += not math.isfinite(score)
+            computed += 1
+            bar.update()
+    finally:
+        bar.close()
+    return ComputeReport(len(todo) + skipped, skipped, computed, time.perf_counter() - start, n_nan, names)
+
+
+# --------------------------------------------------------------------------- read
+def score_sets(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
+    """The stored score sets (proxy, seed, batch_size, data, n) of a space and dataset."""
+    return store.proxy_runs(space, dataset)
+
+
+def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str) -> np.ndarray:
+    """One score set as a dense array by official index (NaN where missing or undefined)."""
+    mod = get_space(space)
+    arr = np.full(mod.NUM_ARCHS, np.nan)
+    rows = store.conn.execute(
+        "SELECT arch_index, value FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND "
+        "batch_size=? AND data=?", (space, dataset, proxy, seed, batch_size, data)).fetchall()
+    if rows:
+        a = np.array(rows, dtype=np.float64)
+        arr[a[:, 0].astype(np.int64)] = a[:, 1]
+    return arr
+
+
+def export_rows(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
+    """Every stored score of a space and dataset with its arch string, proxy, seed, batch size, data, time, reason."""
+    mod = get_space(space)
+    cur = store.conn.execute(
+        "SELECT arch_index, proxy, seed, batch_size, data, value, time, reason FROM proxy_scores "
+        "WHERE space=? AND dataset=? ORDER BY proxy, seed, batch_size, data, arch_index", (space, dataset))
+    return [dict(arch_index=r[0], arch=mod.string_of(r[0]), proxy=r[1], seed=r[2], batch_size=r[3], data=r[4],
+                 score=r[5], seconds=r[6], reason=r[7]) for r in cur]
+
+
+def export_text(rows: list[dict[str, Any]], fmt: str) -> str:
+    """Rows as CSV or JSON text (NaN as empty / null)."""
+    if fmt == "json":
+        return json.dumps([{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                            for k, v in r.items()} for r in rows], indent=1)
+    if fmt != "csv":
+        raise ZcdbError(f"unknown export format {fmt!r}: use csv or json")
+    buf = io.StringIO()
+    cols = ["arch_index", "arch", "proxy", "seed", "batch_size", "data", "score", "seconds", "reason"]
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r[k] is None else r[k]) for k in cols})
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- evaluate
+def _orientation(proxy: str) -> float:
+    from .registry import REGISTRY
+
+    spec = REGISTRY.get(proxy)
+    return 1.0 if spec is None or spec.higher_is_better else -1.0
+
+
+def rank_metrics(score: np.ndarray, truth: np.ndarray, top: float = 0.1) -> dict[str, float]:
+    """Spearman, Kendall and top-``top`` precision of ``score`` against ``truth`` (finite pairs only)."""
+    from scipy import stats
+
+    ok = np.isfinite(score) & np.isfinite(truth)
+    s, t = score[ok], truth[ok]
+    n = int(ok.sum())
+    if n < 3:
+        return dict(n=n, spearman=math.nan, kendall=math.nan, top10=math.nan)
+    k = max(1, int(round(top * n)))
+    top_s = set(np.argsort(-s, kind="stable")[:k].tolist())
+    top_t = set(np.argsort(-t, kind="stable")[:k].tolist())
+    return dict(n=n, spearman=float(stats.spearmanr(s, t)[0]), kendall=float(stats.kendalltau(s, t)[0]),
+                top10=len(top_s & top_t) / k)
+
+
+def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optional[int] = None,
+             protocol: Optional[str] = None, metric_dataset: Optional[str] = None,
+             proxies: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
+    """Rank correlation of every stored score set with ``metric`` of the benchmark.
+
+    Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
+    negated); ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
+    combines them) is added where both components exist for one configuration. Only
+    architectures with both a finite score and a finite metric count (``n``).
+    """
+    from scipy import stats
+
+    bench = store.benchmark(space, metric_dataset or dataset, protocol)
+    truth = bench.values(metric, epoch)
+    rows = []
+    sets = score_sets(store, space, dataset)
+    if not sets:
+        raise ZcdbError(f"no proxy scores for {space}/{dataset}: run `zcdb proxies compute` or import some first")
+    comps: dict[tuple, dict[str, np.ndarray]] = {}
+    for st in sets:
+        if proxies is not None and st["proxy"] not in proxies and not (
+                TENAS_COMBINED in proxies and st["proxy"] in ("tenas_ntk", "tenas_lr")):
+            continue
+        sc = scores(store, space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"])
+        key = (st["seed"], st["batch_size"])
+        if st["proxy"] in ("tenas_ntk", "tenas_lr"):
+            comps.setdefault(key, {})[st["proxy"]] = sc
+        if proxies is None or st["proxy"] in proxies:
+            rows.append(dict(proxy=st["proxy"], seed=st["seed"], batch_size=st["batch_size"], data=st["data"],
+                             **rank_metrics(_orientation(st["proxy"]) * sc, truth)))
+    for (seed, bs), c in comps.items():
+        if len(c) == 2 and (proxies is None or TENAS_COMBINED in proxies):
+            ok = np.isfinite(c["tenas_ntk"]) & np.isfinite(c["tenas_lr"])
+            comb = np.full_like(c["tenas_ntk"], np.nan)
+            comb[ok] = stats.rankdata(-c["tenas_ntk"][ok]) + stats.rankdata(c["tenas_lr"][ok])
+            rows.append(dict(proxy=TENAS_COMBINED, seed=seed, batch_size=bs, data="(ntk+lr ranks)",
+                             **rank_metrics(comb, truth)))
+    rows.sort(key=lambda r: (-(r["spearman"] if r["spearman"] == r["spearman"] else -9), r["proxy"]))
+    return rows
+
+
+def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
+    """Bar chart of Spearman and Kendall per score set, written to ``path`` (PNG, SVG, PDF)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['proxy']}" + ("" if r["data"] in ("none", "random") else f" [{r['data']}]") for r in rows]
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(rows) + 1.2))
+    ax.barh(y - 0.2, [r["spearman"] for r in rows], height=0.4, label="Spearman")
+    ax.barh(y + 0.2, [r["kendall"] for r in rows], height=0.4, label="Kendall")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("rank correlation with the benchmark metric")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
