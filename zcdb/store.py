@@ -573,10 +573,20 @@ class ImportBatch:
         for space, dataset, protocol, idx, rep in self._aliases:
             self.store._ensure_space(space)
             bid = self.store._id("benchmarks", space=space, dataset=dataset, protocol=protocol)
+            pairs = [(bid, i, r) for i, r in zip(idx.tolist(), rep.tolist()) if i != r]
+            if not replace:
+                for _, i, r in pairs:
+                    old = conn.execute("SELECT representative FROM aliases WHERE benchmark_id = ? AND arch_index = ?",
+                                       (bid, i)).fetchone()
+                    if old is not None and old[0] != r:
+                        raise ImportConflict(
+                            f"{self.source} answers arch {i} by {r}, the store by {old[0]}: pass --replace"
+                        )
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)",
-                [(bid, i, r) for i, r in zip(idx.tolist(), rep.tolist()) if i != r],
+                "INSERT INTO aliases VALUES (?, ?, ?) ON CONFLICT (benchmark_id, arch_index) DO UPDATE "
+                "SET representative = excluded.representative WHERE representative != excluded.representative",
+                pairs,
             )
             changed += conn.total_changes - before
         return changed

@@ -1,0 +1,80 @@
+"""Shipped tables: export of a generated benchmark to compact package data and `zcdb import builtin`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import zcdb
+from zcdb.cli import main
+from zcdb.errors import CorruptFile, ZcdbError
+from zcdb.spaces import nb201
+from zcdb.tabular import builtin
+from zcdb.tabular.protocols import PROTOCOLS
+from zcdb.tabular.tabulate import tabulate
+
+from .conftest import dump
+
+TINY = dataclasses.replace(PROTOCOLS["digits-v1"], name="digits-tiny-test", C=4, epochs=2)
+
+
+@pytest.fixture
+def tiny_builtin(tmp_path, monkeypatch):
+    """A two-class 'unique' benchmark exported as the nb201-digits builtin of a temporary data dir."""
+    src = zcdb.open(tmp_path / "src.db")
+    tabulate(src, "nb201", "digits", TINY, archs="unique", seeds=[0], limit=2, progress=False)
+    monkeypatch.setattr(builtin, "data_dir", lambda: tmp_path / "data")
+    out = builtin.export_benchmark(src, "nb201", "digits", TINY.name, tmp_path / "data" / "nb201-digits.npz")
+    return src, out
+
+
+def test_round_trip_is_exact(tiny_builtin, store):
+    src, out = tiny_builtin
+    assert out["archs"] == 2
+    b = builtin.import_builtin(store, "nb201-digits")
+    assert b.changed > 0
+    a, c = src.benchmark("nb201", "digits"), store.benchmark("nb201", "digits")
+    for metric in ("test_acc", "val_acc", "train_acc", "params", "flops"):
+        for epoch in a.epochs(metric):
+            assert np.array_equal(a.values(metric, epoch), c.values(metric, epoch), equal_nan=True), metric
+    for metric in ("train_loss", "test_loss", "train_time"):
+        np.testing.assert_allclose(a.values(metric, 2), c.values(metric, 2), rtol=1e-6)
+    assert c.protocol_description() == a.protocol_description()
+    assert np.array_equal(c.aliases()[0], a.aliases()[0])
+    before = dump(store)
+    assert builtin.import_builtin(store, "nb201-digits").changed == 0
+    assert dump(store) == before
+
+
+def test_cli_list_and_import(tiny_builtin, tmp_path):
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "c.db"), "import", "builtin", "--list", "--json"])
+    assert r.exit_code == 0
+    assert any(row["name"] == "nb201-digits" and row["present"] for row in __import__("json").loads(r.output))
+    r = CliRunner().invoke(main, ["--db", str(tmp_path / "c.db"), "import", "builtin", "nb201-digits"])
+    assert r.exit_code == 0, r.output
+
+
+def test_unknown_and_damaged(tiny_builtin, store, tmp_path):
+    with pytest.raises(ZcdbError, match="--list"):
+        builtin.import_builtin(store, "nope")
+    p = tmp_path / "data" / "nb201-digits.npz"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(CorruptFile, match="damaged"):
+        builtin.import_builtin(store, "nb201-digits")
+    assert store.info()["benchmarks"] == []
+
+
+def test_shipped_digits_table_loads(store):
+    """The committed package data (possibly partial while it is generated) loads and is sane."""
+    if not (builtin.data_dir() / "nb201-digits.npz").is_file():
+        pytest.skip("nb201-digits not generated yet")
+    builtin.import_builtin(store, "nb201-digits")
+    bench = store.benchmark("nb201", "digits")
+    assert bench.protocol == "digits-v1"
+    v = bench.values("test_acc")
+    trained = np.unique(bench.space_module.canonical_representatives()[~np.isnan(v)])
+    assert trained.size > 0 and np.nanmax(v) <= 100 and np.nanmin(v) >= 0
+    assert bench.epochs("val_acc") == list(range(1, 13))
