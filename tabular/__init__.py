@@ -1,8 +1,31 @@
 """Importers: each turns one foreign format into store rows, in one transaction.
 
-Every importer is a function ``import_<format>(store, path, **options) -> ImportBatch``
-listed in :data:`IMPORTERS`; the CLI's ``zcdb import <format>`` calls it. Importers are
+Every importer is a function ``import_<format>(store, path, ..., replace=False) -> ImportBatch``
+listed by :func:`importers`; the CLI's ``zcdb import <name>`` calls it. Importers are
 idempotent (re-importing changes nothing), atomic (an error leaves the store as it
 was), strict (a malformed row fails the whole import, naming the file and line) and
 recorded in the store's provenance table.
 """
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+def importers() -> dict[str, Callable]:
+    """Format name -> importer function (the registry; imported on call, not at package import)."""
+    from .builtin import import_builtin
+    from .csv_table import import_csv
+    from .hw_nas_bench import import_hw_nas_bench
+    from .naslib_zc import import_naslib_zc
+    from .nats_tss import import_nats_tss
+    from .nb201_pth import import_nb201_pth
+
+    return {
+        "csv": import_csv,
+        "naslib-zc": import_naslib_zc,
+        "nb201-pth": import_nb201_pth,
+        "nats-tss": import_nats_tss,
+        "hw-nas-bench": import_hw_nas_bench,
+        "builtin": import_builtin,
+    }
