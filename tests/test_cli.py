@@ -110,3 +110,26 @@ def test_top_names_the_94_37_architecture(db):
     (row,) = json.loads(r.output)
     assert round(row["value"], 2) == 94.37
     assert row["arch"] == nb201.string_of(row["index"])
+
+
+def test_import_official_formats_through_the_cli(db, tmp_path):
+    from zcdb.tabular.fixtures import write_nb201_pth
+
+    table = {"cifar10-valid": {"val_acc": [80.0, 85.0, 90.0]}, "cifar10": {"test_acc": [81.0, 86.0, 91.0]}}
+    pth = write_nb201_pth(tmp_path / "NAS-Bench-201-mini.pth", table, indices=[3, 5, 8], epochs=4, less_epochs=2)
+    r = run(db, "import", "nb201-pth", str(pth), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["changed"] > 0
+    r = run(db, "query", "--dataset", "cifar10", "--metric", "test_acc", "8", "--json")
+    assert json.loads(r.output)[0]["value"] == pytest.approx(91.0)
+    r = run(db, "query", "--dataset", "cifar10-valid", "--metric", "val_acc", "--epoch", "2", "--protocol", "12ep",
+            "5", "--json")
+    assert r.exit_code == 0, r.output
+    assert run(db, "import", "nb201-pth", str(pth), "--json").output.count('"changed": 0') == 1
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(pth.read_bytes()[:1000])
+    r = run(db, "import", "nb201-pth", str(bad))
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    for cmd in ("nats-tss", "hw-nas-bench"):
+        r = run(db, "import", cmd, str(tmp_path / "missing"))
+        assert r.exit_code == 2 and "Traceback" not in r.output

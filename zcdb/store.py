@@ -507,12 +507,19 @@ class ImportBatch:
             "WITHOUT ROWID"
         )
         spaces = set()
+        bids: dict[tuple[str, str, str], int] = {}
+        mids: dict[str, int] = {}
         for space, dataset, protocol, metric, epoch, seed, idx, val in self._evals:
             if space not in spaces:
                 s._ensure_space(space)
                 spaces.add(space)
-            bid = s._id("benchmarks", space=space, dataset=dataset, protocol=protocol)
-            mid = s._id("metrics", name=metric)
+            bid = bids.get((space, dataset, protocol))
+            if bid is None:
+                bid = bids[(space, dataset, protocol)] = s._id("benchmarks", space=space, dataset=dataset,
+                                                               protocol=protocol)
+            mid = mids.get(metric)
+            if mid is None:
+                mid = mids[metric] = s._id("metrics", name=metric)
             vals = [None if not np.isfinite(v) else float(v) for v in val.tolist()] if not np.isfinite(val).all() \
                 else val.tolist()
             try:
