@@ -14,14 +14,15 @@ import functools
 import io
 import json
 import math
+import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
 from zcdb.errors import ZcdbError
+from zcdb.parallel import run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space
 from zcdb.store import Store
@@ -85,32 +86,6 @@ def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optiona
     return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
 
 
-def _results(tasks: list[tuple], workers: int) -> Iterator[tuple[int, list]]:
-    if workers <= 1:
-        for t in tasks:
-            yield _score_arch(t)
-        return
-    import multiprocessing as mp
-    import os
-
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_worker_init, initargs=(threads,)) as pool:
-        it = iter(tasks)
-        pending: set[Future] = set()
-        for t in it:
-            pending.add(pool.submit(_score_arch, t))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                yield f.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_score_arch, nxt))
-
-
 def stored_pairs(store: Store, space: str, dataset: str, seed: int, batch_size: int,
                  labels: dict[str, str]) -> set[tuple[str, int]]:
     """(proxy, arch) pairs already stored for this configuration."""
@@ -151,7 +126,8 @@ def compute_and_store(
     n_nan = 0
     computed = 0
     try:
-        for arch, rows in _results(todo, workers):
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        for arch, rows in run_unordered(_score_arch, todo, workers, _worker_init, (threads,)):
             with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies",
                                  {"dataset": dataset, "seed": seed, "batch_size": batch_size}) as imp:
                 for proxy, score, secs, reason in rows:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -22,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from zcdb.errors import ZcdbError
+from zcdb.parallel import run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space
 from zcdb.store import Store
@@ -168,29 +168,6 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
 
 
 # --------------------------------------------------------------------------- execution
-def _local_results(tasks: list[tuple], workers: int) -> Iterator[TaskResult]:
-    if workers <= 1:
-        for t in tasks:
-            yield _run_task(t)
-        return
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        pending: set[Future] = set()
-        it = iter(tasks)
-        for t in it:
-            pending.add(pool.submit(_run_task, t))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                yield f.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_run_task, nxt))
-
-
 def connect_scheduler(address: str, timeout: float = 10.0) -> Any:
     """A ``dask.distributed.Client`` for ``address``; :class:`ZcdbError` if it cannot be reached."""
     try:
@@ -285,7 +262,7 @@ def tabulate(
     bar = Progress(len(tasks), f"tabulate {p.name}", enabled=progress)
     trained = 0
     try:
-        results = _dask_results(tasks, client) if client is not None else _local_results(tasks, workers)
+        results = _dask_results(tasks, client) if client is not None else run_unordered(_run_task, tasks, workers)
         for r in results:
             _write_result(store, p, r)
             trained += 1
