@@ -119,6 +119,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
             rows.append(dict(space=b["space"], dataset=b["dataset"], protocol=b["protocol"], metric=m,
                              epochs=d["epochs"], seeds=",".join(map(str, d["seeds"])), archs=d["archs"]))
     echo_table(rows)
+    for b in data["benchmarks"]:
+        if b["answered_by_class_representative"]:
+            click.echo(f"{b['space']}/{b['dataset']} ({b['protocol']}): {b['answered_by_class_representative']} more "
+                       "architectures answered by the trained member of their isomorphism class")
     if data["proxies"]:
         click.echo("")
         echo_table(data["proxies"])
@@ -464,3 +468,325 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
         echo_json(rows)
     else:
         echo_table(rows, ["proxy", "spearman", "kendall", "top10", "n", "seed", "batch_size", "data"])
+
+
+# --------------------------------------------------------------------------- surrogates
+@main.group()
+def surrogate() -> None:
+    """Surrogate benchmarks: fit gradient-boosted models on encodings and proxies, evaluate, study."""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        out = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        out = []
+    if not out or min(out) < 1:
+        raise ZcdbError(f"bad --n-train {text!r}: write positive integers separated by commas, e.g. 25,50,100")
+    return out
+
+
+zc_options = [
+    click.option("--zc-seed", type=int, default=None, help="Use proxy score sets of this seed."),
+    click.option("--zc-batch-size", type=int, default=None, help="Use proxy score sets of this batch size."),
+    click.option("--zc-data", default=None, help="Use proxy score sets of this data label, e.g. naslib-zc."),
+]
+
+
+def _with(options: list) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return deco
+
+
+@surrogate.command(name="features")
+@json_option
+def surrogate_features(as_json: bool) -> None:
+    """List the feature sets (combine them with commas: --features onehot,zc)."""
+    from .surrogates.features import describe
+
+    rows = describe()
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["name", "reads_store", "description"])
+
+
+@surrogate.command(name="fit")
+@space_option
+@dataset_option
+@click.option("--metric", required=True, help="Metric to predict, e.g. test_acc.")
+@click.option("--epoch", type=int, default=None, help="Epoch of the metric (default: the last).")
+@protocol_option
+@click.option("--features", default="onehot", show_default=True, help="Feature spec, e.g. onehot,zc or zc:nwot+synflow.")
+@click.option("--n-train", type=click.IntRange(min=2), required=True, help="Training architectures, drawn with --seed.")
+@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Held-out architectures scored (default: all).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the model.")
+@click.option("--model", "model_name", default="hgb", show_default=True, help="Regressor: hgb, rf or gbr.")
+@click.option("--uncertainty", type=click.Choice(["none", "bootstrap", "quantile"]), default="none",
+              show_default=True, help="Uncertainty model (bootstrap ensemble or quantile models).")
+@click.option("--members", type=click.IntRange(min=2), default=10, show_default=True, help="Bootstrap ensemble size.")
+@_with(zc_options)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Write the fitted surrogate here.")
+@json_option
+@click.pass_context
+@handle_errors
+def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
+                  protocol: Optional[str], features: str, n_train: int, n_test: Optional[int], seed: int,
+                  model_name: str, uncertainty: str, members: int, zc_seed: Optional[int],
+                  zc_batch_size: Optional[int], zc_data: Optional[str], out: str, as_json: bool) -> None:
+    """Fit a surrogate on N architectures sampled from the table, score the held-out rest, save it."""
+    from .surrogates import fit_sample
+
+    sur = fit_sample(open_store(ctx).benchmark(space, dataset, protocol), metric, features, n_train, seed,
+                     n_test=n_test, epoch=epoch, model=model_name,
+                     uncertainty=None if uncertainty == "none" else uncertainty, members=members,
+                     zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
+    sur.save(out)
+    report = dict(out=out, space=sur.space, dataset=sur.dataset, metric=sur.metric, epoch=sur.epoch,
+                  features=sur.spec, columns=len(sur.columns), n_train=sur.meta["train"]["n"],
+                  train_sha256=sur.meta["train"]["sha256"], **sur.metrics)
+    if as_json:
+        echo_json(report)
+    else:
+        test = sur.metrics.get("test", {})
+        click.echo(f"fitted {sur.metric}@{sur.epoch} of {sur.space}/{sur.dataset} on {report['n_train']} archs "
+                   f"({sur.spec}, {report['columns']} columns) in {sur.metrics['fit_seconds']:.2f} s -> {out}")
+        if test:
+            echo_table([dict(n=test["n"], spearman=test["spearman"], kendall=test["kendall"], r2=test["r2"],
+                             top10=test["top10"])])
+
+
+@surrogate.command(name="eval")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Score this many held-out archs (default: all).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --n-test sample.")
+@click.option("--trust", is_flag=True, help="Unpickle without restriction (for non-scikit-learn models you made).")
+@json_option
+@click.pass_context
+@handle_errors
+def surrogate_eval(ctx: click.Context, file: str, n_test: Optional[int], seed: int, trust: bool,
+                   as_json: bool) -> None:
+    """Spearman, Kendall, R2 and top-10% precision of a saved surrogate on architectures it was not trained on."""
+    from .surrogates import open_surrogate
+
+    store = open_store(ctx)
+    sur = open_surrogate(store, file, trust=trust)
+    res = dict(file=file, metric=sur.metric, epoch=sur.epoch, features=sur.spec, n_train=sur.meta["train"]["n"],
+               **sur.evaluate(store.benchmark(sur.space, sur.dataset, sur.protocol), n_test=n_test, seed=seed))
+    if as_json:
+        echo_json(res)
+    else:
+        echo_table([res], ["metric", "features", "n_train", "n", "spearman", "kendall", "r2", "top10"])
+
+
+@surrogate.command(name="study")
+@space_option
+@dataset_option
+@click.option("--metric", required=True, help="Metric to predict, e.g. test_acc.")
+@click.option("--epoch", type=int, default=None, help="Epoch of the metric (default: the last).")
+@protocol_option
+@click.option("--features", "feature_sets", multiple=True, default=["onehot"], show_default=True,
+              help="A feature spec; repeat to compare several, e.g. --features onehot --features onehot,zc.")
+@click.option("--n-train", default="100", show_default=True, help="Training sizes, comma-separated, e.g. 25,50,100.")
+@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Test architectures per trial (default: rest).")
+@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Seeded splits per size.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the study.")
+@click.option("--model", "model_name", default="hgb", show_default=True, help="Regressor: hgb, rf or gbr.")
+@click.option("--no-baseline", is_flag=True, help="Do not score the best single proxy on the same test sets.")
+@_with(zc_options)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@click.pass_context
+@handle_errors
+def surrogate_study(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
+                    protocol: Optional[str], feature_sets: tuple[str, ...], n_train: str, n_test: Optional[int],
+                    trials: int, seed: int, model_name: str, no_baseline: bool, zc_seed: Optional[int],
+                    zc_batch_size: Optional[int], zc_data: Optional[str], quiet: bool, as_json: bool) -> None:
+    """Fit and score surrogates over many seeded splits and training sizes; print mean and std."""
+    from .progress import Progress
+    from .surrogates import study
+
+    sizes = _int_list(n_train)
+    bench = open_store(ctx).benchmark(space, dataset, protocol)
+    bar = Progress(len(sizes) * trials * len(feature_sets), "surrogate study", enabled=not quiet and not as_json)
+    try:
+        rows = study(bench, metric, list(feature_sets), n_train=sizes, trials=trials, n_test=n_test, seed=seed,
+                     epoch=epoch, model=model_name, baseline=not no_baseline,
+                     progress=lambda done, total: bar.update(), zc_seed=zc_seed, zc_batch_size=zc_batch_size,
+                     zc_data=zc_data)
+    finally:
+        bar.close()
+    if as_json:
+        echo_json(rows)
+        return
+
+    def pm(r: dict[str, Any], k: str) -> str:
+        m, s = r[f"{k}_mean"], r[f"{k}_std"]
+        return "" if m != m else f"{m:.3f}" + ("" if s != s else f" ± {s:.3f}")
+
+    echo_table([dict(features=r["features"], n_train=r["n_train"], n_test=r["n_test"], trials=r["trials"],
+                     spearman=pm(r, "spearman"), kendall=pm(r, "kendall"), r2=pm(r, "r2"), top10=pm(r, "top10"),
+                     fit_s=r["fit_seconds"]) for r in rows])
+
+
+@surrogate.command(name="info")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@handle_errors
+def surrogate_info(file: str, as_json: bool) -> None:
+    """Describe a saved surrogate (reads its JSON header only; nothing is unpickled)."""
+    from .surrogates import read_meta
+
+    meta = read_meta(file)
+    if as_json:
+        echo_json({k: v for k, v in meta.items() if k != "train"} | {"train": {k: v for k, v in meta["train"].items()
+                                                                               if k != "indices"}})
+        return
+    test = meta["metrics"].get("test") or {}
+    echo_table([dict(space=meta["space"], dataset=meta["dataset"], metric=f"{meta['metric']}@{meta['epoch']}",
+                     features=meta["features"]["spec"], columns=len(meta["features"]["columns"]),
+                     n_train=meta["train"]["n"], uncertainty=meta["uncertainty"]["kind"] or "none",
+                     sklearn=meta["versions"]["sklearn"], test_spearman=test.get("spearman", float("nan")))])
+
+
+# --------------------------------------------------------------------------- search
+@main.group()
+def search() -> None:
+    """Search algorithms on tabular benchmarks: run (stored, reproducible), compare, list."""
+
+
+def _budget_options(fn: Callable) -> Callable:
+    fn = click.option("--budget-seconds", type=float, default=None,
+                      help="Budget in simulated seconds (the table's train_time; needs curves with times).")(fn)
+    fn = click.option("--budget-queries", type=int, default=None, help="Budget in queries (default 300).")(fn)
+    return fn
+
+
+def _search_options(fn: Callable) -> Callable:
+    for opt in reversed([
+        space_option, dataset_option, protocol_option,
+        click.option("--search-metric", default="val_acc", show_default=True, help="What the search sees."),
+        click.option("--report-metric", default="test_acc", show_default=True, help="What the report shows."),
+        click.option("--seeds", default="0-9", show_default=True, help="Search seeds, e.g. 0-499 or 0,3,7."),
+        click.option("--proxies", "proxy_names", default=None,
+                     help="Proxy score sets for proxy-aware algorithms: NAME[,NAME] or NAME/SEED/BATCH/DATA."),
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Processes to split the seeds over (same results as one)."),
+    ]):
+        fn = opt(fn)
+    return _budget_options(fn)
+
+
+def _budget(queries: Optional[int], seconds: Optional[float]) -> tuple[Optional[int], Optional[float]]:
+    return (300 if queries is None and seconds is None else queries), seconds
+
+
+@search.command(name="list")
+@json_option
+@handle_errors
+def search_list(as_json: bool) -> None:
+    """List the search algorithms with their default settings."""
+    from .search.runs import algorithm_table
+
+    rows = algorithm_table()
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table([dict(name=r["name"], curves="yes" if r["curves"] else "", proxies="yes" if r["proxies"] else "",
+                         summary=r["summary"], settings=" ".join(f"{k}={v}" for k, v in r["config"].items()))
+                    for r in rows])
+
+
+@search.command(name="run")
+@click.option("--algo", required=True, help="Algorithm (see `zcdb search list`).")
+@_search_options
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. sample_size=5.")
+@json_option
+@click.pass_context
+@handle_errors
+def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol: Optional[str], search_metric: str,
+               report_metric: str, seeds: str, proxy_names: Optional[str], workers: int, budget_queries: Optional[int],
+               budget_seconds: Optional[float], settings: tuple[str, ...], as_json: bool) -> None:
+    """Run one algorithm for many seeds; store every run and trajectory (stored runs are reused)."""
+    from .search.registry import parse_config
+    from .search.runs import run_search
+
+    q, s = _budget(budget_queries, budget_seconds)
+    res = run_search(open_store(ctx), algo, space, dataset, _parse_seeds(seeds), budget_queries=q, budget_seconds=s,
+                     search_metric=search_metric, report_metric=report_metric, protocol=protocol,
+                     proxies=proxy_names.split(",") if proxy_names else (), config=parse_config(settings),
+                     workers=workers)
+    summary = res.summary()
+    if as_json:
+        echo_json(dict(summary, config=res.config, budget_kind=res.budget.kind, budget=res.budget.amount))
+    else:
+        click.echo(f"{algo} on {space}/{dataset}: final {report_metric} {summary['mean']:.2f} ± {summary['std']:.2f} "
+                   f"over {summary['n']} seeds ({summary['computed']} run, {summary['reused']} reused from the store; "
+                   f"{res.seconds:.2f} s; config {res.config_hash})")
+
+
+@search.command(name="compare")
+@click.option("--algos", default="all", show_default=True, help="Comma-separated algorithms, or all that apply.")
+@_search_options
+@click.option("--target", type=float, default=None, help="Report value to reach (default: the top 1% of the table).")
+@click.option("--set", "settings", multiple=True, metavar="ALGO.KEY=VALUE", help="Override a setting of one algorithm.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write compare.md, compare.csv and anytime.png into this folder.")
+@json_option
+@click.pass_context
+@handle_errors
+def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
+                   search_metric: str, report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
+                   budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
+                   settings: tuple[str, ...], out: Optional[str], as_json: bool) -> None:
+    """Compare algorithms over seeds: final report value (mean, std, 95% CI), gap to the ceiling, regret, time to target."""
+    from .search.registry import parse_config
+    from .search.report import compare_algorithms
+
+    configs: dict[str, dict[str, Any]] = {}
+    for item in settings:
+        name, dot, rest = item.partition(".")
+        if not dot:
+            raise ZcdbError(f"bad --set {item!r}: write ALGO.KEY=VALUE, e.g. rea.sample_size=5")
+        configs.setdefault(name, {}).update(parse_config([rest]))
+    q, s = _budget(budget_queries, budget_seconds)
+    cmp = compare_algorithms(open_store(ctx), space, dataset, [a.strip() for a in algos.split(",") if a.strip()],
+                             _parse_seeds(seeds), budget_queries=q, budget_seconds=s, search_metric=search_metric,
+                             report_metric=report_metric, protocol=protocol,
+                             proxies=proxy_names.split(",") if proxy_names else (), target=target, configs=configs,
+                             workers=workers)
+    files = cmp.write(out) if out else []
+    if as_json:
+        echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
+        return
+    click.echo(cmp.title())
+    click.echo(f"ceiling {cmp.ceiling:.2f} (arch {cmp.ceiling_arch}), best {cmp.best:.2f}, target {cmp.target:.2f}")
+    timed = any(r["seconds_to_target"] is not None for r in cmp.rows)
+    echo_table([dict(algorithm=r["algorithm"], mean=f"{r['mean']:.2f}", std=f"{r['std']:.2f}",
+                     ci95=f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", gap=f"{r['gap']:.2f}", regret=f"{r['regret']:.2f}",
+                     to_target=f"{r['queries_to_target']:g} q ({100 * r['reached']:.0f}%)"
+                     + (f", {r['seconds_to_target']:.0f} s" if timed else ""),
+                     cpu_s=f"{r['cpu_seconds']:.2f}", reused=r["reused"]) for r in cmp.rows])
+    for f in files:
+        click.echo(f"wrote {f}")
+
+
+@search.command(name="runs")
+@click.option("--space", default=None, help="Only this space.")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@json_option
+@click.pass_context
+@handle_errors
+def search_runs(ctx: click.Context, space: Optional[str], dataset: Optional[str], as_json: bool) -> None:
+    """List stored search runs, grouped by algorithm configuration, benchmark and budget."""
+    from .search.runs import stored_runs
+
+    rows = stored_runs(open_store(ctx), space, dataset)
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows)

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS protocols (name TEXT PRIMARY KEY, description TEXT NO
 CREATE TABLE IF NOT EXISTS aliases (
     benchmark_id INTEGER NOT NULL, arch_index INTEGER NOT NULL, representative INTEGER NOT NULL,
     PRIMARY KEY (benchmark_id, arch_index)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_runs (
+    id INTEGER PRIMARY KEY, algorithm TEXT NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+    space TEXT NOT NULL, dataset TEXT NOT NULL, protocol TEXT NOT NULL, search_metric TEXT NOT NULL,
+    report_metric TEXT NOT NULL, budget_kind TEXT NOT NULL, budget REAL NOT NULL, seed INTEGER NOT NULL,
+    zcdb_version TEXT NOT NULL, time TEXT NOT NULL, cpu_seconds REAL, queries INTEGER NOT NULL,
+    final_arch INTEGER, final_report REAL,
+    UNIQUE (config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget, seed));
+CREATE TABLE IF NOT EXISTS search_trajectories (
+    run_id INTEGER NOT NULL, query INTEGER NOT NULL, arch_index INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    value REAL, sim_time REAL, incumbent INTEGER NOT NULL, incumbent_report REAL,
+    PRIMARY KEY (run_id, query)) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS evaluations_view AS
     SELECT b.space, b.dataset, b.protocol, e.arch_index, a.arch, m.name AS metric,
            e.epoch, e.seed, e.value, e.source_id
@@ -288,9 +299,13 @@ class Store:
                 m["epochs"].add(s.epoch)
                 m["seeds"].add(s.seed)
                 m["archs"] = max(m["archs"], s.n)
+            aliased = self.conn.execute(
+                "SELECT COUNT(*) FROM aliases a WHERE a.benchmark_id = ? AND EXISTS (SELECT 1 FROM evaluations e "
+                "WHERE e.benchmark_id = a.benchmark_id AND e.arch_index = a.representative)", (b["id"],)).fetchone()[0]
             benches.append(
                 dict(
                     space=b["space"], dataset=b["dataset"], protocol=b["protocol"],
+                    answered_by_class_representative=aliased,
                     metrics={
                         k: dict(epochs=_span(v["epochs"]), seeds=sorted(v["seeds"]), archs=v["archs"])
                         for k, v in metrics.items()
