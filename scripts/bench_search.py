@@ -1,0 +1,170 @@
+"""Search speed: 500 seeds of REA (population 10, sample 3, 300 queries) on NAS-Bench-201 cifar10, three ways.
+
+    .venv/bin/python scripts/bench_search.py [--data ../shared/data] [--seeds 500] [--queries 300] [--no-api]
+
+Side by side, in one run, on the same table (search on validation accuracy, report test accuracy):
+
+* zcdb: :func:`zcdb.search.simulate` (all seeds in lockstep), then :func:`zcdb.search.run_search`
+  into a fresh store (computing and writing every trajectory), then again (reading them back);
+* a bare Python loop over numpy arrays: one seed at a time, ``random.Random(seed)``, the
+  neighbour table for mutations, the two accuracy arrays for lookups;
+* the same loop written against ``nas_201_api`` (``get_more_info`` by index) on a full
+  15,625-architecture ``.pth`` built from the same table with the official classes
+  (building takes ~25 s and loading ~60 s; not timed).
+
+Targets (issue 6): zcdb's 500 runs in under 1.5 s on 2 cores, at least 20x faster than the
+nas_201_api loop. The two loops share their random numbers and must agree exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+POPULATION, SAMPLE = 10, 3
+
+
+def best_of(fn, repeat: int = 3) -> tuple[float, object]:
+    """Smallest wall time of ``repeat`` calls, and the last result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def rea_loop(seeds, queries: int, val_of, test_of, neighbours) -> list[float]:
+    """REA as NAS-Bench-201's baseline writes it: one seed at a time, one query at a time."""
+    finals = []
+    n = len(neighbours)
+    for seed in seeds:
+        rng = random.Random(seed)
+        population: deque = deque()
+        best, inc = -float("inf"), -1
+        for i in range(queries):
+            if i < POPULATION:
+                arch = rng.randrange(n)
+            else:
+                parent = max((rng.choice(population) for _ in range(SAMPLE)), key=lambda m: m[1])
+                arch = int(neighbours[parent[0]][rng.randrange(24)])
+            v = val_of(arch)
+            population.append((arch, v))
+            if len(population) > POPULATION:
+                population.popleft()
+            if v > best:
+                best, inc = v, arch
+        finals.append(test_of(inc))
+    return finals
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("ZCDB_SHARED_DATA") or str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--seeds", type=int, default=500)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--no-api", action="store_true", help="Skip the nas_201_api loop (it needs ~1.5 min to set up).")
+    args = ap.parse_args()
+
+    import zcdb
+    from zcdb.search import Budget, load_problem, make_algorithm, run_search, simulate
+    from zcdb.spaces import nb201
+    from zcdb.tabular.csv_table import import_csv
+
+    data = Path(args.data) / "nb201"
+    tmp = Path(tempfile.mkdtemp(prefix="zcdb-bench-search-"))
+    db = tmp / "nb201.db"
+    store = zcdb.open(db)
+    import_csv(store, data / "nats_tss_test_accuracy_200ep.csv", "nb201", "ArchitectureString",
+               {"CIFAR10TestAccuracy200Epochs": ("cifar10", "test_acc")}, epoch=200)
+    import_csv(store, data / "naslib_val_accuracy_200ep.csv", "nb201", "arch", {"cifar10": ("cifar10", "val_acc")},
+               epoch=200)
+    seeds = list(range(args.seeds))
+    budget = Budget(queries=args.queries)
+    rea = make_algorithm("rea")
+
+    # ------------------------------------------------------------------ zcdb
+    problem = load_problem(store, "nb201", "cifar10")
+    t_sim, traj = best_of(lambda: simulate(problem, rea, seeds, budget))
+    cpu = time.process_time()
+    t = time.perf_counter()
+    res = run_search(store, "rea", "nb201", "cifar10", seeds, budget_queries=args.queries)
+    t_store = time.perf_counter() - t
+    cpu_store = time.process_time() - cpu
+    t = time.perf_counter()
+    again = run_search(store, "rea", "nb201", "cifar10", seeds, budget_queries=args.queries)
+    t_reuse = time.perf_counter() - t
+    assert res.computed == len(seeds) and again.reused == len(seeds)
+    assert np.array_equal(again.trajectories.arch, traj.arch), "stored trajectories differ from the simulation"
+    z_final = traj.final_report()
+
+    # ------------------------------------------------------------------ bare loop
+    val = np.array(store.benchmark("nb201", "cifar10").values("val_acc"))
+    test = np.array(store.benchmark("nb201", "cifar10").values("test_acc"))
+    nbrs = nb201.neighbour_table()
+    t_bare, bare_final = best_of(lambda: rea_loop(seeds, args.queries, val.__getitem__, test.__getitem__, nbrs))
+
+    # ------------------------------------------------------------------ nas_201_api
+    t_api = None
+    if not args.no_api:
+        from nas_201_api import NASBench201API
+
+        from zcdb.tabular.fixtures import write_nb201_pth
+
+        pth = tmp / "NAS-Bench-201-bench.pth"
+        t = time.perf_counter()
+        write_nb201_pth(pth, {"cifar10-valid": {"val_acc": val}, "cifar10": {"test_acc": test}}, curves=False)
+        build = time.perf_counter() - t
+        t = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            api = NASBench201API(str(pth), verbose=False)
+        load = time.perf_counter() - t
+        print(f"(nas_201_api table: built in {build:.0f} s, loaded in {load:.0f} s; not timed below)")
+
+        def api_val(i: int) -> float:
+            return api.get_more_info(i, "cifar10-valid", hp="200", is_random=False)["valid-accuracy"]
+
+        def api_test(i: int) -> float:
+            return api.get_more_info(i, "cifar10", hp="200", is_random=False)["test-accuracy"]
+
+        def api_run() -> list[float]:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return rea_loop(seeds, args.queries, api_val, api_test, nbrs)
+
+        t_api, api_final = best_of(api_run, 1)
+        assert np.allclose(api_final, bare_final), "nas_201_api and the numpy arrays disagree"
+
+    # ------------------------------------------------------------------ report
+    n = len(seeds) * args.queries
+    print(f"REA (population {POPULATION}, sample {SAMPLE}), {len(seeds)} seeds x {args.queries} queries "
+          f"= {n:,} queries, nb201 cifar10, search val_acc, report test_acc\n")
+    rows = [
+        ("zcdb simulate (lockstep, counter-based RNG)", t_sim, z_final),
+        ("zcdb run_search, fresh store (+ write 150k rows)", t_store, z_final),
+        ("zcdb run_search, stored (read back)", t_reuse, z_final),
+        ("bare Python loop over numpy arrays", t_bare, bare_final),
+    ]
+    if t_api is not None:
+        rows.append(("same loop against nas_201_api", t_api, api_final))
+    print(f"{'':50s} {'wall s':>8s} {'queries/s':>12s} {'vs api':>8s}   final test_acc")
+    for name, sec, final in rows:
+        ratio = f"{t_api / sec:,.0f}x" if t_api else ""
+        print(f"{name:50s} {sec:8.3f} {n / sec:12,.0f} {ratio:>8s}   {statistics.mean(final):.2f} "
+              f"+- {statistics.stdev(final):.2f}")
+    print(f"\n(run_search with storing: {cpu_store:.2f} CPU s.) Targets: zcdb < 1.5 s"
+          + (", >= 20x faster than nas_201_api." if t_api else "."))
+
+
+if __name__ == "__main__":
+    main()

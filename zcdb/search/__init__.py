@@ -1,0 +1,31 @@
+"""Search algorithms on tabular benchmarks, in CPU-seconds, with stored, reproducible runs.
+
+* :data:`ALGORITHMS` (in :mod:`zcdb.search.registry`): name -> algorithm class and preset,
+  filled in one place; :func:`make_algorithm` builds one with overrides;
+* the interface (:mod:`zcdb.search.base`): ``start`` / ``ask`` / ``tell`` on arrays with a
+  leading seed axis; the runner (:func:`simulate`) owns the budget (:class:`Budget`), the
+  simulated clock and the seeds, and drives all seeds in lockstep;
+* randomness is counter-based (:mod:`zcdb.search.rng`): a seed's trajectory is the same,
+  bit for bit, whether it runs alone or among others, in one process or several;
+* :func:`run_search` stores every run and trajectory in the store and reuses stored ones;
+  :func:`compare_algorithms` summarizes several algorithms (table, CSV, anytime plot).
+
+Importing this package reads nothing and computes nothing.
+"""
+
+from __future__ import annotations
+
+from .bananas import SURROGATES, EnsembleSurrogate, GBDTEnsemble, HistGBEnsemble
+from .base import Algorithm, Context
+from .problem import ProxySet, SearchProblem, problem_from_benchmark
+from .registry import ALGORITHMS, config_hash, make_algorithm
+from .report import Comparison, compare_algorithms
+from .runner import Budget, Trajectories, simulate
+from .runs import SearchResult, load_problem, load_trajectories, run_search, stored_runs
+
+__all__ = [
+    "ALGORITHMS", "make_algorithm", "config_hash", "Algorithm", "Context", "SearchProblem", "ProxySet",
+    "problem_from_benchmark", "load_problem", "Budget", "Trajectories", "simulate", "run_search", "SearchResult",
+    "load_trajectories", "stored_runs", "compare_algorithms", "Comparison", "EnsembleSurrogate", "GBDTEnsemble",
+    "HistGBEnsemble", "SURROGATES",
+]

@@ -1,0 +1,214 @@
+"""What a search sees: one benchmark's search metric (per epoch), its report metric, its costs and proxies.
+
+A :class:`SearchProblem` is built once from a :class:`zcdb.Benchmark` and holds dense
+numpy arrays only, so the runner's inner loop is array indexing. Scores are *oriented*:
+larger is better whatever the metric (a loss is negated), so algorithms always maximize.
+An architecture is *available* when the search metric is known at every epoch and the
+report metric at the last; algorithms only propose available architectures (sampling and
+mutation skip the others, which is the same as drawing again until one is available).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional, Sequence
+
+import numpy as np
+
+from ..errors import UnknownMetric, ZcdbError
+from ..spaces import get_space
+from ..store import higher_is_better
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Benchmark, Store
+
+#: Metric whose value at an epoch is the cumulative training time to that epoch (seconds).
+TIME_METRIC = "train_time"
+
+
+@dataclass(frozen=True)
+class ProxySet:
+    """One stored set of proxy scores: the key of ``proxy_scores`` rows."""
+
+    proxy: str
+    seed: int
+    batch_size: int
+    data: str
+
+    def label(self) -> str:
+        """``proxy/seed/batch_size/data``: the form ``--proxies`` accepts to pick this set."""
+        return f"{self.proxy}/{self.seed}/{self.batch_size}/{self.data}"
+
+
+@dataclass
+class SearchProblem:
+    """Dense arrays of one benchmark, oriented for maximization (see the module docstring)."""
+
+    space: str
+    dataset: str
+    protocol: str
+    search_metric: str
+    report_metric: str
+    #: Epochs at which the search metric is stored (the fidelities), ascending.
+    epochs: np.ndarray
+    #: ``(E, N)`` oriented search scores by epoch index and architecture (NaN: unknown).
+    search: np.ndarray
+    #: ``(N,)`` report metric at its last epoch, as stored (not oriented).
+    report: np.ndarray
+    #: ``(E, N)`` cumulative training time to each epoch, or None when the table has none.
+    cost: Optional[np.ndarray] = None
+    #: Proxy sets, their oriented scores ``(P, N)`` and compute times ``(P, N)`` in seconds.
+    proxy_sets: tuple[ProxySet, ...] = ()
+    proxy_scores: Optional[np.ndarray] = None
+    proxy_times: Optional[np.ndarray] = None
+    search_sign: float = 1.0
+    report_sign: float = 1.0
+    available: np.ndarray = field(init=False)
+    available_index: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        mod = get_space(self.space)
+        self.num_archs = mod.NUM_ARCHS
+        self.neighbour_table = mod.neighbour_table()
+        self.ops = mod.ops_matrix()
+        self.available = np.isfinite(self.search).all(axis=0) & np.isfinite(self.report)
+        self.available_index = np.flatnonzero(self.available)
+        if self.available_index.size == 0:
+            raise ZcdbError(
+                f"{self.space}/{self.dataset} has no architecture with both {self.search_metric} and "
+                f"{self.report_metric}: import them first (see `zcdb info`)"
+            )
+        self.proxy_available = self.available.copy()
+        if self.proxy_scores is not None:
+            self.proxy_available &= np.isfinite(self.proxy_scores).all(axis=0)
+        self.proxy_available_index = np.flatnonzero(self.proxy_available)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def last(self) -> int:
+        """Index of the last (full-fidelity) epoch."""
+        return len(self.epochs) - 1
+
+    def ceiling(self) -> tuple[int, float]:
+        """The architecture with the best search score (last epoch) and its report value:
+        what a search that selects by the search metric can at best report."""
+        s = np.where(self.available, self.search[self.last], -np.inf)
+        i = int(np.argmax(s))
+        return i, float(self.report[i])
+
+    def best_report(self) -> tuple[int, float]:
+        """The available architecture with the best report value (for regret)."""
+        r = np.where(self.available, self.report * self.report_sign, -np.inf)
+        i = int(np.argmax(r))
+        return i, float(self.report[i])
+
+    def describe(self) -> dict:
+        """The problem's identity (what a stored run is keyed by, besides the algorithm)."""
+        return dict(space=self.space, dataset=self.dataset, protocol=self.protocol,
+                    search_metric=self.search_metric, report_metric=self.report_metric,
+                    proxy_sets=[p.label() for p in self.proxy_sets])
+
+    # ------------------------------------------------------------------ moves
+    def sample(self, u: np.ndarray) -> np.ndarray:
+        """Available architectures drawn uniformly: one per uniform number in ``u`` (any shape)."""
+        idx = self.available_index
+        return idx[np.minimum((u * idx.size).astype(np.int64), idx.size - 1)]
+
+    def mutate(self, archs: np.ndarray, u: np.ndarray, u_fallback: np.ndarray) -> np.ndarray:
+        """One random one-edge mutation of each arch, uniform over its available neighbours.
+
+        An architecture with no available neighbour gets a uniform sample (from ``u_fallback``).
+        """
+        nb = self.neighbour_table[archs]  # (..., 24)
+        ok = self.available[nb]
+        count = ok.sum(axis=-1)
+        k = np.minimum((u * count).astype(np.int64), np.maximum(count - 1, 0))
+        pick = np.argmax(np.cumsum(ok, axis=-1) > k[..., None], axis=-1)
+        out = np.take_along_axis(nb, pick[..., None], axis=-1)[..., 0]
+        return np.where(count > 0, out, self.sample(u_fallback))
+
+    def onehot(self, archs: np.ndarray) -> np.ndarray:
+        """Binary features of architectures: one-hot operation per edge, shape ``archs.shape + (edges * ops,)``."""
+        ops = self.ops[archs].astype(np.int64)
+        n_ops = int(self.ops.max()) + 1
+        out = np.zeros(archs.shape + (ops.shape[-1] * n_ops,), dtype=bool)
+        np.put_along_axis(out, ops + np.arange(ops.shape[-1]) * n_ops, True, axis=-1)
+        return out
+
+
+# --------------------------------------------------------------------------- building
+def parse_proxy_sets(store: "Store", space: str, dataset: str, names: Sequence[str]) -> tuple[ProxySet, ...]:
+    """Resolve proxy names (``nwot``, or ``nwot/SEED/BATCH/DATA`` to pick a set) to stored sets."""
+    stored = [ProxySet(r["proxy"], r["seed"], r["batch_size"], r["data"]) for r in store.proxy_runs(space, dataset)]
+    out = []
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        proxy, slash, rest = name.partition("/")
+        cands = [p for p in stored if p.proxy == proxy]
+        if slash:
+            cands = [p for p in cands if p.label() == name]
+        if not cands:
+            have = sorted({p.proxy for p in stored})
+            raise ZcdbError(
+                f"no stored {name} scores for {space}/{dataset}: compute them with `zcdb proxies compute --space "
+                f"{space} --dataset {dataset} --proxies {proxy} ...` or pick one of: {', '.join(have) or 'none'}"
+            )
+        if len(cands) > 1:
+            raise ZcdbError(
+                f"{len(cands)} stored {proxy} score sets for {space}/{dataset}: name one as "
+                + " or ".join(p.label() for p in cands)
+            )
+        out.append(cands[0])
+    return tuple(out)
+
+
+def proxy_orientation(proxy: str) -> float:
+    """+1 when larger scores of ``proxy`` predict better architectures, -1 otherwise."""
+    from ..proxies.registry import REGISTRY  # imports torch: only when a search uses proxies
+
+    spec = REGISTRY.get(proxy)
+    return 1.0 if spec is None or spec.higher_is_better else -1.0
+
+
+def problem_from_benchmark(
+    bench: "Benchmark", search_metric: str = "val_acc", report_metric: str = "test_acc",
+    proxies: Sequence[str] = (),
+) -> SearchProblem:
+    """Load a :class:`SearchProblem` from a benchmark: every epoch of ``search_metric``, the last of
+    ``report_metric``, ``train_time`` at the same epochs when stored, and the named proxy sets."""
+    metrics = bench.metrics()
+    for m in (search_metric, report_metric):
+        if m not in metrics:
+            raise UnknownMetric(
+                f"{bench.space}/{bench.dataset} has no {m}: stored metrics are {', '.join(metrics)}"
+            )
+    epochs = np.array([e for e in bench.epochs(search_metric) if e > 0] or bench.epochs(search_metric), dtype=np.int64)
+    s_sign = 1.0 if higher_is_better(search_metric) else -1.0
+    search = np.stack([np.asarray(bench.values(search_metric, int(e)), dtype=np.float64) * s_sign for e in epochs])
+    report = np.array(bench.values(report_metric), dtype=np.float64)
+    cost = None
+    if TIME_METRIC in metrics and set(epochs.tolist()) <= set(bench.epochs(TIME_METRIC)):
+        cost = np.stack([np.asarray(bench.values(TIME_METRIC, int(e)), dtype=np.float64) for e in epochs])
+    sets = parse_proxy_sets(bench.store, bench.space, bench.dataset, proxies) if proxies else ()
+    p_scores = p_times = None
+    if sets:
+        n = bench.space_module.NUM_ARCHS
+        p_scores = np.full((len(sets), n), np.nan)
+        p_times = np.zeros((len(sets), n))
+        for k, ps in enumerate(sets):
+            rows = bench.store.conn.execute(
+                "SELECT arch_index, value, time FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
+                "AND batch_size=? AND data=?", (bench.space, bench.dataset, ps.proxy, ps.seed, ps.batch_size, ps.data),
+            ).fetchall()
+            a = np.array(rows, dtype=np.float64).reshape(-1, 3)
+            i = a[:, 0].astype(np.int64)
+            p_scores[k, i] = a[:, 1] * proxy_orientation(ps.proxy)
+            p_times[k, i] = np.nan_to_num(a[:, 2], nan=0.0)
+    return SearchProblem(
+        space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=search_metric,
+        report_metric=report_metric, epochs=epochs, search=search, report=report, cost=cost,
+        proxy_sets=sets, proxy_scores=p_scores, proxy_times=p_times, search_sign=s_sign,
+        report_sign=1.0 if higher_is_better(report_metric) else -1.0,
+    )

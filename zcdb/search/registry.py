@@ -1,0 +1,86 @@
+"""The registry of search algorithms: name -> class and the configuration that name stands for."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, Mapping, Optional
+
+from ..errors import ZcdbError
+from .bananas import Bananas
+from .base import Algorithm
+from .hyperband import Hyperband, SuccessiveHalving
+from .simple import LocalSearch, ProxyRanking, RandomSearch, RegularizedEvolution, Reinforce
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmEntry:
+    """A registered algorithm: its class, the settings its name implies, and a one-line summary."""
+
+    name: str
+    cls: type
+    preset: Mapping[str, Any]
+    summary: str
+
+
+_ENTRIES = (
+    AlgorithmEntry("random", RandomSearch, {}, "uniform random sampling"),
+    AlgorithmEntry("rea", RegularizedEvolution, {}, "regularized evolution (population 10, sample 3)"),
+    AlgorithmEntry("local", LocalSearch, {}, "best-improvement local search with random restarts"),
+    AlgorithmEntry("reinforce", Reinforce, {}, "REINFORCE over each edge's operation distribution"),
+    AlgorithmEntry("bananas", Bananas, {}, "BANANAS-style BO: bagged GBDT ensemble, Thompson sampling"),
+    AlgorithmEntry("sh", SuccessiveHalving, {}, "successive halving over epochs (needs curves)"),
+    AlgorithmEntry("hyperband", Hyperband, {}, "Hyperband over epochs (needs curves)"),
+    AlgorithmEntry("proxy", ProxyRanking, {}, "training-free: rank 1000 samples by the proxies, best first"),
+    AlgorithmEntry("rea-proxy", RegularizedEvolution, {"warm_start": True},
+                   "REA warm-started from the top proxy scores of 1000 samples"),
+    AlgorithmEntry("bananas-proxy", Bananas, {"warm_start": True},
+                   "BANANAS warm-started from the top proxy scores of 1000 samples"),
+)
+
+#: Algorithm name -> entry. Filled here, explicitly; nothing registers itself.
+ALGORITHMS: dict[str, AlgorithmEntry] = {e.name: e for e in _ENTRIES}
+
+
+def make_algorithm(name: str, config: Optional[Mapping[str, Any]] = None) -> Algorithm:
+    """The algorithm registered as ``name``, with ``config`` overriding its defaults."""
+    try:
+        entry = ALGORITHMS[name]
+    except KeyError:
+        raise ZcdbError(f"unknown search algorithm {name!r}: known are {', '.join(ALGORITHMS)}") from None
+    fields = {f.name: f for f in dataclasses.fields(entry.cls)}
+    kwargs = dict(entry.preset)
+    for key, value in (config or {}).items():
+        if key not in fields:
+            raise ZcdbError(
+                f"{name} has no setting {key!r}: its settings are {', '.join(fields) or 'none'}"
+            )
+        kwargs[key] = value
+    try:
+        return entry.cls(**kwargs)
+    except TypeError as exc:
+        raise ZcdbError(f"bad settings for {name}: {exc}") from None
+
+
+def config_hash(algorithm: Algorithm, proxy_labels: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The canonical JSON of an algorithm's identity (class, version, configuration, proxy sets
+    it reads) and its SHA-256 prefix, which keys stored runs."""
+    doc = dict(algorithm=type(algorithm).__name__, version=type(algorithm).version, config=algorithm.config(),
+               proxies=list(proxy_labels) if algorithm.uses_proxies() else [])
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_config(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` settings, values parsed as JSON where they parse (``10``, ``true``, ``"x"``), else strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ZcdbError(f"bad setting {item!r}: write KEY=VALUE, e.g. population_size=20")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

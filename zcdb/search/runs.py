@@ -1,0 +1,214 @@
+"""Stored search runs: run an algorithm for many seeds, store every trajectory, reuse stored ones.
+
+A run is keyed by (configuration hash, benchmark, search and report metric, budget, seed):
+running the same thing again reads it back instead of recomputing (idempotent). The hash
+covers the algorithm's class, version and configuration, and the proxy sets it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ZcdbError
+from .base import Algorithm
+from .problem import SearchProblem, problem_from_benchmark
+from .registry import ALGORITHMS, config_hash, make_algorithm
+from .runner import Budget, Trajectories, empty_trajectories, simulate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Store
+
+
+@dataclass
+class SearchResult:
+    """The runs of one algorithm on one problem for a set of seeds."""
+
+    algorithm: str
+    config: dict[str, Any]
+    config_hash: str
+    problem: SearchProblem
+    budget: Budget
+    trajectories: Trajectories
+    #: Runs read back from the store / computed now.
+    reused: int
+    computed: int
+    #: Wall seconds of this call (computing, storing, reading back).
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """Final incumbent report value over seeds: mean, std, n; and what was reused."""
+        final = self.trajectories.final_report()
+        n = int(np.isfinite(final).sum())
+        return dict(algorithm=self.algorithm, config_hash=self.config_hash, seeds=len(final), n=n,
+                    mean=float(np.nanmean(final)) if n else float("nan"),
+                    std=float(np.nanstd(final, ddof=1)) if n > 1 else float("nan"),
+                    reused=self.reused, computed=self.computed, seconds=self.seconds)
+
+
+def load_problem(store: "Store", space: str, dataset: str, search_metric: str = "val_acc",
+                 report_metric: str = "test_acc", protocol: Optional[str] = None,
+                 proxies: Sequence[str] = ()) -> SearchProblem:
+    """The :class:`SearchProblem` of a stored benchmark (see :func:`problem_from_benchmark`)."""
+    return problem_from_benchmark(store.benchmark(space, dataset, protocol), search_metric, report_metric, proxies)
+
+
+def _split(seeds: list[int], parts: int) -> list[list[int]]:
+    k = max(1, min(parts, len(seeds)))
+    size = -(-len(seeds) // k)
+    return [seeds[i:i + size] for i in range(0, len(seeds), size)]
+
+
+def simulate_parallel(problem: SearchProblem, algorithm: Algorithm, seeds: Sequence[int], budget: Budget,
+                      workers: int = 1) -> Trajectories:
+    """:func:`simulate` with the seeds split over ``workers`` processes (same trajectories as one)."""
+    seeds = [int(s) for s in seeds]
+    if workers <= 1 or len(seeds) < 2:
+        return simulate(problem, algorithm, seeds, budget)
+    chunks = _split(seeds, workers)
+    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+        parts = list(pool.map(simulate, [problem] * len(chunks), [algorithm] * len(chunks), chunks,
+                              [budget] * len(chunks)))
+    return Trajectories.concat(parts)
+
+
+def run_search(
+    store: "Store", algorithm: Union[str, Algorithm], space: str, dataset: str, seeds: Sequence[int], *,
+    budget_queries: Optional[int] = None, budget_seconds: Optional[float] = None, search_metric: str = "val_acc",
+    report_metric: str = "test_acc", protocol: Optional[str] = None, proxies: Sequence[str] = (),
+    config: Optional[Mapping[str, Any]] = None, workers: int = 1, problem: Optional[SearchProblem] = None,
+) -> SearchResult:
+    """Run ``algorithm`` (a registered name, with ``config`` overrides, or an :class:`Algorithm`) for
+    ``seeds`` on a stored benchmark; store each run and its trajectory; reuse runs already stored."""
+    t0 = time.perf_counter()
+    if isinstance(algorithm, str):
+        name, algo = algorithm, make_algorithm(algorithm, config)
+    else:
+        name, algo = type(algorithm).__name__.lower(), algorithm
+    budget = Budget(budget_queries, budget_seconds)
+    if algo.uses_proxies() and not (proxies or (problem is not None and problem.proxy_sets)):
+        raise ZcdbError(f"{name} ranks architectures by proxies: pass --proxies NAME[,NAME...] (stored scores)")
+    if problem is None:
+        problem = load_problem(store, space, dataset, search_metric, report_metric, protocol,
+                               proxies if algo.uses_proxies() else ())
+    labels = tuple(p.label() for p in problem.proxy_sets)
+    cfg_text, cfg_hash = config_hash(algo, labels)
+    seed_list = [int(s) for s in dict.fromkeys(int(s) for s in seeds)]
+    key = (cfg_hash, problem.space, problem.dataset, problem.protocol, problem.search_metric, problem.report_metric,
+           budget.kind, budget.amount)
+    stored = _stored_runs(store, key, seed_list)
+    missing = [s for s in seed_list if s not in stored]
+    computed = simulate_parallel(problem, algo, missing, budget, workers) if missing else empty_trajectories()
+    if missing:
+        _save(store, name, cfg_text, key, computed)
+    reused = load_trajectories(store, [stored[s] for s in seed_list if s in stored])
+    both = Trajectories.concat([reused, computed])
+    traj = both.select(seed_list) if len(both.seeds) else both
+    traj.cpu_seconds = both.cpu_seconds  # what computing these runs cost, now or when they were stored
+    return SearchResult(name, json.loads(cfg_text)["config"], cfg_hash, problem, budget, traj,
+                        reused=len(seed_list) - len(missing), computed=len(missing),
+                        seconds=time.perf_counter() - t0)
+
+
+def _stored_runs(store: "Store", key: tuple, seeds: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    wanted = set(seeds)
+    for seed, run_id in store.conn.execute(
+        "SELECT seed, id FROM search_runs WHERE config_hash=? AND space=? AND dataset=? AND protocol=? AND "
+        "search_metric=? AND report_metric=? AND budget_kind=? AND budget=?", key,
+    ):
+        if seed in wanted:
+            out[int(seed)] = int(run_id)
+    return out
+
+
+def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectories) -> None:
+    conn = store.conn
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    cpu = traj.cpu_seconds / max(len(traj.seeds), 1)
+    final_arch = traj.final_arch().tolist()
+    final_report = traj.final_report().tolist()
+    S, T = traj.arch.shape
+    q = np.broadcast_to(np.arange(T), (S, T))
+    mask = q < traj.length[:, None]
+    with store._transaction():
+        ids = []
+        for k, seed in enumerate(traj.seeds.tolist()):
+            cur = conn.execute(
+                "INSERT INTO search_runs (algorithm, config, config_hash, space, dataset, protocol, search_metric, "
+                "report_metric, budget_kind, budget, seed, zcdb_version, time, cpu_seconds, queries, final_arch, "
+                "final_report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, cfg_text, *key, seed, __version__, now, cpu, int(traj.length[k]),
+                 int(final_arch[k]) if final_arch[k] >= 0 else None, final_report[k]),
+            )
+            ids.append(int(cur.lastrowid))
+        run = np.broadcast_to(np.array(ids, dtype=np.int64)[:, None], (S, T))
+        cols = [run[mask], q[mask], traj.arch[mask], traj.epoch[mask], traj.value[mask], traj.time[mask],
+                traj.incumbent[mask], traj.incumbent_report[mask]]
+        conn.executemany("INSERT INTO search_trajectories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         zip(*(c.tolist() for c in cols)))
+
+
+def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
+    """Stored trajectories of ``run_ids`` (in that order)."""
+    if not run_ids:
+        return empty_trajectories()
+    ids = [int(i) for i in run_ids]
+    conn = store.conn
+    meta: dict[int, tuple[int, int]] = {}
+    data = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for rid, seed, queries, cpu in conn.execute(
+                f"SELECT id, seed, queries, cpu_seconds FROM search_runs WHERE id IN ({marks})", chunk):
+            meta[rid] = (seed, queries, cpu or 0.0)
+        data.extend(conn.execute(
+            "SELECT run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report "
+            f"FROM search_trajectories WHERE run_id IN ({marks})", chunk).fetchall())
+    S = len(ids)
+    T = max((meta[r][1] for r in ids), default=0)
+    row_of = {r: k for k, r in enumerate(ids)}
+    a = np.array(data, dtype=np.float64).reshape(-1, 8)
+    k = np.array([row_of[int(r)] for r in a[:, 0]], dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
+    j = a[:, 1].astype(np.int64)
+
+    def grid(col: int, fill: float, dtype: Any) -> np.ndarray:
+        g = np.full((S, T), fill, dtype=np.float64)
+        g[k, j] = a[:, col]
+        return g.astype(dtype)
+
+    return Trajectories(
+        np.array([meta[r][0] for r in ids], dtype=np.int64), grid(2, -1, np.int64), grid(3, -1, np.int64),
+        grid(4, np.nan, np.float64), grid(5, np.nan, np.float64), grid(6, -1, np.int64),
+        grid(7, np.nan, np.float64), np.array([meta[r][1] for r in ids], dtype=np.int64),
+        float(sum(meta[r][2] for r in ids)))
+
+
+def stored_runs(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[dict[str, Any]]:
+    """Stored run groups: algorithm, config hash, benchmark, metrics, budget, number of seeds, mean final report."""
+    cur = store.conn.execute(
+        "SELECT algorithm, config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget, "
+        "COUNT(*) AS seeds, AVG(final_report) AS mean_final FROM search_runs "
+        "WHERE (?1 IS NULL OR space = ?1) AND (?2 IS NULL OR dataset = ?2) "
+        "GROUP BY config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget "
+        "ORDER BY space, dataset, algorithm", (space, dataset))
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur]
+
+
+def algorithm_table() -> list[dict[str, Any]]:
+    """Every registered algorithm with its summary and full default configuration."""
+    rows = []
+    for name, entry in ALGORITHMS.items():
+        algo = make_algorithm(name)
+        rows.append(dict(name=name, summary=entry.summary, curves=type(algo).multi_fidelity,
+                         proxies=algo.uses_proxies(), config=algo.config()))
+    return rows
