@@ -13,6 +13,9 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 ``protocols``     name, description (JSON): the recipe of generated benchmarks
 ``aliases``       benchmark_id, arch_index, representative: an architecture answered by the
                   result of another member of its isomorphism class (``zcdb tabulate --archs unique``)
+``search_runs``   one stored search run: algorithm, config (JSON) and its hash, benchmark, metrics,
+                  budget, seed, zcdb version, final incumbent (see :mod:`zcdb.search.runs`)
+``search_trajectories``  run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report
 
 ``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
 
