@@ -486,6 +486,10 @@ def _int_list(text: str) -> list[int]:
     return out
 
 
+target_option = click.option("--target-transform", "target", type=click.Choice(["quantile", "raw"]),
+                             default="quantile", show_default=True,
+                             help="Fit on the target's quantile-normal scores (robust to collapsed networks) or raw.")
+
 zc_options = [
     click.option("--zc-seed", type=int, default=None, help="Use proxy score sets of this seed."),
     click.option("--zc-batch-size", type=int, default=None, help="Use proxy score sets of this batch size."),
@@ -521,14 +525,17 @@ def surrogate_features(as_json: bool) -> None:
 @click.option("--metric", required=True, help="Metric to predict, e.g. test_acc.")
 @click.option("--epoch", type=int, default=None, help="Epoch of the metric (default: the last).")
 @protocol_option
-@click.option("--features", default="onehot", show_default=True, help="Feature spec, e.g. onehot,zc or zc:nwot+synflow.")
+@click.option("--features", default="onehot", show_default=True,
+              help="Feature spec, e.g. onehot,zc or zc:nwot+synflow.")
 @click.option("--n-train", type=click.IntRange(min=2), required=True, help="Training architectures, drawn with --seed.")
-@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Held-out architectures scored (default: all).")
+@click.option("--n-test", type=click.IntRange(min=3), default=None,
+              help="Held-out architectures scored (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the model.")
 @click.option("--model", "model_name", default="hgb", show_default=True, help="Regressor: hgb, rf or gbr.")
 @click.option("--uncertainty", type=click.Choice(["none", "bootstrap", "quantile"]), default="none",
               show_default=True, help="Uncertainty model (bootstrap ensemble or quantile models).")
 @click.option("--members", type=click.IntRange(min=2), default=10, show_default=True, help="Bootstrap ensemble size.")
+@target_option
 @_with(zc_options)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Write the fitted surrogate here.")
 @json_option
@@ -536,14 +543,14 @@ def surrogate_features(as_json: bool) -> None:
 @handle_errors
 def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                   protocol: Optional[str], features: str, n_train: int, n_test: Optional[int], seed: int,
-                  model_name: str, uncertainty: str, members: int, zc_seed: Optional[int],
+                  model_name: str, uncertainty: str, members: int, target: str, zc_seed: Optional[int],
                   zc_batch_size: Optional[int], zc_data: Optional[str], out: str, as_json: bool) -> None:
     """Fit a surrogate on N architectures sampled from the table, score the held-out rest, save it."""
     from .surrogates import fit_sample
 
     sur = fit_sample(open_store(ctx).benchmark(space, dataset, protocol), metric, features, n_train, seed,
                      n_test=n_test, epoch=epoch, model=model_name,
-                     uncertainty=None if uncertainty == "none" else uncertainty, members=members,
+                     uncertainty=None if uncertainty == "none" else uncertainty, members=members, target=target,
                      zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
     sur.save(out)
     report = dict(out=out, space=sur.space, dataset=sur.dataset, metric=sur.metric, epoch=sur.epoch,
@@ -562,7 +569,8 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
 
 @surrogate.command(name="eval")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Score this many held-out archs (default: all).")
+@click.option("--n-test", type=click.IntRange(min=3), default=None,
+              help="Score this many held-out archs (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --n-test sample.")
 @click.option("--trust", is_flag=True, help="Unpickle without restriction (for non-scikit-learn models you made).")
 @json_option
@@ -592,11 +600,13 @@ def surrogate_eval(ctx: click.Context, file: str, n_test: Optional[int], seed: i
 @click.option("--features", "feature_sets", multiple=True, default=["onehot"], show_default=True,
               help="A feature spec; repeat to compare several, e.g. --features onehot --features onehot,zc.")
 @click.option("--n-train", default="100", show_default=True, help="Training sizes, comma-separated, e.g. 25,50,100.")
-@click.option("--n-test", type=click.IntRange(min=3), default=None, help="Test architectures per trial (default: rest).")
+@click.option("--n-test", type=click.IntRange(min=3), default=None,
+              help="Test architectures per trial (default: the rest of the pool).")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Seeded splits per size.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the study.")
 @click.option("--model", "model_name", default="hgb", show_default=True, help="Regressor: hgb, rf or gbr.")
 @click.option("--no-baseline", is_flag=True, help="Do not score the best single proxy on the same test sets.")
+@target_option
 @_with(zc_options)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
@@ -604,7 +614,7 @@ def surrogate_eval(ctx: click.Context, file: str, n_test: Optional[int], seed: i
 @handle_errors
 def surrogate_study(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                     protocol: Optional[str], feature_sets: tuple[str, ...], n_train: str, n_test: Optional[int],
-                    trials: int, seed: int, model_name: str, no_baseline: bool, zc_seed: Optional[int],
+                    trials: int, seed: int, model_name: str, no_baseline: bool, target: str, zc_seed: Optional[int],
                     zc_batch_size: Optional[int], zc_data: Optional[str], quiet: bool, as_json: bool) -> None:
     """Fit and score surrogates over many seeded splits and training sizes; print mean and std."""
     from .progress import Progress
@@ -615,7 +625,7 @@ def surrogate_study(ctx: click.Context, space: str, dataset: str, metric: str, e
     bar = Progress(len(sizes) * trials * len(feature_sets), "surrogate study", enabled=not quiet and not as_json)
     try:
         rows = study(bench, metric, list(feature_sets), n_train=sizes, trials=trials, n_test=n_test, seed=seed,
-                     epoch=epoch, model=model_name, baseline=not no_baseline,
+                     epoch=epoch, model=model_name, baseline=not no_baseline, target=target,
                      progress=lambda done, total: bar.update(), zc_seed=zc_seed, zc_batch_size=zc_batch_size,
                      zc_data=zc_data)
     finally:

@@ -1,0 +1,177 @@
+"""Splitting architectures, scoring predictions and the multi-seed study protocol.
+
+The study follows NAS-Bench-Suite-Zero's surrogate protocol (White et al., 2022): for
+each trial, draw ``n_train`` training and ``n_test`` test architectures, disjoint, from
+a pool; fit one surrogate per feature set on the same training set and score each on
+the same test set (paired comparison); report mean and standard deviation over trials.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+import numpy as np
+
+from zcdb.errors import ZcdbError
+
+from .features import feature_matrix, parse_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zcdb.store import Benchmark
+
+#: Columns of a scored prediction, in report order.
+SCORE_KEYS: tuple[str, ...] = ("spearman", "kendall", "r2", "top10")
+
+
+def score(pred: np.ndarray, truth: np.ndarray, top: float = 0.1) -> dict[str, float]:
+    """Spearman, Kendall tau, R^2 and top-``top`` precision of ``pred`` against ``truth`` (finite pairs).
+
+    Top-10% precision: the share of the truly best 10% (of the scored architectures)
+    that the prediction also puts in its best 10%; higher is better for both inputs.
+    """
+    from scipy import stats
+
+    pred = np.asarray(pred, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    ok = np.isfinite(pred) & np.isfinite(truth)
+    p, t = pred[ok], truth[ok]
+    n = int(ok.sum())
+    if n < 3:
+        return dict(n=n, spearman=math.nan, kendall=math.nan, r2=math.nan, top10=math.nan)
+    k = max(1, int(round(top * n)))
+    top_p = set(np.argsort(-p, kind="stable")[:k].tolist())
+    top_t = set(np.argsort(-t, kind="stable")[:k].tolist())
+    ss = float(((t - t.mean()) ** 2).sum())
+    r2 = 1.0 - float(((t - p) ** 2).sum()) / ss if ss > 0 else math.nan
+    constant = np.ptp(p) == 0 or np.ptp(t) == 0
+    return dict(n=n, spearman=math.nan if constant else float(stats.spearmanr(p, t)[0]),
+                kendall=math.nan if constant else float(stats.kendalltau(p, t)[0]), r2=r2,
+                top10=len(top_p & top_t) / k)
+
+
+def pool_of(benchmark: "Benchmark", metric: str, features: Union[str, Sequence[str]] = "onehot",
+            epoch: Optional[int] = None, **zc: Any) -> np.ndarray:
+    """Official indices a split draws from: the metric is measured and, if the features read proxies, some score is.
+
+    Aliases (architectures a generated table answers by another member of their
+    isomorphism class, :meth:`~zcdb.store.Benchmark.aliases`) are left out: their value
+    is a copy, and a copy on both sides of a split would leak. With ``zc`` features the
+    pool is the architectures with at least one stored score of the selected proxies
+    (NAS-Bench-Suite-Zero's protocol samples the architectures it scored); ``zc`` takes
+    ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``.
+    """
+    ok = np.isfinite(benchmark.values(metric, epoch))
+    ok[benchmark.aliases()[0]] = False
+    names = [n for n, _ in parse_spec(features)]
+    if "zc" in names:
+        zc_only = ",".join(f"zc:{'+'.join(a)}" if a else "zc" for n, a in parse_spec(features) if n == "zc")
+        fm = feature_matrix(benchmark, zc_only, **zc)
+        ok &= np.isfinite(fm.X).any(axis=1)
+    return np.flatnonzero(ok)
+
+
+def split(pool: Sequence[int], n_train: int, seed: int, n_test: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint ``(train, test)`` official indices drawn from ``pool`` with a seeded generator.
+
+    ``n_test=None`` takes every pool architecture not in the training set.
+    """
+    pool = np.unique(np.asarray(pool, dtype=np.int64))
+    if n_train < 1:
+        raise ZcdbError(f"n_train must be at least 1, got {n_train}")
+    rest = pool.size - n_train
+    if rest < 3 or (n_test is not None and n_test > rest):
+        want = f"{n_train} + {n_test}" if n_test is not None else f"{n_train} + at least 3"
+        raise ZcdbError(f"the pool has {pool.size} architectures, too few for {want} disjoint train/test ones: "
+                        "lower --n-train/--n-test")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(pool)
+    train = np.sort(perm[:n_train])
+    test = perm[n_train:] if n_test is None else perm[n_train:n_train + n_test]
+    return train, np.sort(test)
+
+
+def study(
+    benchmark: "Benchmark", metric: str, feature_sets: Sequence[Union[str, Sequence[str]]],
+    n_train: Sequence[int] = (100,), trials: int = 10, n_test: Optional[int] = None, seed: int = 0,
+    epoch: Optional[int] = None, model: Any = None, baseline: bool = True, progress: Any = None,
+    pool: Optional[Sequence[int]] = None, target: str = "quantile", **zc: Any,
+) -> list[dict[str, Any]]:
+    """Fit and score one surrogate per feature set over ``trials`` seeded splits per training size.
+
+    All feature sets of a trial share its training and test sets, drawn from one pool
+    (:func:`pool_of` of the union of the sets' needs, within ``pool`` if given). With ``baseline`` and ``zc`` in any
+    set, each stored proxy alone is scored on the same test sets, and the best (by mean
+    Spearman) is reported as ``best proxy (NAME)`` with ``n_train`` 0. Rows: features,
+    n_train, n_test, trials, ``<score>_mean``/``<score>_std`` for Spearman, Kendall, R^2,
+    top-10%, and mean fit seconds. ``progress(done, total)`` is called after each fit;
+    ``model`` and ``target`` go to :func:`~zcdb.surrogates.fit`.
+    """
+    from .model import fit
+
+    specs = [",".join(s) if not isinstance(s, str) else s for s in feature_sets]
+    if not specs:
+        raise ZcdbError("no feature sets to study: give at least one, e.g. onehot")
+    if trials < 1:
+        raise ZcdbError(f"trials must be at least 1, got {trials}")
+    union = sorted({item for s in specs for item in (x.strip() for x in s.split(",")) if item})
+    zc_items = [i for i in union if i.split(":")[0] == "zc"]
+    pool_spec = ",".join(["onehot"] + ([_merge_zc(zc_items)] if zc_items else []))
+    drawn = pool_of(benchmark, metric, pool_spec, epoch, **zc)
+    if pool is not None:
+        drawn = np.intersect1d(drawn, np.asarray(pool, dtype=np.int64))
+    truth = benchmark.values(metric, epoch)
+    proxies = feature_matrix(benchmark, _merge_zc(zc_items), **zc) if (zc_items and baseline) else None
+    rows: list[dict[str, Any]] = []
+    total, done = len(n_train) * trials * len(specs), 0
+    for n in n_train:
+        scores: dict[str, list[dict[str, float]]] = {s: [] for s in specs}
+        seconds: dict[str, list[float]] = {s: [] for s in specs}
+        single: dict[str, list[float]] = {}
+        for t in range(trials):
+            train, test = split(drawn, n, seed=_trial_seed(seed, n, t), n_test=n_test)
+            for s in specs:
+                start = time.perf_counter()
+                sur = fit(benchmark, metric, s, train, seed=_trial_seed(seed, n, t), epoch=epoch, model=model,
+                          target=target, **zc)
+                seconds[s].append(time.perf_counter() - start)
+                scores[s].append(score(sur.predict(test), truth[test]))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            if proxies is not None:
+                for k, col in enumerate(proxies.columns):
+                    single.setdefault(col, []).append(score(proxies.X[test, k], truth[test])["spearman"])
+        for s in specs:
+            rows.append(_summary(s, n, len(test), trials, scores[s], float(np.mean(seconds[s]))))
+        if single:
+            best = max(single, key=lambda c: np.nanmean(single[c]) if np.isfinite(single[c]).any() else -np.inf)
+            # only Spearman is meaningful for a raw score (R^2 needs a prediction of the metric)
+            rows.append(_summary(f"best proxy ({best.split(':', 1)[1]})", 0, len(test), trials,
+                                 [dict(spearman=v) for v in single[best]], 0.0))
+    return rows
+
+
+def _merge_zc(items: Sequence[str]) -> str:
+    if any(i == "zc" for i in items):
+        return "zc"
+    names = [a for i in items for a in i.split(":", 1)[1].split("+")]
+    return "zc:" + "+".join(dict.fromkeys(names))
+
+
+def _trial_seed(seed: int, n: int, trial: int) -> int:
+    # one integer per (study seed, size, trial), stable across runs and platforms
+    return int(np.random.SeedSequence([seed, n, trial]).generate_state(1)[0])
+
+
+def _summary(features: str, n_train: int, n_test: int, trials: int, scores: list[dict[str, float]],
+             fit_seconds: float) -> dict[str, Any]:
+    row: dict[str, Any] = dict(features=features, n_train=n_train, n_test=n_test, trials=trials)
+    for k in SCORE_KEYS:
+        v = np.array([s.get(k, math.nan) for s in scores], dtype=np.float64)
+        finite = v[np.isfinite(v)]
+        row[f"{k}_mean"] = float(finite.mean()) if finite.size else math.nan
+        row[f"{k}_std"] = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
+    row["fit_seconds"] = fit_seconds
+    return row

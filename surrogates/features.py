@@ -1,0 +1,509 @@
+"""Named, composable feature sets of architectures, computed from the store.
+
+A feature *spec* is a comma-separated list of set names, each optionally followed by
+``:`` and ``+``-separated arguments::
+
+    onehot                      operation per edge (30 columns for nb201)
+    adjacency                   the pruned cell: op per *live* edge (24 columns)
+    path                        input-to-output paths with their operations (100 columns)
+    zc                          every stored proxy of the benchmark's space and dataset
+    zc:nwot+synflow             the named proxies only
+    cost                        params, FLOPs, latency/energy stored at epoch 0
+    curve                       train/val accuracy and loss at 1/16, 1/8, 1/4 of the schedule
+    curve:3                     ... at every stored epoch 1..3
+    curve:val_acc@3+val_acc@6   exactly these (metric, epoch) columns
+
+:func:`feature_matrix` computes all architectures of the space at once (numpy) and
+caches the result per store; a :class:`FeatureMatrix` records its exact column names
+and where each value came from, so a fitted surrogate can refuse inputs that differ.
+Values the store lacks (a proxy not computed for an architecture, a NaN score) are NaN:
+scikit-learn's ``HistGradientBoostingRegressor`` routes them natively; other regressors
+need an imputer.
+
+Choosing a proxy's score set: a proxy may be stored under several configurations
+(seed, batch size, data). The ``zc_seed``/``zc_batch_size``/``zc_data`` filters narrow
+the candidates; among those left, the set with the most architectures wins, then the
+lowest seed, then the smallest batch size, then the data label in alphabetical order.
+A fitted surrogate pins the configurations it used (``zc_configs``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from zcdb.errors import UnknownMetric, ZcdbError
+from zcdb.spaces import get_space
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zcdb.store import Benchmark, Store
+
+
+class FeatureMismatch(ZcdbError):
+    """Features that differ from those a surrogate was fitted on."""
+
+
+#: Metrics of the default ``curve`` set (those the benchmark stores at several epochs).
+CURVE_METRICS: tuple[str, ...] = ("train_acc", "train_loss", "val_acc", "val_loss")
+#: Fractions of the last stored epoch that the default ``curve`` set reads.
+CURVE_FRACTIONS: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4)
+#: Protocols whose networks use NAS-Bench-201's official skeleton (their params/FLOPs follow its formula).
+OFFICIAL_SKELETON_PROTOCOLS: frozenset[str] = frozenset({"200ep", "12ep"})
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Features of every architecture of a space: ``X[i]`` is the row of official index ``i``."""
+
+    #: Canonical spec (e.g. ``"onehot,zc:nwot+synflow"``).
+    spec: str
+    space: str
+    #: Exact column names, in order.
+    columns: tuple[str, ...]
+    #: ``(NUM_ARCHS, len(columns))`` float64, read-only; NaN where the store lacks a value.
+    X: np.ndarray = field(repr=False)
+    #: Proxy name -> the score set used: seed, batch_size, data, n.
+    zc_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Free-form notes on where values came from (e.g. costs filled by formula).
+    notes: tuple[str, ...] = ()
+
+    def rows(self, archs: Sequence[int]) -> np.ndarray:
+        """Feature rows of official indices ``archs``."""
+        return self.X[np.asarray(archs, dtype=np.int64)]
+
+    def coverage(self) -> np.ndarray:
+        """Boolean mask by index: architectures whose every feature is finite."""
+        return np.isfinite(self.X).all(axis=1)
+
+
+@dataclass(frozen=True)
+class FeatureSetSpec:
+    """One named feature set: its builder and whether it needs a benchmark (not only a space)."""
+
+    name: str
+    build: Callable[["_Context", tuple[str, ...]], tuple[list[str], np.ndarray]]
+    needs_benchmark: bool
+    description: str
+
+
+@dataclass
+class _Context:
+    space: str
+    benchmark: Optional["Benchmark"]
+    zc_filters: dict[str, Any]
+    zc_configs: Optional[Mapping[str, Mapping[str, Any]]]
+    used_zc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def require_benchmark(self, name: str) -> "Benchmark":
+        if self.benchmark is None:
+            raise ZcdbError(f"feature set {name!r} reads the store: pass a benchmark "
+                            "(store.benchmark(space, dataset)), not a space name")
+        return self.benchmark
+
+
+# --------------------------------------------------------------------------- nb201 encodings
+def _nb201_only(ctx: _Context, name: str) -> Any:
+    if ctx.space != "nb201":
+        raise ZcdbError(f"feature set {name!r} is implemented for nb201 only, not {ctx.space!r}")
+    return get_space("nb201")
+
+
+def _no_args(name: str, args: tuple[str, ...]) -> None:
+    if args:
+        raise ZcdbError(f"feature set {name!r} takes no arguments, got {':'.join(args)!r}: write {name}")
+
+
+def _edge_name(mod: Any, k: int) -> str:
+    i, j = mod.EDGES[k]
+    return f"{i}-{j}"
+
+
+def _onehot(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    _no_args("onehot", args)
+    mod = _nb201_only(ctx, "onehot")
+    ops = mod.ops_matrix().astype(np.int64)
+    X = np.zeros((mod.NUM_ARCHS, mod.NUM_EDGES * mod.NUM_OPS))
+    rows = np.arange(mod.NUM_ARCHS)
+    for k in range(mod.NUM_EDGES):
+        X[rows, k * mod.NUM_OPS + ops[:, k]] = 1.0
+    cols = [f"onehot:{_edge_name(mod, k)}={op}" for k in range(mod.NUM_EDGES) for op in mod.OPS]
+    return cols, X
+
+
+def _live_edges(mod: Any) -> np.ndarray:
+    """``(NUM_ARCHS, 6)`` bool: edges that carry signal from the input to the output node."""
+    ops = mod.ops_matrix()
+    on = ops != mod.OPS.index("none")
+    n = mod.NUM_ARCHS
+    edge = {e: k for k, e in enumerate(mod.EDGES)}
+    reach = [np.ones(n, bool)] + [np.zeros(n, bool) for _ in range(3)]
+    for j in range(1, 4):  # nodes in topological order
+        for i in range(j):
+            reach[j] |= reach[i] & on[:, edge[(i, j)]]
+    to_out = [np.zeros(n, bool) for _ in range(3)] + [np.ones(n, bool)]
+    for i in range(2, -1, -1):
+        for j in range(i + 1, 4):
+            to_out[i] |= on[:, edge[(i, j)]] & to_out[j]
+    return np.stack([on[:, k] & reach[i] & to_out[j] for k, (i, j) in enumerate(mod.EDGES)], axis=1)
+
+
+def _adjacency(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    # The cell as it computes: an edge off every input-to-output path (or 'none') is absent,
+    # so architectures that differ only in dead edges get the same row.
+    _no_args("adjacency", args)
+    mod = _nb201_only(ctx, "adjacency")
+    ops = mod.ops_matrix().astype(np.int64)
+    live = _live_edges(mod)
+    real = [o for o in range(mod.NUM_OPS) if mod.OPS[o] != "none"]
+    cols, blocks = [], []
+    for k in range(mod.NUM_EDGES):
+        for o in real:
+            cols.append(f"adj:{_edge_name(mod, k)}={mod.OPS[o]}")
+            blocks.append(live[:, k] & (ops[:, k] == o))
+    return cols, np.stack(blocks, axis=1).astype(np.float64)
+
+
+#: The input-to-output routes of the nb201 cell, as node sequences.
+_ROUTES: tuple[tuple[int, ...], ...] = ((0, 3), (0, 1, 3), (0, 2, 3), (0, 1, 2, 3))
+
+
+def _path(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    # BANANAS-style path encoding (White et al., AAAI 2021), per route of the cell: one
+    # indicator per sequence of operations along it; a route through 'none' is no path.
+    _no_args("path", args)
+    mod = _nb201_only(ctx, "path")
+    ops = mod.ops_matrix().astype(np.int64)
+    edge = {e: k for k, e in enumerate(mod.EDGES)}
+    real = [o for o in range(mod.NUM_OPS) if mod.OPS[o] != "none"]
+    lookup = np.full(mod.NUM_OPS, -1)
+    lookup[real] = np.arange(len(real))
+    cols, blocks = [], []
+    for route in _ROUTES:
+        ks = [edge[(a, b)] for a, b in zip(route, route[1:])]
+        digits = lookup[ops[:, ks]]  # (n, len) in 0..3, -1 for none
+        alive = (digits >= 0).all(axis=1)
+        code = np.zeros(mod.NUM_ARCHS, np.int64)
+        for d in range(len(ks)):
+            code = code * len(real) + np.maximum(digits[:, d], 0)
+        block = np.zeros((mod.NUM_ARCHS, len(real) ** len(ks)))
+        block[np.flatnonzero(alive), code[alive]] = 1.0
+        blocks.append(block)
+        name = "-".join(map(str, route))
+        for c in range(len(real) ** len(ks)):
+            seq, rest = [], c
+            for _ in ks:
+                rest, r = divmod(rest, len(real))
+                seq.append(mod.OPS[real[r]])
+            cols.append(f"path:{name}=" + ">".join(reversed(seq)))
+    return cols, np.concatenate(blocks, axis=1)
+
+
+# --------------------------------------------------------------------------- store-backed sets
+def proxy_candidates(store: "Store", space: str, dataset: str) -> dict[str, list[dict[str, Any]]]:
+    """Stored score sets by proxy name: ``{proxy: [{seed, batch_size, data, n}, ...]}``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in store.proxy_runs(space, dataset):
+        out.setdefault(r["proxy"], []).append(dict(seed=r["seed"], batch_size=r["batch_size"], data=r["data"],
+                                                   n=r["n"]))
+    return out
+
+
+def choose_score_set(candidates: Sequence[Mapping[str, Any]], seed: Optional[int] = None,
+                     batch_size: Optional[int] = None, data: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The score set a proxy's ``zc`` column reads (see the module docstring), or None if none passes the filters."""
+    ok = [c for c in candidates
+          if (seed is None or c["seed"] == seed) and (batch_size is None or c["batch_size"] == batch_size)
+          and (data is None or c["data"] == data)]
+    if not ok:
+        return None
+    return dict(min(ok, key=lambda c: (-c["n"], c["seed"], c["batch_size"], c["data"])))
+
+
+def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any], n: int) -> np.ndarray:
+    # The same read as zcdb.proxies.runs.scores, done here so that fitting and serving a
+    # surrogate do not import torch (which zcdb.proxies does on import).
+    arr = np.full(n, np.nan)
+    rows = store.conn.execute(
+        "SELECT arch_index, value FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND "
+        "batch_size=? AND data=?", (space, dataset, proxy, cfg["seed"], cfg["batch_size"], cfg["data"])).fetchall()
+    if rows:
+        a = np.array(rows, dtype=np.float64)
+        arr[a[:, 0].astype(np.int64)] = a[:, 1]
+    return arr
+
+
+def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    bench = ctx.require_benchmark("zc")
+    cands = proxy_candidates(bench.store, bench.space, bench.dataset)
+    if ctx.zc_configs is not None and not args:
+        names = list(ctx.zc_configs)
+    else:
+        names = list(dict.fromkeys(args)) if args else sorted(cands)
+    if not names:
+        raise ZcdbError(f"no proxy scores stored for {bench.space}/{bench.dataset}: run `zcdb proxies compute` "
+                        "or `zcdb import naslib-zc FILE` first, or drop zc from the features")
+    cols, blocks = [], []
+    n = get_space(bench.space).NUM_ARCHS
+    for proxy in names:
+        if proxy not in cands:
+            raise FeatureMismatch(f"proxy {proxy!r} has no scores for {bench.space}/{bench.dataset}: stored proxies "
+                                  f"are {', '.join(sorted(cands)) or 'none'}")
+        if ctx.zc_configs is not None:
+            want = ctx.zc_configs.get(proxy)
+            if want is None:
+                raise FeatureMismatch(f"zc:{proxy} is not among the pinned proxies {', '.join(ctx.zc_configs)}")
+            cfg = choose_score_set(cands[proxy], want["seed"], want["batch_size"], want["data"])
+            if cfg is None:
+                raise FeatureMismatch(
+                    f"the store has no {proxy} scores with seed {want['seed']}, batch size {want['batch_size']}, "
+                    f"data {want['data']!r} (the surrogate was fitted on those): compute or import them")
+        else:
+            cfg = choose_score_set(cands[proxy], **ctx.zc_filters)
+            if cfg is None:
+                raise FeatureMismatch(f"no {proxy} scores match {_describe_filters(ctx.zc_filters)}: stored sets are "
+                                      + "; ".join(_describe_cfg(c) for c in cands[proxy]))
+        ctx.used_zc[proxy] = cfg
+        cols.append(f"zc:{proxy}")
+        blocks.append(_read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, n))
+    return cols, np.stack(blocks, axis=1)
+
+
+def _describe_filters(f: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in f.items() if v is not None) or "(no filter)"
+
+
+def _describe_cfg(c: Mapping[str, Any]) -> str:
+    return f"seed {c['seed']}, batch size {c['batch_size']}, data {c['data']} ({c['n']} archs)"
+
+
+def _cost_metrics(bench: "Benchmark") -> list[str]:
+    out = []
+    for m in bench.metrics():
+        if (m in ("params", "flops") or m.startswith(("latency_", "energy_"))) and 0 in bench.epochs(m):
+            out.append(m)
+    return out
+
+
+def _formula_costs(ctx: _Context, bench: "Benchmark") -> Optional[dict[str, dict[str, np.ndarray]]]:
+    """nb201 params and FLOPs of every architecture by the exact formula, per convention (None if not applicable)."""
+    from zcdb.datasets import DATASETS
+
+    if bench.space != "nb201" or bench.protocol not in OFFICIAL_SKELETON_PROTOCOLS or bench.dataset not in DATASETS:
+        return None
+    from zcdb.models.cost import CONVENTIONS, count_cost  # imports torch (zcdb.models): only when needed
+
+    mod = get_space("nb201")
+    # Cost is linear in the counts of the three costly ops: evaluate the formula on one
+    # architecture per count triple and look the rest up.
+    ops = mod.ops_matrix()
+    triples = np.stack([(ops == mod.OPS.index(o)).sum(axis=1)
+                        for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")], axis=1)
+    uniq, inv = np.unique(triples, axis=0, return_inverse=True)
+    reps = [int(np.flatnonzero((triples == t).all(axis=1))[0]) for t in uniq]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for conv in CONVENTIONS:
+        vals = np.array([count_cost(r, bench.dataset, convention=conv) for r in reps])
+        out[conv] = {"params": vals[inv.ravel(), 0], "flops": vals[inv.ravel(), 1]}
+    return out
+
+
+def _cost(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    bench = ctx.require_benchmark("cost")
+    stored = _cost_metrics(bench)
+    names = list(dict.fromkeys(args)) if args else sorted(set(stored) | {"params", "flops"})
+    n = get_space(bench.space).NUM_ARCHS
+    formula: Any = False
+    cols, blocks = [], []
+    for m in names:
+        v = np.array(bench.values(m, 0), dtype=np.float64) if m in stored else np.full(n, np.nan)
+        if m in ("params", "flops") and np.isnan(v).any():
+            if formula is False:
+                formula = _formula_costs(ctx, bench)
+            if formula is not None:
+                have = np.isfinite(v)
+                conv = next((c for c in formula
+                             if np.allclose(formula[c][m][have], v[have], rtol=1e-6, atol=1e-9)), None)
+                if conv is not None:
+                    missing = int((~have).sum())
+                    v[~have] = formula[conv][m][~have]
+                    ctx.notes.append(f"cost:{m}: {missing} values by the exact formula ({conv} convention)")
+        if np.isnan(v).all():
+            if args:
+                raise ZcdbError(f"{bench.space}/{bench.dataset} has no {m} at epoch 0: import costs "
+                                "(e.g. `zcdb import csv ...` of HW-NAS-Bench) or drop it from cost:...")
+            continue
+        cols.append(f"cost:{m}")
+        blocks.append(v)
+    if not cols:
+        raise ZcdbError(f"{bench.space}/{bench.dataset} has no cost metrics (params, flops, latency_*): "
+                        "import some first, or drop cost from the features")
+    return cols, np.stack(blocks, axis=1)
+
+
+def _curve(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    bench = ctx.require_benchmark("curve")
+    avail = [m for m in CURVE_METRICS if m in bench.metrics() and len(bench.epochs(m)) > 1]
+    pairs: list[tuple[str, int]] = []
+    if not args or (len(args) == 1 and args[0].isdigit()):
+        if not avail:
+            raise ZcdbError(f"{bench.space}/{bench.dataset} stores no learning curves ({', '.join(CURVE_METRICS)} "
+                            "at several epochs): import per-epoch results or drop curve from the features")
+        for m in avail:
+            eps = bench.epochs(m)
+            if args:
+                want = [e for e in eps if 1 <= e <= int(args[0])]
+            else:
+                last = max(eps)
+                want = sorted({e for e in eps for f in CURVE_FRACTIONS if e == max(1, int(round(f * last)))})
+            pairs += [(m, e) for e in want]
+        if not pairs:
+            raise ZcdbError(f"{bench.space}/{bench.dataset} stores no curve epochs "
+                            f"{'<= ' + args[0] if args else 'at 1/16, 1/8, 1/4 of the schedule'}: "
+                            "name them, e.g. curve:val_acc@12")
+    else:
+        for a in args:
+            m, at, e = a.partition("@")
+            if m not in bench.metrics():
+                raise UnknownMetric(f"curve:{a}: {bench.space}/{bench.dataset} has no {m!r}; "
+                                    f"stored metrics are {', '.join(bench.metrics())}")
+            eps = bench.epochs(m)
+            if not at:
+                last = max(eps)
+                pairs += [(m, e) for e in sorted({max(1, int(round(f * last))) for f in CURVE_FRACTIONS}) if e in eps]
+            elif e.isdigit() and int(e) in eps:
+                pairs.append((m, int(e)))
+            else:
+                raise UnknownMetric(f"curve:{a}: {m} is stored at epochs {', '.join(map(str, eps))}: "
+                                    f"write curve:{m}@EPOCH with one of them")
+    pairs = list(dict.fromkeys(pairs))
+    return [f"curve:{m}@{e}" for m, e in pairs], np.stack([bench.values(m, e) for m, e in pairs], axis=1)
+
+
+#: Feature set name -> definition: the registry (filled here, nowhere else).
+FEATURE_SETS: dict[str, FeatureSetSpec] = {
+    s.name: s for s in (
+        FeatureSetSpec("onehot", _onehot, False, "operation per edge, one-hot (nb201: 6 x 5)"),
+        FeatureSetSpec("adjacency", _adjacency, False,
+                       "the pruned cell: one-hot op per live edge, dead and 'none' edges all zero (6 x 4)"),
+        FeatureSetSpec("path", _path, False,
+                       "BANANAS path encoding: each input-to-output route with its op sequence (100)"),
+        FeatureSetSpec("zc", _zc, True, "stored zero-cost proxy scores, all or zc:NAME+NAME"),
+        FeatureSetSpec("cost", _cost, True, "params, flops, latency_*/energy_* at epoch 0 (nb201: params/flops "
+                                            "filled by formula where the table lacks them)"),
+        FeatureSetSpec("curve", _curve, True, "early learning-curve values: curve, curve:E, curve:METRIC@EPOCH"),
+    )
+}
+
+
+# --------------------------------------------------------------------------- specs
+def parse_spec(spec: Union[str, Sequence[str]]) -> list[tuple[str, tuple[str, ...]]]:
+    """Parse a feature spec (``"onehot,zc:nwot+synflow"`` or a list of items) into (set name, arguments)."""
+    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s).strip() for s in spec]
+    items = [s for s in items if s]
+    if not items:
+        raise ZcdbError(f"empty feature spec: use some of {', '.join(FEATURE_SETS)}, e.g. onehot,zc")
+    out = []
+    for item in items:
+        name, _, rest = item.partition(":")
+        if name not in FEATURE_SETS:
+            raise ZcdbError(f"unknown feature set {name!r}: use {', '.join(FEATURE_SETS)} (comma-separated)")
+        args = tuple(a.strip() for a in rest.split("+") if a.strip()) if rest else ()
+        out.append((name, args))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ZcdbError(f"feature spec {spec!r} names a set twice: merge the arguments, e.g. zc:a+b")
+    return out
+
+
+def canonical_spec(spec: Union[str, Sequence[str]]) -> str:
+    """The spec as one normalized string."""
+    return ",".join(n + (":" + "+".join(a) if a else "") for n, a in parse_spec(spec))
+
+
+def needs_benchmark(spec: Union[str, Sequence[str]]) -> bool:
+    """Whether any set of ``spec`` reads the store (zc, cost, curve) rather than only the space."""
+    return any(FEATURE_SETS[n].needs_benchmark for n, _ in parse_spec(spec))
+
+
+# --------------------------------------------------------------------------- building, cached
+_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple, FeatureMatrix]]" = weakref.WeakKeyDictionary()
+_SPACE_CACHE: dict[tuple, FeatureMatrix] = {}
+
+
+def feature_matrix(
+    source: Union["Benchmark", str], spec: Union[str, Sequence[str]] = "onehot", *,
+    zc_seed: Optional[int] = None, zc_batch_size: Optional[int] = None, zc_data: Optional[str] = None,
+    zc_configs: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> FeatureMatrix:
+    """Features of every architecture for ``spec``, from a benchmark (or, for encodings only, a space name).
+
+    ``zc_seed``/``zc_batch_size``/``zc_data`` restrict which stored score set a ``zc``
+    column reads; ``zc_configs`` (proxy -> seed, batch_size, data) pins them exactly, as
+    a fitted surrogate does. Results are cached per store (and invalidated by imports).
+    """
+    parsed = parse_spec(spec)
+    canon = ",".join(n + (":" + "+".join(a) if a else "") for n, a in parsed)
+    filters = dict(seed=zc_seed, batch_size=zc_batch_size, data=zc_data)
+    pinned = tuple(sorted((k, tuple(sorted(v.items()))) for k, v in zc_configs.items())) if zc_configs else None
+    if isinstance(source, str):
+        bench = None
+        space = source
+        get_space(space)
+        key: tuple = (space, canon)
+        cache = _SPACE_CACHE
+    else:
+        bench = source
+        space = bench.space
+        key = (bench.store._generation, bench.space, bench.dataset, bench.protocol, canon,
+               tuple(filters.values()), pinned)
+        cache = _CACHE.setdefault(bench.store, {})
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    ctx = _Context(space, bench, filters, zc_configs)
+    cols: list[str] = []
+    blocks = []
+    for name, args in parsed:
+        fs = FEATURE_SETS[name]
+        if fs.needs_benchmark and bench is None:
+            ctx.require_benchmark(name)
+        c, x = fs.build(ctx, args)
+        cols += c
+        blocks.append(np.asarray(x, dtype=np.float64))
+    X = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    X.setflags(write=False)
+    fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes))
+    if bench is not None:
+        # an import bumps the store's generation: drop entries computed before it
+        for k in [k for k in cache if k[0] != bench.store._generation]:
+            del cache[k]
+    cache[key] = fm
+    return fm
+
+
+def describe() -> list[dict[str, Any]]:
+    """The feature sets: name, whether they read the store, description."""
+    return [dict(name=s.name, reads_store=s.needs_benchmark, description=s.description)
+            for s in FEATURE_SETS.values()]
+
+
+def check_columns(expected: Sequence[str], got: Sequence[str], what: str = "the features") -> None:
+    """Raise :class:`FeatureMismatch` naming the first difference unless the column lists are equal."""
+    expected, got = list(expected), list(got)
+    if expected == got:
+        return
+    missing = [c for c in expected if c not in got]
+    extra = [c for c in got if c not in expected]
+    if missing or extra:
+        detail = (f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}" if missing else "") + \
+                 ("; " if missing and extra else "") + \
+                 (f"unexpected {', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''}" if extra else "")
+    else:
+        k = next(k for k, (a, b) in enumerate(zip(expected, got)) if a != b)
+        detail = f"column {k} is {got[k]!r}, not {expected[k]!r} (same columns, other order)"
+    raise FeatureMismatch(f"{what} differ from those the surrogate was fitted on ({detail}): "
+                          f"use the features it was saved with ({len(expected)} columns)")
