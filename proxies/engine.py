@@ -1,0 +1,177 @@
+"""Compute many proxies over many architectures, sharing the work their definitions allow.
+
+For each architecture the network is built once per shape (most proxies use the
+benchmark network; TE-NAS's linear regions use a thin one), with its initialization
+drawn from ``seed`` inside :func:`torch.random.fork_rng`, so the global RNG is left as it
+was. Then each *group* of requested proxies (see :mod:`zcdb.proxies.registry`) is
+computed by one call of its runner on that network: the runner works on its own copy
+(re-initialized from ``seed`` where the proxy's definition re-initializes, e.g. Zen, SWAP),
+so no proxy sees another's changes, and the proxies of a group share their passes (one
+forward pass for nwot, jacov, epe_nas, snip, grad_norm, plain, fisher and grasp).
+
+Every score equals the one the proxy's own function gives alone on the same network,
+batch and seed (the tests check this to 1e-5 relative).
+
+Time per proxy: the stages a proxy runs alone are charged to it; a shared stage (the
+network build, a group's copy and forward pass, a backward pass used by several) is split
+equally among the proxies that use it. The times of one architecture thus add up to the
+wall time spent on it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from zcdb.errors import ZcdbError
+
+from ._util import Batch
+from .registry import GROUPS, REGISTRY, get_proxy
+
+#: Builds the network of an architecture: ``build_model(arch, dataset=..., **build_kwargs) -> nn.Module``.
+ModelBuilder = Callable[..., nn.Module]
+#: Errors of the numerics (not of the caller's input) that make one group's scores NaN.
+_NUMERIC_ERRORS = (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+@dataclass(frozen=True)
+class ProxyScore:
+    """One proxy's score on one architecture: NaN (never a sentinel) with ``reason`` when undefined."""
+
+    arch: Any
+    proxy: str
+    score: float
+    #: Wall time in seconds, shared stages split equally among the proxies using them.
+    seconds: float
+    reason: Optional[str] = None
+    #: Process CPU time (all threads), split the same way.
+    cpu_seconds: float = 0.0
+
+
+def build_seeded(build_model: ModelBuilder, arch: Any, dataset: str, seed: int, **kwargs: Any) -> nn.Module:
+    """``build_model(arch, dataset=dataset, **kwargs)`` with its initialization drawn from ``seed``.
+
+    The global RNG state is saved and restored around the build (:func:`torch.random.fork_rng`).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build_model(arch, dataset=dataset, **kwargs)
+
+
+def _default_builder() -> ModelBuilder:
+    from zcdb.models import build_nb201
+
+    return build_nb201
+
+
+def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str = "cifar10",
+                    batch: Optional[Batch] = None, seed: int = 0,
+                    build_model: Optional[ModelBuilder] = None,
+                    input_shape: Optional[Sequence[int]] = None,
+                    on_arch: Optional[Callable[[Any, list[ProxyScore]], None]] = None) -> list[ProxyScore]:
+    """Scores of ``proxies`` (registry names) for every architecture of ``archs``.
+
+    ``batch`` is ``(x, y)`` (e.g. from :func:`zcdb.datasets.sample_batch`); it may be
+    ``None`` only when every requested proxy is data-free, in which case the input shape
+    is ``input_shape`` or the dataset's. ``build_model`` defaults to
+    :func:`zcdb.models.build_nb201`. ``on_arch(arch, scores)`` is called after each
+    architecture (for progress or incremental saving). Returns one :class:`ProxyScore`
+    per (architecture, proxy), architectures in the given order, proxies in the
+    requested order.
+    """
+    names = list(dict.fromkeys(proxies))
+    if not names:
+        raise ZcdbError("no proxy requested: name at least one of " + ", ".join(REGISTRY))
+    specs = [get_proxy(n) for n in names]
+    if batch is None:
+        needing = [s.name for s in specs if s.needs_data]
+        if needing:
+            raise ZcdbError(f"proxies {', '.join(needing)} need a batch of data: pass batch=(x, y)")
+        if input_shape is None:
+            from zcdb.datasets import dataset_info
+
+            input_shape = dataset_info(dataset).shape
+    builder = build_model or _default_builder()
+
+    # Group the proxies by (network shape, runner group), in a fixed order.
+    plan: dict[tuple, dict[str, list[str]]] = {}
+    for s in specs:
+        key = tuple(sorted(s.build.items()))
+        plan.setdefault(key, {}).setdefault(s.group, []).append(s.name)
+
+    results: list[ProxyScore] = []
+    for arch in archs:
+        by_name: dict[str, ProxyScore] = {}
+        for build_key, groups in plan.items():
+            users = [n for g in groups.values() for n in g]
+            t0, c0 = time.perf_counter(), time.process_time()
+            model = build_seeded(builder, arch, dataset, seed, **dict(build_key))
+            build_share = (time.perf_counter() - t0) / len(users)
+            build_cpu = (time.process_time() - c0) / len(users)
+            for group, members in groups.items():
+                runner = GROUPS[group]
+                t1, c1 = time.perf_counter(), time.process_time()
+                try:
+                    outcomes = runner(model, batch, seed, members, input_shape)
+                except _NUMERIC_ERRORS as exc:
+                    share = (time.perf_counter() - t1) / len(members)
+                    cpu = (time.process_time() - c1) / len(members)
+                    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+                    for n in members:
+                        by_name[n] = ProxyScore(arch, n, math.nan, build_share + share, reason, build_cpu + cpu)
+                    continue
+                for n in members:
+                    o = outcomes[n]
+                    by_name[n] = ProxyScore(arch, n, float(o.value), build_share + o.seconds, o.reason,
+                                            build_cpu + o.cpu_seconds)
+            del model
+        scores = [by_name[n] for n in names]
+        results.extend(scores)
+        if on_arch is not None:
+            on_arch(arch, scores)
+    return results
+
+
+def score_table(results: Sequence[ProxyScore]) -> dict[str, dict[Any, float]]:
+    """``{proxy: {arch: score}}`` view of :func:`compute_proxies`'s results."""
+    table: dict[str, dict[Any, float]] = {}
+    for r in results:
+        table.setdefault(r.proxy, {})[r.arch] = r.score
+    return table
+
+
+def add_to_import(batch_import: Any, results: Sequence[ProxyScore], space: str, dataset: str, seed: int,
+                  batch_size: int, data: str) -> int:
+    """Add the results to a store import (``with store.importing(...) as imp``), one call per proxy.
+
+    Architectures are converted to the space's official indices. Returns the rows added.
+    """
+    from zcdb.spaces import get_space
+
+    mod = get_space(space)
+    per_proxy: dict[str, list[ProxyScore]] = {}
+    for r in results:
+        per_proxy.setdefault(r.proxy, []).append(r)
+    n = 0
+    for proxy, rows in per_proxy.items():
+        batch_import.add_proxy_scores(
+            space, dataset, proxy, seed, batch_size, data,
+            [mod.index_of(r.arch) for r in rows], [r.score for r in rows], [r.seconds for r in rows],
+            [r.reason for r in rows],
+        )
+        n += len(rows)
+    return n
+
+
+def spec_table() -> list[Mapping[str, Any]]:
+    """The registry as rows (name, group, data, higher_is_better, paper) for listings."""
+    return [
+        dict(name=s.name, group=s.group, data=s.data, higher_is_better=s.higher_is_better, paper=s.paper)
+        for s in REGISTRY.values()
+    ]
