@@ -43,6 +43,24 @@ BUILTINS: dict[str, Builtin] = {
         regenerate="zcdb --db digits.db tabulate --space nb201 --dataset digits --protocol digits-v1 "
                    "--archs unique --seeds 0 --workers 2 && python scripts/export_builtin.py digits.db",
     ),
+    "nb201-cifar10-proxies": Builtin(
+        name="nb201-cifar10-proxies",
+        file="nb201-cifar10-proxies.npz",
+        kind="proxies",
+        description="all zcdb proxies on CIFAR-10 (test-set batch of 64, seed 0) for the 725 NAS-Bench-Suite-Zero "
+                    "architectures and 1,000 sampled with seed 0",
+        regenerate="zcdb --db p.db proxies compute --dataset cifar10 --data cifar-10-batches-py --split test "
+                   "--proxies all --archs-file suite_zero_725.txt --seed 0 --workers 2; the same with --sample 1000; "
+                   "then python scripts/export_builtin.py --proxies p.db cifar10",
+    ),
+    "nb201-digits-proxies": Builtin(
+        name="nb201-digits-proxies",
+        file="nb201-digits-proxies.npz",
+        kind="proxies",
+        description="zcdb proxies on digits (train-split batch of 64, seed 0) for the trained digits architectures",
+        regenerate="zcdb --db d.db proxies compute --dataset digits --proxies all --archs-file trained.txt --seed 0 "
+                   "--workers 2; then python scripts/export_builtin.py --proxies d.db digits",
+    ),
 }
 
 
@@ -139,10 +157,52 @@ def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
+# --------------------------------------------------------------------------- proxy scores
+def export_proxies(store: Store, space: str, dataset: str, path: Union[str, Path],
+                   data_labels: Optional[set[str]] = None) -> dict[str, Any]:
+    """Write the stored proxy scores of a space and dataset (zcdb's own: seed >= 0) as a compact ``.npz``."""
+    rows = store.conn.execute(
+        "SELECT proxy, seed, batch_size, data, arch_index, value, time, reason FROM proxy_scores "
+        "WHERE space = ? AND dataset = ? AND seed >= 0 ORDER BY proxy, seed, batch_size, data, arch_index",
+        (space, dataset)).fetchall()
+    if data_labels is not None:
+        rows = [r for r in rows if r[3] in data_labels]
+    if not rows:
+        raise ZcdbError(f"no zcdb-computed proxy scores for {space}/{dataset} to export")
+    sets: dict[tuple, list] = {}
+    for r in rows:
+        sets.setdefault(r[:4], []).append(r[4:])
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = dict(kind="proxies", space=space, dataset=dataset, sets=[])
+    for k, (key, vals) in enumerate(sets.items()):
+        a = np.array([v[0] for v in vals], dtype=np.int64)
+        arrays[f"s{k}_arch"] = a.astype(np.int16)
+        arrays[f"s{k}_value"] = np.array([np.nan if v[1] is None else v[1] for v in vals], dtype=np.float64)
+        arrays[f"s{k}_time"] = np.array([np.nan if v[2] is None else v[2] for v in vals], dtype=np.float32)
+        reasons = {int(v[0]): v[3] for v in vals if v[3]}
+        meta["sets"].append(dict(proxy=key[0], seed=key[1], batch_size=key[2], data=key[3], reasons=reasons))
+    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    return dict(path=str(path), sets=len(sets), rows=len(rows), bytes=path.stat().st_size)
+
+
 def import_builtin(store: Store, name: str, replace: bool = False) -> ImportBatch:
     """Load the shipped table ``name`` into ``store`` (idempotent, one transaction)."""
     path = builtin_path(name)
     arrays, meta = _load_npz(path)
+    if meta.get("kind") == "proxies":
+        with store.importing(path, "builtin", {"name": name}, replace=replace) as batch:
+            for k, st in enumerate(meta["sets"]):
+                archs = arrays[f"s{k}_arch"].astype(np.int64)
+                reasons = [st["reasons"].get(str(a)) for a in archs.tolist()]
+                batch.add_proxy_scores(meta["space"], meta["dataset"], st["proxy"], st["seed"], st["batch_size"],
+                                       st["data"], archs, arrays[f"s{k}_value"],
+                                       arrays[f"s{k}_time"].astype(np.float64), reasons)
+        return batch
     space, dataset, protocol = meta["space"], meta["dataset"], meta["protocol"]
     archs = arrays["arch_index"].astype(np.int64)
     with store.importing(path, "builtin", {"name": name}, replace=replace) as batch:

@@ -78,3 +78,19 @@ def test_shipped_digits_table_loads(store):
     trained = np.unique(bench.space_module.canonical_representatives()[~np.isnan(v)])
     assert trained.size > 0 and np.nanmax(v) <= 100 and np.nanmin(v) >= 0
     assert bench.epochs("val_acc") == list(range(1, 13))
+
+
+def test_proxy_scores_round_trip(store, tmp_path, monkeypatch):
+    src = zcdb.open(":memory:")
+    with src.importing("p", "unit", {}) as b:
+        b.add_proxy_scores("nb201", "cifar10", "nwot", 0, 64, "cifar10:test", [1, 5, 9], [700.5, np.nan, 650.25],
+                           [0.1, 0.2, 0.3], [None, "singular kernel", None])
+        b.add_proxy_scores("nb201", "cifar10", "synflow", 0, 64, "none", [1, 5], [40.0, 41.5], [0.4, 0.5])
+        b.add_proxy_scores("nb201", "cifar10", "jacov", -1, -1, "naslib-zc", [1], [-50.0], [1.0])  # imported
+    monkeypatch.setattr(builtin, "data_dir", lambda: tmp_path)
+    out = builtin.export_proxies(src, "nb201", "cifar10", tmp_path / "nb201-cifar10-proxies.npz")
+    assert out["sets"] == 2 and out["rows"] == 5  # imported scores are not zcdb's own
+    builtin.import_builtin(store, "nb201-cifar10-proxies")
+    q = "SELECT proxy, arch_index, value, reason FROM proxy_scores ORDER BY proxy, arch_index"
+    assert store.conn.execute(q).fetchall() == [r for r in src.conn.execute(q).fetchall() if r[0] != "jacov"]
+    assert builtin.import_builtin(store, "nb201-cifar10-proxies").changed == 0
