@@ -540,3 +540,22 @@ def test_proxies_help_on_the_suite_zero_architectures(store):
     assert both["n_test"] == 625
     assert both["spearman_mean"] > enc["spearman_mean"] + 0.06
     assert both["spearman_mean"] > proxy["spearman_mean"] + 0.04
+
+
+def test_search_runs_on_a_surrogate_benchmark(bench):
+    """The search code takes a SurrogateBenchmark where it takes a tabular Benchmark."""
+    from zcdb.search.problem import problem_from_benchmark
+    from zcdb.search.registry import make_algorithm
+    from zcdb.search.runner import Budget, simulate
+
+    train, _ = train_test(bench, n=200)
+    sb = SurrogateBenchmark([fit(bench, "test_acc", "onehot", train, seed=0, epoch=12),
+                             fit(bench, "val_acc", "onehot", train, seed=0, epoch=12)])
+    problem = problem_from_benchmark(sb, "val_acc", "test_acc")
+    traj = simulate(problem, make_algorithm("rea", {}), [0, 1, 2], Budget(queries=50))
+    final = traj.final_report()
+    assert np.all(np.isfinite(final))
+    # Every architecture has an answer on the surrogate: REA ends among the best predicted ones.
+    assert final.mean() > np.nanpercentile(sb.values("test_acc"), 90)
+    again = simulate(problem, make_algorithm("rea", {}), [1], Budget(queries=50))
+    assert np.array_equal(again.arch[0], traj.arch[1])
