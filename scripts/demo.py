@@ -50,7 +50,7 @@ def tour() -> int:
     zcdb("info")
     zcdb("top", "--dataset", "digits", "--metric", "test_acc", "-k", "5")
     zcdb("query", "--dataset", "digits", "--metric", "val_acc", "--epoch", "3",
-         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+         "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|")
     zcdb("cost", "--dataset", "cifar10",
          "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
     if "nb201-digits-proxies" in present:
