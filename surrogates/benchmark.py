@@ -153,14 +153,12 @@ class SurrogateBenchmark:
     def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
             maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
         """The ``k`` best architectures by ``metric``: (index, arch string, value), best first; ties by index."""
+        from zcdb.store import rank_top
+
         v = self.values(metric, epoch)
-        if maximize is None:
-            maximize = higher_is_better(metric)
-        finite = np.flatnonzero(~np.isnan(v))
-        if finite.size == 0:
+        order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
+        if order.size == 0:
             raise EmptyStore(f"the surrogate benchmark has no finite {metric}")
-        key = -v[finite] if maximize else v[finite]
-        order = finite[np.lexsort((finite, key))][:k]
         return [(int(i), self.space_module.string_of(int(i)), float(v[i])) for i in order]
 
     def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:

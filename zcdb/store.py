@@ -128,6 +128,13 @@ def higher_is_better(metric: str) -> bool:
     return not (metric in _LOWER_IS_BETTER or metric.startswith(_LOWER_IS_BETTER_PREFIXES))
 
 
+def rank_top(values: np.ndarray, k: int, maximize: bool) -> np.ndarray:
+    """Indices of the ``k`` best finite values, best first; ties broken by the smaller index."""
+    finite = np.flatnonzero(~np.isnan(values))
+    key = -values[finite] if maximize else values[finite]
+    return finite[np.lexsort((finite, key))][:k]
+
+
 def default_path() -> Path:
     """Where the store lives when neither a path nor ``ZCDB_DB`` is given (a platform data dir)."""
     if sys.platform == "win32":
@@ -800,13 +807,9 @@ class Benchmark:
             maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
         """The ``k`` best architectures by ``metric``: (index, arch string, value), best first."""
         v = self.values(metric, epoch)
-        if maximize is None:
-            maximize = higher_is_better(metric)
-        finite = np.flatnonzero(~np.isnan(v))
-        if finite.size == 0:
+        order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
+        if order.size == 0:
             raise EmptyStore(f"{self.space}/{self.dataset} has no values of {metric}")
-        key = -v[finite] if maximize else v[finite]
-        order = finite[np.lexsort((finite, key))][:k]  # ties: smaller index first
         return [(int(i), self.space_module.string_of(int(i)), float(v[i])) for i in order]
 
     def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
