@@ -11,6 +11,8 @@ Targets: open + first query <= 0.2 s; >= 100,000 queries/s; values() <= 1 ms.
 
 from __future__ import annotations
 
+from _shared import best_of, import_nb201_tables  # noqa: E402  (scripts/ is on sys.path)
+
 import argparse
 import contextlib
 import io
@@ -26,14 +28,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
-def best_of(fn, repeat: int = 5) -> float:
-    """Smallest wall time of ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -45,7 +39,6 @@ def main() -> None:
 
     import zcdb
     from zcdb.spaces import nb201
-    from zcdb.tabular.csv_table import import_csv
     from zcdb.tabular.fixtures import write_nb201_pth
 
     data = Path(args.data)
@@ -56,13 +49,7 @@ def main() -> None:
     # ------------------------------------------------------------------ build both
     t = time.perf_counter()
     store = zcdb.open(db)
-    import_csv(store, data / "nb201" / "nats_tss_test_accuracy_200ep.csv", "nb201", "ArchitectureString",
-               {"CIFAR10TestAccuracy200Epochs": ("cifar10", "test_acc"),
-                "CIFAR100TestAccuracy200Epochs": ("cifar100", "test_acc"),
-                "ImageNetTestAccuracy200Epochs": ("ImageNet16-120", "test_acc")}, epoch=200)
-    import_csv(store, data / "nb201" / "naslib_val_accuracy_200ep.csv", "nb201", "arch",
-               {"cifar10": ("cifar10", "val_acc"), "cifar100": ("cifar100", "val_acc"),
-                "ImageNet16-120": ("ImageNet16-120", "val_acc")}, epoch=200)
+    import_nb201_tables(store, data)
     store.close()
     build_db = time.perf_counter() - t
 

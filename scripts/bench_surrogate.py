@@ -13,6 +13,8 @@ Target: >= 1,000,000 predictions/s in batch.
 
 from __future__ import annotations
 
+from _shared import best_of  # noqa: E402  (scripts/ is on sys.path)
+
 import argparse
 import os
 import tempfile
@@ -24,14 +26,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
-def best_of(fn, repeat: int) -> float:
-    """Smallest wall time of ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

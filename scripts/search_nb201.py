@@ -14,6 +14,8 @@ CPU time of the whole comparison. Runs already stored are reused (rerunning is c
 
 from __future__ import annotations
 
+from _shared import import_nb201_tables  # noqa: E402  (scripts/ is on sys.path)
+
 import argparse
 import os
 import time
@@ -31,16 +33,9 @@ def build(db: Path, data: Path) -> None:
     import zcdb
     from zcdb.models import count_cost
     from zcdb.spaces import nb201
-    from zcdb.tabular.csv_table import import_csv
 
     store = zcdb.open(db)
-    import_csv(store, data / "nb201" / "nats_tss_test_accuracy_200ep.csv", "nb201", "ArchitectureString",
-               {"CIFAR10TestAccuracy200Epochs": ("cifar10", "test_acc"),
-                "CIFAR100TestAccuracy200Epochs": ("cifar100", "test_acc"),
-                "ImageNetTestAccuracy200Epochs": ("ImageNet16-120", "test_acc")}, epoch=200)
-    import_csv(store, data / "nb201" / "naslib_val_accuracy_200ep.csv", "nb201", "arch",
-               {"cifar10": ("cifar10", "val_acc"), "cifar100": ("cifar100", "val_acc"),
-                "ImageNet16-120": ("ImageNet16-120", "val_acc")}, epoch=200)
+    import_nb201_tables(store, data)
     have = {(r["dataset"], r["proxy"]) for r in store.proxy_runs("nb201")}
     for dataset in DATASETS:
         if all((dataset, p) in have for p in PROXIES):
