@@ -73,12 +73,27 @@ class StageClock:
         return Outcome(value, reason, self.seconds[name], self.cpu_seconds[name])
 
 
+_HANDED_OVER = "_zcdb_handed_over"
+
+
+def hand_over(model: nn.Module) -> nn.Module:
+    """Mark a model nobody else holds (e.g. just built by the engine): the next
+    :func:`private_copy` of it returns the model itself instead of a deep copy.
+
+    A fresh build costs less than a deep copy (about 6 ms vs 17 ms for an NB201 network),
+    so the engine builds one seeded network per group of proxies and hands it over.
+    """
+    model.__dict__[_HANDED_OVER] = True
+    return model
+
+
 def private_copy(model: nn.Module) -> nn.Module:
     """A deep copy to work on (the caller's model, its mode and its statistics stay untouched).
 
     Every parameter of the copy requires grad; hooks the caller registered are dropped.
+    A model passed through :func:`hand_over` is used itself, once, instead of a copy.
     """
-    net = copy.deepcopy(model)
+    net = model if model.__dict__.pop(_HANDED_OVER, False) else copy.deepcopy(model)
     for m in net.modules():
         # A hook of the caller's could close over the caller's state: the copy must not call it.
         for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):

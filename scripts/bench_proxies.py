@@ -2,12 +2,15 @@
 
 Usage::
 
-    python scripts/bench_proxies.py [--archs 10] [--batch-size 64] [--threads 2] [--data DIR]
+    python scripts/bench_proxies.py [--archs 10] [--batch-size 64] [--workers 1] [--threads N] [--data DIR]
 
 For each of ``--archs`` random NAS-Bench-201 architectures (cifar10 network, C=16, N=5)
 it times :func:`zcdb.proxies.compute_proxies` with every requested proxy at once, then
 each proxy alone (build the seeded network, call the proxy's function), alternating so
-that both see the same machine load. It prints per-proxy mean seconds side by side, the
+that both see the same machine load. With ``--workers K`` (K processes, cores/K threads
+each), the architectures are spread over the processes in two rounds of a shared phase
+and an alone phase, and the seconds per architecture of the machine (phase wall time /
+architectures) are reported beside the per-process figures. It prints per-proxy mean seconds side by side, the
 totals per architecture, their ratio (wall clock and process CPU time: on a shared
 machine the CPU time is the steadier figure), the load average, and the largest
 relative difference between the shared and the alone scores.
@@ -44,72 +47,124 @@ def load_batch(data: Path, batch_size: int, seed: int) -> tuple[torch.Tensor, to
     return torch.randn(batch_size, 3, 32, 32, generator=g), torch.randint(0, 10, (batch_size,), generator=g), "random"
 
 
+_STATE: dict = {}
+
+
+def _init(threads: int, data: str, batch_size: int, seed: int) -> None:
+    torch.set_num_threads(threads)
+    x, y, _ = load_batch(Path(data), batch_size, seed)
+    _STATE.update(x=x, y=y, seed=seed)
+
+
+def time_arch(task: tuple[str, str, list[str]]) -> dict:
+    """Time one architecture: ``shared`` (one engine call) or ``alone`` (each proxy on its own build)."""
+    arch, mode, names = task
+    x, y, seed = _STATE["x"], _STATE["y"], _STATE["seed"]
+    threads = torch.get_num_threads()
+    per, cpu, scores = {}, {}, {}
+    w0, c0 = time.perf_counter(), time.process_time()
+    if mode == "shared":
+        for r in compute_proxies([arch], names, "cifar10", (x, y), seed):
+            per[r.proxy], cpu[r.proxy], scores[r.proxy] = r.seconds, r.cpu_seconds / threads, r.score
+    else:
+        for n in names:
+            spec = REGISTRY[n]
+            t, c = time.perf_counter(), time.process_time()
+            model = build_seeded(build_nb201, arch, "cifar10", seed, **spec.build)
+            scores[n] = spec.fn(model, (x, y), seed)
+            per[n], cpu[n] = time.perf_counter() - t, (time.process_time() - c) / threads
+    return dict(arch=arch, mode=mode, wall=time.perf_counter() - w0, cpu=(time.process_time() - c0) / threads,
+                per=per, cpu_per=cpu, scores=scores)
+
+
+def worst_difference(results: list[dict]) -> tuple[float, str]:
+    shared = {r["arch"]: r["scores"] for r in results if r["mode"] == "shared"}
+    worst = (0.0, "")
+    for r in results:
+        if r["mode"] != "alone":
+            continue
+        for n, value in r["scores"].items():
+            other = shared[r["arch"]][n]
+            if math.isfinite(value) and math.isfinite(other):
+                rel = abs(value - other) / max(abs(value), 1e-12)
+                if rel > worst[0]:
+                    worst = (rel, n)
+            elif math.isfinite(value) != math.isfinite(other):
+                worst = (math.inf, n)
+    return worst
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per process (default: cores / workers)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes; with more than one, seconds per architecture are throughput figures")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--proxies", default=",".join(REGISTRY), help="comma-separated registry names")
     default_data = Path(os.environ.get("ZCDB_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
     ap.add_argument("--data", type=Path, default=default_data / "cifar10")
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
+    cores = os.cpu_count() or 1
+    threads = args.threads or max(1, cores // args.workers)
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
-    x, y, source = load_batch(args.data, args.batch_size, args.seed)
+    _, _, source = load_batch(args.data, args.batch_size, args.seed)
     archs = [nb201.string_of(int(i)) for i in nb201.sample(args.archs, args.seed)]
-    print(f"{len(archs)} archs, {len(names)} proxies, batch {tuple(x.shape)} from {source}, "
-          f"{torch.get_num_threads()} threads (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}), "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{len(archs)} archs, {len(names)} proxies, batch {args.batch_size} from {source}, {args.workers} "
+          f"process(es) x {threads} thread(s) on {cores} cores (OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY', 'default')}), load average {os.getloadavg()[0]:.2f}")
 
-    # Warm-up (first-call allocations and kernel selection), not timed.
-    compute_proxies(archs[:1], names, "cifar10", (x, y), args.seed)
+    initargs = (threads, str(args.data), args.batch_size, args.seed)
+    results: list[dict] = []
+    phase_wall = {"shared": 0.0, "alone": 0.0}
+    if args.workers == 1:
+        _init(*initargs)
+        time_arch((archs[0], "shared", names))  # warm-up (first-call allocations, kernel selection), not timed
+        for k, arch in enumerate(archs):
+            for mode in ("shared", "alone"):  # alternating: both see the same machine load
+                r = time_arch((arch, mode, names))
+                results.append(r)
+                phase_wall[mode] += r["wall"]
+            print(f"  arch {k + 1}/{len(archs)}: shared {results[-2]['wall']:.2f} s, alone {results[-1]['wall']:.2f} s "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+    else:
+        import multiprocessing as mp
 
-    shared_wall, shared_cpu, alone_wall, alone_cpu = [], [], [], []
-    per_shared = {n: [] for n in names}
-    per_alone = {n: [] for n in names}
-    cpu_shared = {n: [] for n in names}
-    cpu_alone = {n: [] for n in names}
-    worst = (0.0, "")
-    for k, arch in enumerate(archs):
-        w0, c0 = time.perf_counter(), time.process_time()
-        res = compute_proxies([arch], names, "cifar10", (x, y), args.seed)
-        shared_wall.append(time.perf_counter() - w0)
-        shared_cpu.append(time.process_time() - c0)
-        for r in res:
-            per_shared[r.proxy].append(r.seconds)
-            cpu_shared[r.proxy].append(r.cpu_seconds / args.threads)
-        w0, c0 = time.perf_counter(), time.process_time()
-        for r in res:
-            spec = REGISTRY[r.proxy]
-            t, c = time.perf_counter(), time.process_time()
-            model = build_seeded(build_nb201, arch, "cifar10", args.seed, **spec.build)
-            value = spec.fn(model, (x, y), args.seed)
-            per_alone[r.proxy].append(time.perf_counter() - t)
-            cpu_alone[r.proxy].append((time.process_time() - c) / args.threads)
-            if math.isfinite(value) and math.isfinite(r.score):
-                rel = abs(value - r.score) / max(abs(value), 1e-12)
-                if rel > worst[0]:
-                    worst = (rel, r.proxy)
-            elif math.isfinite(value) != math.isfinite(r.score):
-                worst = (math.inf, r.proxy)
-        alone_wall.append(time.perf_counter() - w0)
-        alone_cpu.append(time.process_time() - c0)
-        print(f"  arch {k + 1}/{len(archs)}: shared {shared_wall[-1]:.2f} s, alone {alone_wall[-1]:.2f} s "
-              f"(load {os.getloadavg()[0]:.2f})", flush=True)
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(args.workers, initializer=_init, initargs=initargs) as pool:
+            pool.map(time_arch, [(a, "shared", names) for a in archs[: args.workers]])  # warm-up, not timed
+            # two rounds of (shared, alone) phases, each phase all architectures over all processes
+            for rnd in range(2):
+                for mode in ("shared", "alone"):
+                    half = archs[rnd::2]
+                    t = time.perf_counter()
+                    results += pool.map(time_arch, [(a, mode, names) for a in half], chunksize=1)
+                    phase_wall[mode] += time.perf_counter() - t
+                    print(f"  round {rnd + 1} {mode}: {len(half)} archs in {time.perf_counter() - t:.1f} s "
+                          f"(load {os.getloadavg()[0]:.2f})", flush=True)
+
+    def mean(mode: str, key: str, n: str | None = None) -> float:
+        vals = [r[key][n] if n else r[key] for r in results if r["mode"] == mode]
+        return float(np.mean(vals))
 
     print()
-    print("seconds per architecture; wall clock, and process CPU time / threads (steadier when the machine is busy)")
+    print("seconds per architecture in one process; wall clock, and process CPU time / threads")
     print(f"{'proxy':12s} {'shared':>8s} {'alone':>8s} {'ratio':>6s}   {'cpu shared':>10s} {'cpu alone':>10s} {'ratio':>6s}")
     for n in names:
-        s, a = float(np.mean(per_shared[n])), float(np.mean(per_alone[n]))
-        cs, ca = float(np.mean(cpu_shared[n])), float(np.mean(cpu_alone[n]))
-        print(f"{n:12s} {s:8.3f} {a:8.3f} {a / s if s else math.inf:6.2f}   {cs:10.3f} {ca:10.3f} "
+        s_, a_ = mean("shared", "per", n), mean("alone", "per", n)
+        cs, ca = mean("shared", "cpu_per", n), mean("alone", "cpu_per", n)
+        print(f"{n:12s} {s_:8.3f} {a_:8.3f} {a_ / s_ if s_ else math.inf:6.2f}   {cs:10.3f} {ca:10.3f} "
               f"{ca / cs if cs else math.inf:6.2f}")
-    sw, aw = float(np.mean(shared_wall)), float(np.mean(alone_wall))
-    sc, ac = float(np.mean(shared_cpu)) / args.threads, float(np.mean(alone_cpu)) / args.threads
+    sw, aw = mean("shared", "wall"), mean("alone", "wall")
+    sc, ac = mean("shared", "cpu"), mean("alone", "cpu")
     print(f"{'all':12s} {sw:8.3f} {aw:8.3f} {aw / sw:6.2f}   {sc:10.3f} {ac:10.3f} {ac / sc:6.2f}")
+    n_arch = len(archs)
+    ts, ta = phase_wall["shared"] / n_arch, phase_wall["alone"] / n_arch
+    print(f"machine throughput ({args.workers} process(es) x {threads} thread(s)): shared {ts:.3f} s per "
+          f"architecture, alone {ta:.3f} s, ratio {ta / ts:.2f}")
+    worst = worst_difference(results)
     print(f"largest relative difference shared vs alone: {worst[0]:.2e} ({worst[1] or '-'}); "
           f"load average at end {os.getloadavg()[0]:.2f}")
     return 0

@@ -1,7 +1,7 @@
 """The surrogate studies of issue 5, on real tables; each part prints a table of mean ± std.
 
     .venv/bin/python scripts/surrogate_runs.py suite-zero [--trials 100] [--proxies-db out/proxies.db]
-    .venv/bin/python scripts/surrogate_runs.py curve [--trials 20]
+    .venv/bin/python scripts/surrogate_runs.py curve [--trials 20] [--proxies-db out/proxies.db]
     .venv/bin/python scripts/surrogate_runs.py digits --digits-db DB [--trials 100]
 
 ``suite-zero``: NAS-Bench-Suite-Zero's protocol on nb201 cifar10 test accuracy: train on
@@ -13,7 +13,8 @@ architectures and their scores.
 
 ``curve``: learning curve in the training size for cifar10 test and validation accuracy:
 ``onehot`` on the whole table (test on 1,000 held-out), and ``onehot``, ``onehot,zc``,
-``onehot,zc,cost`` on the 725 Suite-Zero architectures (test on 325 held-out); ``cost`` is
+``onehot,zc,cost`` on the architectures that have proxy scores (the 725 Suite-Zero ones,
+or with ``--proxies-db`` zcdb's own; test on those not used by the largest size); ``cost`` is
 params and FLOPs (the Suite-Zero values, the exact formula elsewhere) and HW-NAS-Bench's
 nine latency/energy measures.
 
@@ -108,15 +109,22 @@ def suite_zero(args: argparse.Namespace) -> None:
 
 
 def curve(args: argparse.Namespace) -> None:
-    store = nb201_store(Path(args.data))
+    store = nb201_store(Path(args.data), args.proxies_db)
     bench = store.benchmark("nb201", "cifar10")
+    from zcdb.surrogates import pool_of
+
+    pool = pool_of(bench, "test_acc", "zc").size
+    sizes = [n for n in (25, 50, 100, 200, 400, 1000) if n < pool]
+    n_test = pool - max(sizes)
+    where = "zcdb's own proxies" if args.proxies_db else "the Suite-Zero architectures and scores"
     for metric in ("test_acc", "val_acc"):
         run(f"learning curve, nb201 cifar10 {metric}, onehot, whole table (test: 1,000 held out)",
             benchmark=bench, metric=metric, feature_sets=["onehot"], n_train=[25, 50, 100, 200, 400, 1000],
             trials=args.trials, n_test=1000, seed=0)
-        run(f"learning curve, nb201 cifar10 {metric}, the 725 Suite-Zero architectures (test: 325 held out)",
+        run(f"learning curve, nb201 cifar10 {metric}, the {pool} architectures with {where} "
+            f"(test: {n_test} held out)",
             benchmark=bench, metric=metric, feature_sets=["onehot", "onehot,zc", "onehot,zc,cost"],
-            n_train=[25, 50, 100, 200, 400], trials=args.trials, n_test=325, seed=0)
+            n_train=sizes, trials=args.trials, n_test=n_test, seed=0)
 
 
 def digits(args: argparse.Namespace) -> None:
@@ -173,7 +181,7 @@ def main() -> None:
     ap.add_argument("part", choices=["suite-zero", "curve", "digits"])
     ap.add_argument("--data", default=os.environ.get("ZCDB_SHARED_DATA") or str(REPO.parent / "shared" / "data"))
     ap.add_argument("--trials", type=int, default=None, help="Default: 100 (suite-zero, digits), 20 (curve).")
-    ap.add_argument("--proxies-db", default=None, help="A store with zcdb's cifar10 proxies (suite-zero only).")
+    ap.add_argument("--proxies-db", default=None, help="A store with zcdb's cifar10 proxies (suite-zero, curve).")
     ap.add_argument("--digits-db", default=None, help="A store with the digits benchmark (digits only).")
     ap.add_argument("--target", choices=["quantile", "raw"], default="quantile", help="Target transform of the fits.")
     args = ap.parse_args()

@@ -269,3 +269,20 @@ def test_proxy_on_small_nb201(name):
     assert math.isfinite(value), f"{name} = {value}"
     assert spec.fn(model, batch, 0) == value
     assert_unchanged(model, before)
+
+
+def test_hand_over_skips_one_copy_and_only_one():
+    from zcdb.proxies._util import hand_over, private_copy
+
+    model = tiny_model()
+    before = snapshot(model)
+    assert private_copy(model) is not model  # not handed over: a copy
+    assert_unchanged(model, before)
+    hand_over(model)
+    assert private_copy(model) is model  # handed over: the model itself, once
+    assert private_copy(model) is not model
+    # a proxy on a handed-over model gives the same score as on a copy of it
+    batch = make_batch()
+    a = REGISTRY["snip"].fn(tiny_model(), batch, 0)
+    b = REGISTRY["snip"].fn(hand_over(tiny_model()), batch, 0)
+    assert a == b
