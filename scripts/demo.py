@@ -55,6 +55,10 @@ def tour() -> int:
          "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
     if "nb201-digits-proxies" in present:
         zcdb("proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--plot", str(OUT / "demo-proxies.png"))
+    # a surrogate: fit on 20% of the trained architectures, scored on the rest
+    features = "onehot,zc" if "nb201-digits-proxies" in present else "onehot"
+    zcdb("surrogate", "fit", "--dataset", "digits", "--metric", "test_acc", "--features", features,
+         "--n-train", "1200", "--seed", "0", "--out", str(OUT / "demo-digits.zcs"))
     # search in simulated training time (the table's train_time), Hyperband included; 50 seeds keep it short
     zcdb("search", "compare", "--dataset", "digits", "--algos", "random,rea,local,reinforce,bananas,sh,hyperband",
          "--budget-seconds", "2000", "--seeds", "0-49", "--out", str(OUT / "demo-search"))

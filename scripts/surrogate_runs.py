@@ -117,7 +117,7 @@ def curve(args: argparse.Namespace) -> None:
     sizes = [n for n in (25, 50, 100, 200, 400, 1000) if n < pool]
     n_test = pool - max(sizes)
     where = "zcdb's own proxies" if args.proxies_db else "the Suite-Zero architectures and scores"
-    for metric in ("test_acc", "val_acc"):
+    for metric in args.metrics.split(","):
         run(f"learning curve, nb201 cifar10 {metric}, onehot, whole table (test: 1,000 held out)",
             benchmark=bench, metric=metric, feature_sets=["onehot"], n_train=[25, 50, 100, 200, 400, 1000],
             trials=args.trials, n_test=1000, seed=0)
@@ -183,6 +183,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=None, help="Default: 100 (suite-zero, digits), 20 (curve).")
     ap.add_argument("--proxies-db", default=None, help="A store with zcdb's cifar10 proxies (suite-zero, curve).")
     ap.add_argument("--digits-db", default=None, help="A store with the digits benchmark (digits only).")
+    ap.add_argument("--metrics", default="test_acc,val_acc", help="Targets of the curve part.")
     ap.add_argument("--target", choices=["quantile", "raw"], default="quantile", help="Target transform of the fits.")
     args = ap.parse_args()
     global TARGET
