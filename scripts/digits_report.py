@@ -31,6 +31,17 @@ def rho(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     return float(spearmanr(a[ok], b[ok])[0]), int(ok.sum())
 
 
+def reaches_output(arch: str) -> bool:
+    """Whether some path of non-``none`` edges joins the cell's input node to its output node."""
+    ops = [p.split("~")[0] for p in arch.replace("+", "").split("|") if p]
+    edge = {(1, 0): ops[0], (2, 0): ops[1], (2, 1): ops[2], (3, 0): ops[3], (3, 1): ops[4], (3, 2): ops[5]}
+    reached = {0}
+    for j in (1, 2, 3):
+        if any(edge[(j, k)] != "none" and k in reached for k in range(j)):
+            reached.add(j)
+    return 3 in reached
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("store")
@@ -57,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     q = np.percentile(t, [0, 5, 25, 50, 75, 95, 100])
     print("test_acc at epoch {}: min {:.2f}, 5% {:.2f}, 25% {:.2f}, median {:.2f}, 75% {:.2f}, 95% {:.2f}, "
           "max {:.2f}".format(last, *q))
-    print(f"  {int((t <= 20).sum())} architectures at <= 20% (no path from input to output carries a "
-          f"learnable op, or the cell's output is cut off)")
+    cut = np.array([not reaches_output(nb201.string_of(int(i))) for i in trained])
+    low = t <= 20
+    print(f"  {int(low.sum())} architectures at <= 20%: {int((low & cut).sum())} of the {int(cut.sum())} whose cell "
+          f"output is cut off by none edges (constant prediction), {int((low & ~cut).sum())} connected ones "
+          f"whose training did not take off")
     vi = trained[np.argmax(v)]
     ti = trained[np.argmax(t)]
     print(f"best by val_acc: {nb201.string_of(int(vi))} (index {vi}): val {val[vi]:.2f}, test {test[vi]:.2f}")
