@@ -52,6 +52,15 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def copy_store(src_path: str, dst_path: Path) -> None:
+    """Copy a store (read-only on the source, consistent even while another process writes it)."""
+    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)
+    dst = sqlite3.connect(dst_path)
+    src.backup(dst)
+    dst.close()
+    src.close()
+
+
 def nb201_store(data: Path, proxies_db: str | None = None):
     """A temporary store with the cifar10 tables (and the Suite-Zero scores, or a copy of ``proxies_db``)."""
     import zcdb
@@ -60,11 +69,7 @@ def nb201_store(data: Path, proxies_db: str | None = None):
 
     path = Path(tempfile.mkdtemp(prefix="zcdb-surrogate-")) / "nb201.db"
     if proxies_db:
-        src = sqlite3.connect(f"file:{proxies_db}?mode=ro", uri=True)
-        dst = sqlite3.connect(path)
-        src.backup(dst)
-        dst.close()
-        src.close()
+        copy_store(proxies_db, path)
     store = zcdb.open(path)
     import_csv(store, data / "nb201" / "nats_tss_test_accuracy_200ep.csv", "nb201", "ArchitectureString",
                {"CIFAR10TestAccuracy200Epochs": ("cifar10", "test_acc")}, epoch=200, replace=True)
@@ -132,11 +137,7 @@ def digits(args: argparse.Namespace) -> None:
     from zcdb.surrogates import SurrogateBenchmark, fit, pool_of, score, split
 
     path = Path(tempfile.mkdtemp(prefix="zcdb-surrogate-")) / "digits.db"
-    src = sqlite3.connect(f"file:{args.digits_db}?mode=ro", uri=True)
-    dst = sqlite3.connect(path)
-    src.backup(dst)
-    dst.close()
-    src.close()
+    copy_store(args.digits_db, path)
     store = zcdb.open(path)
     bench = store.benchmark("nb201", "digits")
     metric = "test_acc"

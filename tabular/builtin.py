@@ -139,12 +139,18 @@ def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path
         arrays["alias_index"] = alias.astype(np.int16)
         arrays["alias_rep"] = rep.astype(np.int16)
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    path = _write_npz(path, arrays)
+    return dict(path=str(path), archs=int(archs.size), bytes=path.stat().st_size, metrics=list(meta["metrics"]))
+
+
+def _write_npz(path: Union[str, Path], arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` compressed to ``path`` atomically (a temporary file, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.replace(path)
-    return dict(path=str(path), archs=int(archs.size), bytes=path.stat().st_size, metrics=list(meta["metrics"]))
+    return path
 
 
 def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -182,11 +188,7 @@ def export_proxies(store: Store, space: str, dataset: str, path: Union[str, Path
         reasons = {int(v[0]): v[3] for v in vals if v[3]}
         meta["sets"].append(dict(proxy=key[0], seed=key[1], batch_size=key[2], data=key[3], reasons=reasons))
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    path = _write_npz(path, arrays)
     return dict(path=str(path), sets=len(sets), rows=len(rows), bytes=path.stat().st_size)
 
 

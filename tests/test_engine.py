@@ -19,14 +19,7 @@ ARCHS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a machine shared with other busy processes, OpenMP's spinning
-    threads make multi-threaded torch many times slower; these models are small anyway."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_batch(n: int, side: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

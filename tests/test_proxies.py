@@ -20,14 +20,7 @@ MIXED = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_co
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a machine shared with other busy processes, OpenMP's spinning
-    threads make multi-threaded torch many times slower; these models are small anyway."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class TinyNet(nn.Module):

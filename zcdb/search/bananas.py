@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from types import SimpleNamespace
-from typing import Any, Optional, Protocol, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 import numpy as np
 
@@ -149,6 +149,25 @@ def _active_features(X: np.ndarray) -> np.ndarray:
     return np.where(np.arange(a) < count[:, :, None], order, d)
 
 
+def _bagged(make: Callable[[int, int], Any], members: int, X: np.ndarray, y: np.ndarray,
+            X_candidates: np.ndarray, draws: Draws, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``make(random_state, n_train)`` on ``members`` bootstrap weightings per seed (one thread);
+    mean and std of the members' predictions of the candidates."""
+    from threadpoolctl import threadpool_limits
+
+    S, n, _ = X.shape
+    w = _bootstrap(draws, stream, S, members, n)
+    states = (draws.bits(stream + 1, members) >> np.uint64(33)).astype(np.int64)
+    pred = np.zeros((S, members, X_candidates.shape[1]))
+    with threadpool_limits(1):
+        for s in range(S):
+            for m in range(members):
+                model = make(int(states[s, m]), n)
+                model.fit(X[s].astype(np.float64), y[s], sample_weight=w[s, m])
+                pred[s, m] = model.predict(X_candidates[s].astype(np.float64))
+    return _member_mean_std(pred)
+
+
 @dataclasses.dataclass(frozen=True)
 class HistGBEnsemble:
     """Bagged scikit-learn ``HistGradientBoostingRegressor``, fitted per seed and member (one thread)."""
@@ -163,22 +182,13 @@ class HistGBEnsemble:
                     stream: int) -> tuple[np.ndarray, np.ndarray]:
         """See :class:`EnsembleSurrogate`."""
         from sklearn.ensemble import HistGradientBoostingRegressor
-        from threadpoolctl import threadpool_limits
 
-        S, n, _ = X.shape
-        M = self.members
-        w = _bootstrap(draws, stream, S, M, n)
-        states = (draws.bits(stream + 1, M) >> np.uint64(33)).astype(np.int64)
-        pred = np.zeros((S, M, X_candidates.shape[1]))
-        with threadpool_limits(1):
-            for s in range(S):
-                for m in range(M):
-                    model = HistGradientBoostingRegressor(
-                        max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes, learning_rate=self.learning_rate,
-                        min_samples_leaf=self.min_samples_leaf, early_stopping=False, random_state=int(states[s, m]))
-                    model.fit(X[s].astype(np.float64), y[s], sample_weight=w[s, m])
-                    pred[s, m] = model.predict(X_candidates[s].astype(np.float64))
-        return _member_mean_std(pred)
+        def make(state: int, n: int) -> Any:
+            return HistGradientBoostingRegressor(
+                max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes, learning_rate=self.learning_rate,
+                min_samples_leaf=self.min_samples_leaf, early_stopping=False, random_state=state)
+
+        return _bagged(make, self.members, X, y, X_candidates, draws, stream)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,22 +201,9 @@ class PackageEnsemble:
     def fit_predict(self, X: np.ndarray, y: np.ndarray, X_candidates: np.ndarray, draws: Draws,
                     stream: int) -> tuple[np.ndarray, np.ndarray]:
         """See :class:`EnsembleSurrogate`."""
-        from threadpoolctl import threadpool_limits
-
         from ..surrogates import default_model
 
-        S, n, _ = X.shape
-        M = self.members
-        w = _bootstrap(draws, stream, S, M, n)
-        states = (draws.bits(stream + 1, M) >> np.uint64(33)).astype(np.int64)
-        pred = np.zeros((S, M, X_candidates.shape[1]))
-        with threadpool_limits(1):
-            for s in range(S):
-                for m in range(M):
-                    model = default_model(int(states[s, m]), n)
-                    model.fit(X[s].astype(np.float64), y[s], sample_weight=w[s, m])
-                    pred[s, m] = model.predict(X_candidates[s].astype(np.float64))
-        return _member_mean_std(pred)
+        return _bagged(default_model, self.members, X, y, X_candidates, draws, stream)
 
 
 #: Surrogate name -> class (configured by its defaults and Bananas' ``members``).
