@@ -39,9 +39,11 @@ BUILTINS: dict[str, Builtin] = {
         file="nb201-digits.npz",
         kind="benchmark",
         description="NAS-Bench-201 cells trained on scikit-learn's digits (protocol digits-v1), "
-                    "one member per isomorphism class answering for the class",
+                    "one member per isomorphism class answering for the class (seed 0; 300 also seed 1)",
         regenerate="zcdb --db digits.db tabulate --space nb201 --dataset digits --protocol digits-v1 "
-                   "--archs unique --seeds 0 --workers 2 && python scripts/export_builtin.py digits.db",
+                   "--archs unique --seeds 0 --workers 2 && zcdb --db digits.db tabulate --space nb201 "
+                   "--dataset digits --protocol digits-v1 --archs scripts/digits_seed1_archs.txt --seeds 1 "
+                   "--workers 2 && python scripts/export_builtin.py digits.db",
     ),
     "nb201-cifar10-proxies": Builtin(
         name="nb201-cifar10-proxies",
@@ -57,9 +59,12 @@ BUILTINS: dict[str, Builtin] = {
         name="nb201-digits-proxies",
         file="nb201-digits-proxies.npz",
         kind="proxies",
-        description="zcdb proxies on digits (train-split batch of 64, seed 0) for the trained digits architectures",
-        regenerate="zcdb --db d.db proxies compute --dataset digits --proxies all --archs-file trained.txt --seed 0 "
-                   "--workers 2; then python scripts/export_builtin.py --proxies d.db digits",
+        description="all zcdb proxies on digits (train-split batch of 64, seed 0, the NAS-Bench-201 skeleton) "
+                    "for the 6,466 trained digits architectures",
+        regenerate="zcdb --db digits.db proxies compute --dataset digits --split train --proxies all "
+                   "--archs-file trained.txt --seed 0 --workers 2 (trained.txt: the architectures of nb201-digits "
+                   "that are not in Benchmark.aliases()); then python scripts/export_builtin.py --proxies "
+                   "digits.db digits",
     ),
 }
 
