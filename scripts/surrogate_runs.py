@@ -152,16 +152,19 @@ def digits(args: argparse.Namespace) -> None:
         run(f"digits {metric}: protocol (1), train 100, test on the rest of the {zc_pool.size} scored",
             benchmark=bench, metric=metric, feature_sets=["onehot", "onehot,zc", "zc"], n_train=[100],
             trials=args.trials, seed=0)
-    sizes = [n for n in (25, 50, 100, 200, 400) if n + 200 <= trained.size]
-    run(f"digits {metric}: learning curve (test: 200 held out of {trained.size} trained)", benchmark=bench,
-        metric=metric, feature_sets=[s for s in sets if "zc" not in s], n_train=sizes, trials=args.trials,
-        n_test=200, seed=0)
+    n_test = min(1000, trained.size // 4)
+    sizes = [n for n in (25, 50, 100, 200, 400, 1000) if n + n_test <= trained.size]
+    curve_sets = sets + (["onehot,zc,cost"] if has_zc else [])
+    curve_sets = [c for c in curve_sets if c != "zc"]
+    run(f"digits {metric}: learning curve (test: {n_test} held out of {trained.size} trained)", benchmark=bench,
+        metric=metric, feature_sets=curve_sets, n_train=sizes, trials=args.curve_trials or args.trials,
+        n_test=n_test, seed=0)
     # a surrogate of the whole table: fit on 20% of the trained architectures, predict the other 80%
     truth = bench.values(metric)
     print(f"\n## digits {metric}: whole-table surrogate, fit on 20% of the {trained.size} trained, "
           f"predict the other 80% ({args.trials} seeds)")
     n20 = int(round(0.2 * trained.size))
-    for spec in ("onehot", "onehot,cost", "onehot,curve"):
+    for spec in ("onehot", "onehot,cost", "onehot,curve") + (("onehot,zc", "onehot,zc,curve") if has_zc else ()):
         taus, rhos = [], []
         for seed in range(args.trials):
             train, test = split(trained, n20, seed=seed)
@@ -184,6 +187,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=None, help="Default: 100 (suite-zero, digits), 20 (curve).")
     ap.add_argument("--proxies-db", default=None, help="A store with zcdb's cifar10 proxies (suite-zero, curve).")
     ap.add_argument("--digits-db", default=None, help="A store with the digits benchmark (digits only).")
+    ap.add_argument("--curve-trials", type=int, default=None, help="Trials of the digits learning curve "
+                    "(default: --trials).")
     ap.add_argument("--metrics", default="test_acc,val_acc", help="Targets of the curve part.")
     ap.add_argument("--target", choices=["quantile", "raw"], default="quantile", help="Target transform of the fits.")
     args = ap.parse_args()
