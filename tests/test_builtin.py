@@ -67,17 +67,38 @@ def test_unknown_and_damaged(tiny_builtin, store, tmp_path):
     assert store.info()["benchmarks"] == []
 
 
-def test_shipped_digits_table_loads(store):
-    """The committed package data (possibly partial while it is generated) loads and is sane."""
-    if not (builtin.data_dir() / "nb201-digits.npz").is_file():
-        pytest.skip("nb201-digits not generated yet")
+def test_shipped_digits_table_is_complete(store):
+    """The committed benchmark answers every architecture, one trained member per class."""
     builtin.import_builtin(store, "nb201-digits")
     bench = store.benchmark("nb201", "digits")
     assert bench.protocol == "digits-v1"
-    v = bench.values("test_acc")
-    trained = np.unique(bench.space_module.canonical_representatives()[~np.isnan(v)])
-    assert trained.size > 0 and np.nanmax(v) <= 100 and np.nanmin(v) >= 0
+    v = bench.values("test_acc", seed=0)
+    assert np.isfinite(v).all() and v.max() <= 100 and v.min() >= 0
+    alias, rep = bench.aliases()
+    trained = np.setdiff1d(np.arange(v.size), alias)
+    canon = bench.space_module.canonical_representatives()
+    assert trained.size == np.unique(canon).size == 6466
+    assert np.array_equal(np.unique(canon[trained]), np.unique(canon))  # one per class
+    assert np.all(canon[alias] == canon[rep]) and np.all(v[alias] == v[rep])
     assert bench.epochs("val_acc") == list(range(1, 13))
+    # a second seed for a subset, never for an alias
+    v1 = bench.values("test_acc", seed=1)
+    twice = np.setdiff1d(np.flatnonzero(np.isfinite(v1)), alias)
+    assert twice.size == 300
+
+
+def test_shipped_digits_proxies_cover_the_trained_architectures(store):
+    builtin.import_builtin(store, "nb201-digits")
+    builtin.import_builtin(store, "nb201-digits-proxies")
+    from zcdb.proxies import REGISTRY
+    from zcdb.proxies.runs import evaluate
+
+    sets = store.proxy_runs("nb201", "digits")
+    assert {s["proxy"] for s in sets} == set(REGISTRY)
+    assert all(s["n"] == 6466 and s["seed"] == 0 and s["batch_size"] == 64 for s in sets)
+    rows = {r["proxy"]: r for r in evaluate(store, "nb201", "digits", "test_acc")}
+    assert rows["tenas"]["n"] > 6400  # the combined TE-NAS score is formed from the two stored parts
+    assert all(rows[p]["n"] >= 6450 for p in REGISTRY)
 
 
 def test_proxy_scores_round_trip(store, tmp_path, monkeypatch):
