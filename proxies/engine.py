@@ -114,8 +114,8 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
                 # A fresh seeded build per group, handed over to the runner: cheaper than the
                 # deep copy the runner would otherwise make, and no group sees another's changes.
                 t1, c1 = time.perf_counter(), time.process_time()
+                model = hand_over(build_seeded(builder, arch, dataset, seed, **dict(build_key)))
                 try:
-                    model = hand_over(build_seeded(builder, arch, dataset, seed, **dict(build_key)))
                     outcomes = runner(model, batch, seed, members, input_shape)
                 except _NUMERIC_ERRORS as exc:
                     share = (time.perf_counter() - t1) / len(members)

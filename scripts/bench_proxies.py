@@ -50,10 +50,12 @@ def load_batch(data: Path, batch_size: int, seed: int) -> tuple[torch.Tensor, to
 _STATE: dict = {}
 
 
-def _init(threads: int, data: str, batch_size: int, seed: int) -> None:
+def _init(threads: int, data: str, batch_size: int, seed: int) -> str:
+    """Set up a process (the main one or a worker): threads and the batch; returns the batch's source."""
     torch.set_num_threads(threads)
-    x, y, _ = load_batch(Path(data), batch_size, seed)
+    x, y, source = load_batch(Path(data), batch_size, seed)
     _STATE.update(x=x, y=y, seed=seed)
+    return source
 
 
 def time_arch(task: tuple[str, str, list[str]]) -> dict:
@@ -110,17 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     threads = args.threads or max(1, cores // args.workers)
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
-    _, _, source = load_batch(args.data, args.batch_size, args.seed)
+    initargs = (threads, str(args.data), args.batch_size, args.seed)
+    source = _init(*initargs)  # the workers of --workers K set themselves up the same way
     archs = [nb201.string_of(int(i)) for i in nb201.sample(args.archs, args.seed)]
     print(f"{len(archs)} archs, {len(names)} proxies, batch {args.batch_size} from {source}, {args.workers} "
           f"process(es) x {threads} thread(s) on {cores} cores (OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'default')}), load average {os.getloadavg()[0]:.2f}")
 
-    initargs = (threads, str(args.data), args.batch_size, args.seed)
     results: list[dict] = []
     phase_wall = {"shared": 0.0, "alone": 0.0}
     if args.workers == 1:
-        _init(*initargs)
         time_arch((archs[0], "shared", names))  # warm-up (first-call allocations, kernel selection), not timed
         for k, arch in enumerate(archs):
             for mode in ("shared", "alone"):  # alternating: both see the same machine load

@@ -55,7 +55,7 @@ def tour() -> int:
          "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
     if "nb201-digits-proxies" in present:
         zcdb("proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--plot", str(OUT / "demo-proxies.png"))
-    # a surrogate: fit on 20% of the trained architectures, scored on the rest
+    # a surrogate: fit on 1,200 of the 6,466 trained architectures, scored on the rest
     features = "onehot,zc" if "nb201-digits-proxies" in present else "onehot"
     zcdb("surrogate", "fit", "--dataset", "digits", "--metric", "test_acc", "--features", features,
          "--n-train", "1200", "--seed", "0", "--out", str(OUT / "demo-digits.zcs"))

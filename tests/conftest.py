@@ -75,14 +75,3 @@ def one_torch_thread():
     yield
     torch.set_num_threads(before)
 
-
-@pytest.fixture
-def one_thread():
-    """One intra-op torch thread for the test: on a machine shared with other busy processes,
-    OpenMP's spinning threads make multi-threaded torch many times slower; test models are small."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -19,7 +19,7 @@ ARCHS = [
 ]
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_batch(n: int, side: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
