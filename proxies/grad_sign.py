@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from ._util import Batch, Outcome, StageClock, check_names, device_of, finite, private_copy, split_batch, weight_layers
+from ._util import (Batch, Outcome, StageClock, channels_last, check_names, device_of, finite, private_copy,
+                    split_batch, weight_layers)
 
 NAMES = ("grad_sign",)
 #: Samples per vectorized chunk (bounds the memory of the per-sample gradients).
@@ -37,6 +38,7 @@ def run(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[str
         net = private_copy(model).train()
         _batch_stats_only(net)
         x, y = split_batch(batch, "grad_sign", device_of(net))
+        x = channels_last(net, x)
         names_w = {id(m.weight) for m in weight_layers(net)}
         params = {k: v.detach() for k, v in net.named_parameters()}
         scored = [k for k, v in net.named_parameters() if id(v) in names_w]

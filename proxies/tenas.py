@@ -17,7 +17,8 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from ._util import Batch, Outcome, StageClock, check_names, device_of, generator, private_copy, split_batch
+from ._util import (Batch, Outcome, StageClock, channels_last, check_names, device_of, generator, private_copy,
+                    split_batch)
 
 NTK_NAMES = ("tenas_ntk",)
 LR_NAMES = ("tenas_lr",)
@@ -39,7 +40,7 @@ def run_ntk(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence
     with clock.stage(names):
         net = private_copy(model).train()
         x, _ = split_batch(batch, "tenas_ntk", device_of(net))
-        x = x[:NTK_SAMPLES]
+        x = channels_last(net, x[:NTK_SAMPLES])
         n = x.shape[0]
         # TE-NAS takes every parameter whose name contains "weight" (BatchNorm scales included).
         weights = [p for name, p in net.named_parameters() if "weight" in name]

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from ._util import (Batch, Outcome, StageClock, check_names, device_of, gaussian_init, generator, private_copy,
-                    reset_bn_statistics, resolve_shape)
+from ._util import (Batch, Outcome, StageClock, channels_last, check_names, device_of, gaussian_init, generator,
+                    private_copy, reset_bn_statistics, resolve_shape)
 
 NAMES = ("zen",)
 #: Zen-NAS's ``mixup_gamma``.
@@ -47,8 +47,8 @@ def run(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[str
         gaussian_init(net, gen)
         reset_bn_statistics(net)
         with torch.no_grad():
-            x = torch.randn((batch_size, *shape), generator=gen).to(device)
-            noise = torch.randn((batch_size, *shape), generator=gen).to(device)
+            x = channels_last(net, torch.randn((batch_size, *shape), generator=gen).to(device))
+            noise = channels_last(net, torch.randn((batch_size, *shape), generator=gen).to(device))
             out = _pre_gap(net, x)
             out_mixed = _pre_gap(net, x + MIXUP_GAMMA * noise)
             diff = (out - out_mixed).abs()

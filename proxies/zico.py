@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._util import Batch, Outcome, StageClock, check_names, device_of, finite, private_copy, split_batch, weight_layers
+from ._util import (Batch, Outcome, StageClock, channels_last, check_names, device_of, finite, private_copy,
+                    split_batch, weight_layers)
 
 NAMES = ("zico",)
 #: The batch is cut into this many parts (the reference's ``split_data = 2``).
@@ -24,6 +25,7 @@ def run(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[str
     with clock.stage(names):
         net = private_copy(model).train()
         x, y = split_batch(batch, "zico", device_of(net))
+        x = channels_last(net, x)
         weights = [m.weight for m in weight_layers(net)]
         n = x.shape[0]
         records: list[list[Optional[torch.Tensor]]] = []

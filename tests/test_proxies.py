@@ -51,6 +51,8 @@ def tiny_model(seed: int = 0) -> nn.Module:
 def snapshot(model: nn.Module) -> dict:
     return dict(
         state={k: v.clone() for k, v in model.state_dict().items()},
+        # the memory layout too: some proxies run their private copy channels-last
+        strides={k: v.stride() for k, v in model.state_dict().items()},
         training=[m.training for m in model.modules()],
         requires_grad=[p.requires_grad for p in model.parameters()],
         grads=[p.grad for p in model.parameters()],
@@ -63,6 +65,7 @@ def assert_unchanged(model: nn.Module, before: dict) -> None:
     assert before["state"].keys() == after["state"].keys()
     for k in before["state"]:
         assert torch.equal(before["state"][k], after["state"][k]), f"{k} changed"
+    assert before["strides"] == after["strides"]
     assert before["training"] == after["training"]
     assert before["requires_grad"] == after["requires_grad"]
     assert all(g is None for g in after["grads"])
