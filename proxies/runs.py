@@ -101,9 +101,14 @@ def stored_pairs(store: Store, space: str, dataset: str, seed: int, batch_size: 
 def compute_and_store(
     store: Store, space: str, dataset: str, proxies: str | Sequence[str], archs: Sequence[int], seed: int = 0,
     batch_size: int = 64, root: Optional[str] = None, split: str = "train", workers: int = 1,
-    progress: bool = True,
+    progress: bool = True, recompute: bool = False,
 ) -> ComputeReport:
-    """Compute ``proxies`` for ``archs`` (official indices) and store every score as it is done."""
+    """Compute ``proxies`` for ``archs`` (official indices) and store every score as it is done.
+
+    Scores already stored for the same configuration are skipped, unless ``recompute``:
+    then they are computed again and overwritten (e.g. after an upgrade changed a proxy's
+    numerics); an interrupted recompute cannot tell new scores from old and starts over.
+    """
     mod = get_space(space)
     names = resolve_proxies(proxies)
     from .registry import get_proxy
@@ -113,7 +118,7 @@ def compute_and_store(
     if needs_data:
         _batch(dataset, root, batch_size, seed, split)  # fail on missing data before any work
     idx = [mod.index_of(a) for a in archs]
-    done = stored_pairs(store, space, dataset, seed, batch_size, labels)
+    done = set() if recompute else stored_pairs(store, space, dataset, seed, batch_size, labels)
     todo, skipped = [], 0
     for a in dict.fromkeys(idx):
         missing = [p for p in names if (p, a) not in done]
@@ -129,7 +134,8 @@ def compute_and_store(
         threads = max(1, (os.cpu_count() or 1) // workers)
         for arch, rows in run_unordered(_score_arch, todo, workers, _worker_init, (threads,)):
             with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies",
-                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size}) as imp:
+                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size},
+                                 replace=recompute) as imp:
                 for proxy, score, secs, reason in rows:
                     imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, labels[proxy], [arch], [score],
                                          [secs], [reason])

@@ -395,13 +395,15 @@ def proxies_list(as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and the initialization.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--recompute", is_flag=True,
+              help="Compute stored scores again and overwrite them (not resumable: a rerun starts over).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
 @click.pass_context
 @handle_errors
 def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional[str], split: str, names: str,
                     sample: Optional[int], archs_file: Optional[str], seed: int, batch_size: int, workers: int,
-                    quiet: bool, as_json: bool) -> None:
+                    recompute: bool, quiet: bool, as_json: bool) -> None:
     """Compute proxies for architectures and store every score (resumable)."""
     import dataclasses
 
@@ -414,7 +416,8 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
         raise click.UsageError("give exactly one of --sample N and --archs-file FILE")
     archs = mod.sample(sample, seed=seed) if sample is not None else select_archs(space, archs_file)[0]
     report = compute_and_store(open_store(ctx), space, dataset, names, archs.tolist(), seed=seed,
-                               batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet)
+                               batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet,
+                               recompute=recompute)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:

@@ -1,0 +1,193 @@
+"""`zcdb proxies compute / export / eval`: stored scores, resuming, recomputing, workers, evaluation, bad input.
+
+Most tests score NAS-Bench-201 networks on scikit-learn's digits (shipped with
+scikit-learn, 8x8 images: fast and needing no downloaded data); the last one checks our
+scores against the released NAS-Bench-Suite-Zero file on real CIFAR-10 images.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+import zcdb
+from zcdb.cli import main
+from zcdb.datasets import sample_batch
+from zcdb.proxies import compute_proxies, runs
+from zcdb.spaces import nb201
+
+from .conftest import dump, require_shared
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+PROXIES = ["params", "synflow", "nwot", "zen"]
+LABELS = {"params": "none", "synflow": "none", "nwot": "digits:train", "zen": "random"}
+
+
+def run(db, *args):
+    return CliRunner().invoke(main, ["--db", str(db), *args])
+
+
+def stored(store, proxy=None) -> dict[tuple[str, int], tuple]:
+    q = "SELECT proxy, arch_index, value, time, reason, seed, batch_size, data FROM proxy_scores"
+    rows = store.conn.execute(q + (" WHERE proxy = ?" if proxy else ""), (proxy,) if proxy else ()).fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def test_compute_stores_every_score_with_its_configuration_and_skips_it_next_time(tmp_path):
+    db = tmp_path / "p.db"
+    r = run(db, "proxies", "compute", "--dataset", "digits", "--proxies", ",".join(PROXIES), "--sample", "4",
+            "--seed", "0", "--quiet", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert (rep["computed"], rep["skipped"], rep["proxies"]) == (4, 0, PROXIES)
+    archs = nb201.sample(4, seed=0)
+    with zcdb.open(db) as s:
+        rows = stored(s)
+        assert set(rows) == {(p, int(a)) for p in PROXIES for a in archs}
+        for (p, _), (value, secs, reason, seed, bs, data) in rows.items():
+            assert (seed, bs, data) == (0, 64, LABELS[p])
+            assert secs > 0
+            assert (reason is None) == (value is not None and math.isfinite(value))
+        # the stored scores are the engine's, on the seeded batch of the train split
+        batch = sample_batch("digits", None, 64, 0, split="train")
+        direct = compute_proxies([int(a) for a in archs], PROXIES, "digits", batch, 0)
+        for d in direct:
+            v = rows[(d.proxy, d.arch)][0]
+            assert (v is None and math.isnan(d.score)) or v == d.score
+        before = dump(s)
+    r = run(db, "proxies", "compute", "--dataset", "digits", "--proxies", ",".join(PROXIES), "--sample", "4",
+            "--seed", "0", "--quiet")
+    assert r.exit_code == 0 and "scored 0 architectures (4 already stored)" in r.output
+    with zcdb.open(db) as s:
+        assert dump(s) == before
+
+
+def test_an_interrupted_run_keeps_what_it_finished_and_resumes(store, monkeypatch):
+    archs = [int(a) for a in nb201.sample(3, seed=5)]
+    real = runs.run_unordered
+
+    def dies_after_one(fn, tasks, *args, **kwargs):
+        for k, out in enumerate(real(fn, tasks, *args, **kwargs)):
+            if k == 1:
+                raise KeyboardInterrupt
+            yield out
+
+    monkeypatch.setattr(runs, "run_unordered", dies_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        runs.compute_and_store(store, "nb201", "digits", ["params", "nwot"], archs, progress=False)
+    first = stored(store)
+    assert len({a for _, a in first}) == 1 and len(first) == 2  # one architecture, both its proxies
+    monkeypatch.setattr(runs, "run_unordered", real)
+    rep = runs.compute_and_store(store, "nb201", "digits", ["params", "nwot"], archs, progress=False)
+    assert (rep.skipped, rep.computed) == (1, 2)
+    after = stored(store)
+    assert len(after) == 6 and all(after[k] == v for k, v in first.items())
+
+
+def test_recompute_overwrites_what_is_stored(store):
+    arch = int(nb201.sample(1, seed=3)[0])
+    with store.importing("stale", "unit") as imp:
+        imp.add_proxy_scores("nb201", "digits", "params", 0, 64, "none", [arch], [123.0], [0.1])
+    rep = runs.compute_and_store(store, "nb201", "digits", "params", [arch], progress=False)
+    assert rep.skipped == 1 and stored(store)[("params", arch)][0] == 123.0
+    rep = runs.compute_and_store(store, "nb201", "digits", "params", [arch], progress=False, recompute=True)
+    assert rep.computed == 1
+    fresh = compute_proxies([arch], ["params"], "digits", None, 0, input_shape=(1, 8, 8))[0].score
+    assert stored(store)[("params", arch)][0] == fresh != 123.0
+
+
+def test_worker_processes_store_the_same_scores(tmp_path):
+    archs = [int(a) for a in nb201.sample(3, seed=11)]
+    got = []
+    for workers in (1, 2):
+        with zcdb.open(tmp_path / f"w{workers}.db") as s:
+            runs.compute_and_store(s, "nb201", "digits", ["nwot", "synflow"], archs, workers=workers, progress=False)
+            got.append({k: v[0] for k, v in stored(s).items()})
+    assert got[0] == got[1] and len(got[0]) == 6
+
+
+def test_export_has_every_score_with_arch_string_proxy_seed_and_batch_size(tmp_path):
+    db = tmp_path / "p.db"
+    assert run(db, "proxies", "compute", "--dataset", "digits", "--proxies", "params,nwot", "--sample", "3",
+               "--quiet").exit_code == 0
+    r = run(db, "proxies", "export", "--dataset", "digits")
+    assert r.exit_code == 0
+    table = list(csv.DictReader(io.StringIO(r.output)))
+    assert len(table) == 6
+    for row in table:
+        assert row["arch"] == nb201.string_of(int(row["arch_index"]))
+        assert row["proxy"] in ("params", "nwot") and row["seed"] == "0" and row["batch_size"] == "64"
+        assert float(row["seconds"]) > 0
+    j = json.loads(run(db, "proxies", "export", "--dataset", "digits", "--format", "json").output)
+    assert {(d["proxy"], d["arch"], d["score"]) for d in j} == {
+        (d["proxy"], d["arch"], float(d["score"]) if d["score"] else None) for d in table}
+
+
+def test_eval_matches_scipy_on_the_shipped_digits_table(tmp_path):
+    db = tmp_path / "p.db"
+    assert run(db, "import", "builtin", "nb201-digits").exit_code == 0
+    archs = nb201.sample(40, seed=2)
+    (tmp_path / "archs.txt").write_text("\n".join(nb201.string_of(int(a)) for a in archs) + "\n")
+    assert run(db, "proxies", "compute", "--dataset", "digits", "--proxies", "params,flops,nwot", "--archs-file",
+               str(tmp_path / "archs.txt"), "--quiet").exit_code == 0
+    png = tmp_path / "eval.png"
+    r = run(db, "proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--json", "--plot", str(png))
+    assert r.exit_code == 0, r.output
+    rows = {d["proxy"]: d for d in json.loads(r.output)}
+    assert set(rows) == {"params", "flops", "nwot"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with zcdb.open(db) as s:
+        truth = s.benchmark("nb201", "digits").values("test_acc")[archs]
+        for p, row in rows.items():
+            score = np.array([stored(s, p)[(p, int(a))][0] for a in archs], dtype=float)
+            ok = np.isfinite(score) & np.isfinite(truth)
+            assert row["n"] == ok.sum() >= 35
+            assert row["spearman"] == pytest.approx(stats.spearmanr(score[ok], truth[ok])[0])
+            assert row["kendall"] == pytest.approx(stats.kendalltau(score[ok], truth[ok])[0])
+            k = round(0.1 * ok.sum())
+            top_s = set(np.argsort(-score[ok], kind="stable")[:k])
+            top_t = set(np.argsort(-truth[ok], kind="stable")[:k])
+            assert row["top10"] == pytest.approx(len(top_s & top_t) / k)
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--proxies", "nwot,bogus", "--sample", "2"], "unknown proxy 'bogus'"),
+    (["--proxies", "nwot"], "exactly one of --sample N and --archs-file"),
+    (["--proxies", "nwot", "--sample", "2", "--dataset", "cifar10", "--data", "/nonexistent"], "/nonexistent"),
+])
+def test_bad_requests_fail_in_one_line_and_store_nothing(tmp_path, args, match):
+    db = tmp_path / "p.db"
+    with zcdb.open(db) as s:
+        before = dump(s)
+    full = ["proxies", "compute", *args] if "--dataset" in args else ["proxies", "compute", "--dataset", "digits",
+                                                                      *args]
+    r = run(db, *full)
+    assert r.exit_code == 2 and match in r.output
+    assert len([line for line in r.output.splitlines() if line.strip()]) <= 3  # the error, maybe usage lines
+    with zcdb.open(db) as s:
+        assert dump(s) == before
+
+
+def test_our_scores_agree_with_the_released_suite_zero_scores(store):
+    """On 24 of the 725 Suite-Zero architectures, our synflow, nwot and snip rank them as the released file does."""
+    path = require_shared("naslib-zc", "zc_nasbench201_cifar10.json")
+    cifar = require_shared("cifar10")
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    import_naslib_zc(store, path)
+    released = {p: runs.scores(store, "nb201", "cifar10", p, -1, -1, "naslib-zc") for p in ("synflow", "nwot", "snip")}
+    have = np.flatnonzero(np.isfinite(released["nwot"]))
+    archs = np.random.default_rng(0).choice(have, 24, replace=False)
+    runs.compute_and_store(store, "nb201", "cifar10", ["synflow", "nwot", "snip"], archs.tolist(), root=str(cifar),
+                           split="test", progress=False)
+    for p, theirs in released.items():
+        ours = runs.scores(store, "nb201", "cifar10", p, 0, 64, runs.data_label(p, "cifar10", "test"))[archs]
+        assert stats.spearmanr(ours, theirs[archs])[0] >= 0.9, p
