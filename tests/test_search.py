@@ -279,6 +279,32 @@ def test_runs_are_stored_and_reused(sstore):
     assert other.computed == 1 and other.config_hash != first.config_hash
 
 
+def test_runs_made_on_other_numbers_are_not_reused(sstore):
+    """Re-importing the table with other values, or recomputing a proxy, keys new runs."""
+    first = run_search(sstore, "rea", SPACE, "synth", [0, 1], budget_queries=30)
+    proxy_run = run_search(sstore, "rea-proxy", SPACE, "synth", [0], budget_queries=30, proxies=["nwot"])
+    # a proxy the plain algorithm does not read changes nothing for it ...
+    idx = np.arange(N)
+    with sstore.importing("recomputed", "test", replace=True) as imp:
+        imp.add_proxy_scores(SPACE, "synth", "nwot", 0, 64, "synth:train", idx, -np.arange(N, dtype=float),
+                             np.full(N, 0.5))
+    assert run_search(sstore, "rea", SPACE, "synth", [0, 1], budget_queries=30).reused == 2
+    # ... but the proxy-aware one runs again on the new scores
+    again = run_search(sstore, "rea-proxy", SPACE, "synth", [0], budget_queries=30, proxies=["nwot"])
+    assert (again.computed, again.reused) == (1, 0) and again.config_hash != proxy_run.config_hash
+    # new table values: the plain algorithm runs again too, and its config records the data
+    val = sstore.benchmark(SPACE, "synth").values("val_acc", 9)
+    with sstore.importing("reimported", "test", replace=True) as imp:
+        imp.add_evaluations(SPACE, "synth", "p", "val_acc", 9, -1, idx, val[::-1].copy())
+    fresh = run_search(sstore, "rea", SPACE, "synth", [0, 1], budget_queries=30)
+    assert (fresh.computed, fresh.reused) == (2, 0) and fresh.config_hash != first.config_hash
+    _equal(fresh.trajectories, simulate(fresh.problem, make_algorithm("rea"), [0, 1], Budget(queries=30)))
+    q = "SELECT config FROM search_runs WHERE algorithm = 'rea'"
+    datas = {json.loads(r[0])["data"] for r in sstore.conn.execute(q)}
+    assert datas == {first.problem.fingerprint(False), fresh.problem.fingerprint(False)}
+    assert len(datas) == 2
+
+
 def test_config_hash_identity():
     a, b = make_algorithm("rea-proxy"), make_algorithm("rea", {"warm_start": True})
     assert config_hash(a, ("nwot/0/64/x",)) == config_hash(b, ("nwot/0/64/x",))

@@ -10,6 +10,7 @@ mutation skip the others, which is the same as drawing again until one is availa
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -101,6 +102,29 @@ class SearchProblem:
         r = np.where(self.available, self.report * self.report_sign, -np.inf)
         i = int(np.argmax(r))
         return i, float(self.report[i])
+
+    def fingerprint(self, proxies: bool = True) -> str:
+        """SHA-256 prefix of every number a search reads: epochs, search and report values,
+        costs, orientations and (with ``proxies``, for the algorithms that read them) the proxy
+        scores and times. Stored runs are keyed by it, so a table re-imported with other
+        values, or proxies recomputed, never reuse runs made on the old numbers. Computed
+        once per problem."""
+        cache = self.__dict__.setdefault("_fingerprints", {})
+        fp = cache.get(proxies)
+        if fp is None:
+            h = hashlib.sha256()
+            arrays = [self.epochs, self.search, self.report, self.cost, np.array([self.search_sign, self.report_sign])]
+            if proxies:
+                arrays += [self.proxy_scores, self.proxy_times]
+            for a in arrays:
+                if a is None:
+                    h.update(b"none")
+                else:
+                    a = np.ascontiguousarray(a)
+                    h.update(f"{a.dtype.str}{a.shape}".encode())
+                    h.update(a.tobytes())
+            fp = cache[proxies] = h.hexdigest()[:16]
+        return fp
 
     def describe(self) -> dict:
         """The problem's identity (what a stored run is keyed by, besides the algorithm)."""

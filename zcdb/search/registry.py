@@ -63,11 +63,15 @@ def make_algorithm(name: str, config: Optional[Mapping[str, Any]] = None) -> Alg
         raise ZcdbError(f"bad settings for {name}: {exc}") from None
 
 
-def config_hash(algorithm: Algorithm, proxy_labels: tuple[str, ...] = ()) -> tuple[str, str]:
+def config_hash(algorithm: Algorithm, proxy_labels: tuple[str, ...] = (),
+                data: Optional[str] = None) -> tuple[str, str]:
     """The canonical JSON of an algorithm's identity (class, version, configuration, proxy sets
-    it reads) and its SHA-256 prefix, which keys stored runs."""
+    it reads) and, when given, the fingerprint of the data it runs on
+    (:meth:`SearchProblem.fingerprint`), with its SHA-256 prefix, which keys stored runs."""
     doc = dict(algorithm=type(algorithm).__name__, version=type(algorithm).version, config=algorithm.config(),
                proxies=list(proxy_labels) if algorithm.uses_proxies() else [])
+    if data is not None:
+        doc["data"] = data
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return text, hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -99,7 +99,7 @@ def run_search(
         problem = load_problem(store, space, dataset, search_metric, report_metric, protocol,
                                proxies if algo.uses_proxies() else ())
     labels = tuple(p.label() for p in problem.proxy_sets)
-    cfg_text, cfg_hash = config_hash(algo, labels)
+    cfg_text, cfg_hash = config_hash(algo, labels, problem.fingerprint(proxies=algo.uses_proxies()))
     seed_list = [int(s) for s in dict.fromkeys(int(s) for s in seeds)]
     key = (cfg_hash, problem.space, problem.dataset, problem.protocol, problem.search_metric, problem.report_metric,
            budget.kind, budget.amount)
