@@ -62,8 +62,8 @@ BUILTINS: dict[str, Builtin] = {
         description="all zcdb proxies on digits (train-split batch of 64, seed 0, the NAS-Bench-201 skeleton) "
                     "for the 6,466 trained digits architectures",
         regenerate="zcdb --db digits.db proxies compute --dataset digits --split train --proxies all "
-                   "--archs-file trained.txt --seed 0 --workers 2 (trained.txt: the architectures of nb201-digits "
-                   "that are not in Benchmark.aliases()); then python scripts/export_builtin.py --proxies "
+                   "--archs-file unique --seed 0 --workers 2 (the trained architectures of nb201-digits: one "
+                   "representative per isomorphism class); then python scripts/export_builtin.py --proxies "
                    "digits.db digits",
     ),
 }

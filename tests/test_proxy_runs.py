@@ -191,3 +191,18 @@ def test_our_scores_agree_with_the_released_suite_zero_scores(store):
     for p, theirs in released.items():
         ours = runs.scores(store, "nb201", "cifar10", p, 0, 64, runs.data_label(p, "cifar10", "test"))[archs]
         assert stats.spearmanr(ours, theirs[archs])[0] >= 0.9, p
+
+
+def test_archs_file_unique_names_the_class_representatives(tmp_path, monkeypatch):
+    seen = {}
+
+    def capture(store, space, dataset, names, archs, **kw):
+        seen["archs"] = archs
+        return runs.ComputeReport(len(archs), len(archs), 0, 0.0, 0, ["params"])
+
+    monkeypatch.setattr(runs, "compute_and_store", capture)
+    r = run(tmp_path / "p.db", "proxies", "compute", "--dataset", "digits", "--proxies", "params", "--archs-file",
+            "unique", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert seen["archs"] == np.unique(nb201.canonical_representatives()).tolist()
+    assert len(seen["archs"]) == 6466

@@ -391,7 +391,9 @@ def proxies_list(as_json: bool) -> None:
 @click.option("--split", default="train", show_default=True, help="Split the batch is drawn from.")
 @click.option("--proxies", "names", default="all", show_default=True, help="all, or a comma-separated list.")
 @click.option("--sample", type=int, default=None, help="Score N architectures sampled uniformly with --seed.")
-@click.option("--archs-file", type=click.Path(), default=None, help="File of architectures (strings or indices).")
+@click.option("--archs-file", type=click.Path(), default=None,
+              help="File of architectures (strings or indices, one per line), or `unique` (one representative "
+                   "per isomorphism class, the ones `tabulate --archs unique` trains) or `all`.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and the initialization.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
