@@ -72,7 +72,8 @@ class ResultsTable:
         self._costs_rule = costs
         self._n_archs = n_archs
         self._slots: dict[int, int] = {}
-        self._pieces: dict[tuple[str, str, int, str], list[tuple[int, Any, Optional[list]]]] = {}
+        #: series -> (slot, values, 0-based epochs of the values or None for 0..len-1, run length)
+        self._pieces: dict[tuple[str, str, int, str], list[tuple[int, Any, Optional[list], int]]] = {}
         self._costs: dict[tuple[str, str, str], np.ndarray] = {}
         self._eval_keys: dict[tuple[str, int], list[str]] = {}
         self._strings = nb201.all_strings()
@@ -123,7 +124,9 @@ class ResultsTable:
         for key in ("train_acc1es", "train_losses", "train_times", "eval_acc1es", "eval_losses"):
             if key not in run:
                 raise self.fail(arch, f"{what}: missing {key!r}")
-        put = self._put
+        def put(key: tuple[str, str, int, str], slot: int, piece: Piece) -> None:
+            self._pieces.setdefault(key, []).append((slot, piece[0], piece[1], epochs))
+
         put((protocol, dataset, seed, "train_acc"), slot, self._per_epoch(arch, what, run, "train_acc1es", epochs))
         put((protocol, dataset, seed, "train_loss"), slot, self._per_epoch(arch, what, run, "train_losses", epochs))
         if run["train_times"] is not None:
@@ -249,16 +252,13 @@ class ResultsTable:
             raise self.fail(arch, f"{what} must be a number, got {type(v).__name__}") from None
 
     # ------------------------------------------------------------------ storage
-    def _put(self, key: tuple[str, str, int, str], slot: int, piece: Piece) -> None:
-        self._pieces.setdefault(key, []).append((slot, piece[0], piece[1]))
-
     def _matrix(self, pieces: list) -> np.ndarray:
         """One (architectures, epochs) matrix of a series' pieces, NaN where no value."""
         dense: dict[int, tuple[list[int], list[np.ndarray]]] = {}
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        for slot, values, epochs in pieces:
+        for slot, values, epochs, _ in pieces:
             if epochs is None:
                 group = dense.setdefault(len(values), ([], []))
                 group[0].append(slot)
@@ -288,14 +288,26 @@ class ResultsTable:
         """Architectures added so far."""
         return len(self._slots)
 
-    def flush(self, batch: ImportBatch) -> None:
+    def flush(self, batch: ImportBatch, final_only: bool = False) -> None:
         """Hand every series to ``batch`` (epoch ``e + 1`` for the e-th 0-based entry; costs at
-        epoch 0 and seed -1), skipping missing (NaN) values. Empties the table."""
+        epoch 0 and seed -1), skipping missing (NaN) values. Empties the table.
+
+        With ``final_only``, of each run's curve only the value at its last epoch (epoch
+        ``epochs``, e.g. 200 or 12) is written: the rows a full import has there, a 200th of
+        them for the 200-epoch schedule.
+        """
         index = np.full(self._n_archs, -1, dtype=np.int64)
         for arch, slot in self._slots.items():
             index[slot] = arch
         for key in sorted(self._pieces):
             protocol, dataset, seed, metric = key
+            if final_only:
+                for epoch, slots, values in _finals(self._pieces.pop(key)):
+                    ok = ~np.isnan(values)
+                    if ok.any():
+                        batch.add_evaluations("nb201", dataset, protocol, metric, epoch, seed, index[slots[ok]],
+                                              values[ok])
+                continue
             mat = self._matrix(self._pieces.pop(key))
             for e in range(mat.shape[1]):
                 col = mat[:, e]
@@ -322,6 +334,20 @@ def check_meta_archs(source: str, meta_archs: Any, hint: str) -> None:
             f"{source}: architecture {i} is {meta_archs[i]!r}, not the official {official[i]!r}: "
             f"not the NAS-Bench-201 topology space: {hint}"
         )
+
+
+def _finals(pieces: list) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(epoch, slots, values)`` of the last-epoch values of a series' runs, by run length."""
+    by_length: dict[int, tuple[list[int], list[float]]] = {}
+    for slot, values, where, length in pieces:
+        if where is None:
+            v = float(values[length - 1]) if len(values) >= length else _NAN
+        else:
+            v = float(values[where.index(length - 1)]) if length - 1 in where else _NAN
+        group = by_length.setdefault(length, ([], []))
+        group[0].append(slot)
+        group[1].append(v)
+    return [(n, np.array(s, dtype=np.int64), np.array(v, dtype=np.float64)) for n, (s, v) in sorted(by_length.items())]
 
 
 def _dense(piece: Piece, epochs: int) -> np.ndarray:

@@ -25,7 +25,8 @@ PROTOCOLS = {"full": "200ep", "less": "12ep"}
 _HINT = "pass the official NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth (re-download it if truncated)"
 
 
-def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool = False) -> ImportBatch:
+def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool = False,
+                     final_only: bool = False) -> ImportBatch:
     """Import the official NAS-Bench-201 ``.pth`` benchmark file into ``store``.
 
     Rows (space ``nb201``; datasets ``cifar10-valid``, ``cifar10``, ``cifar100``,
@@ -40,6 +41,9 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
     has seconds), combined over seeds as ``nas_201_api``'s ``get_compute_costs`` does.
     Accuracies are in percent, as in the file. Absent values (no run, latency None or -1,
     epochs without an evaluation in v1_0) are not written.
+
+    With ``final_only``, each curve keeps only its last epoch (200 or 12; the costs stay):
+    about a hundredth of the rows, for users who need final accuracies and not curves.
 
     Values that differ from rows already stored raise :class:`~zcdb.errors.ImportConflict`
     unless ``replace``.
@@ -58,8 +62,8 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
     p = Path(path)
     with gc_paused():
         table = _read(p)
-        with store.importing(p, IMPORTER, {}, replace=replace) as batch:
-            table.flush(batch)
+        with store.importing(p, IMPORTER, {"final_only": True} if final_only else {}, replace=replace) as batch:
+            table.flush(batch, final_only=final_only)
     return batch
 
 

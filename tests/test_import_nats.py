@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import bz2
 import datetime
+import json
 import pickle
 import shutil
 
 import nats_bench
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from nats_bench import pickle_load, pickle_save
 
 import zcdb
+from zcdb.cli import main
 from zcdb.errors import CorruptFile
 from zcdb.tabular.fixtures import write_nats_tss
 from zcdb.tabular.nats_tss import import_nats_tss
@@ -193,3 +196,15 @@ def test_wrong_format_is_one_line_corrupt_file(store, tmp_path):
     with pytest.raises(CorruptFile, match="is not a valid pickle"):
         import_nats_tss(store, tmp_path)
     assert store_rows(store) == {}
+
+
+def test_final_only_keeps_the_last_epoch_of_every_curve(imported, archive, tmp_path):
+    full = store_rows(imported[0])
+    db = tmp_path / "final.db"
+    r = CliRunner().invoke(main, ["--db", str(db), "import", "nats-tss", str(archive), "--final-only", "--json"])
+    assert r.exit_code == 0, r.output
+    last = {"200ep": 200, "12ep": 12}
+    want = {k: v for k, v in full.items() if k[3] in (0, last[k[1]])}
+    with zcdb.open(db) as s:
+        assert store_rows(s) == want and len(want) < len(full) / 20
+    assert json.loads(r.output)["rows"] == len(want)

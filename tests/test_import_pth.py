@@ -285,3 +285,21 @@ def test_fixture_from_shared_tables_agrees_with_them(store, tmp_path):
         info = api.get_more_info(i, "cifar100", hp="200", is_random=False)
         assert store.benchmark("nb201", "cifar100").query(i, "test_acc") == pytest.approx(info["test-accuracy"])
         assert info["test-accuracy"] == pytest.approx(test["CIFAR100TestAccuracy200Epochs"][i], rel=1e-12)
+
+
+def test_final_only_keeps_the_last_epoch_of_every_curve(imported, pth):
+    full = store_rows(imported[0])
+    s = zcdb.open(":memory:")
+    batch = import_nb201_pth(s, pth, final_only=True)
+    got = store_rows(s)
+    # exactly the full import's rows at the schedules' last epochs, and the costs
+    last = {"200ep": 200, "12ep": 12}
+    want = {k: v for k, v in full.items() if k[3] in (0, last[k[1]])}
+    assert got == want and batch.rows == len(got) < len(full) / 20
+    assert s.benchmark("nb201", "cifar10", "200ep").epochs("test_acc") == [200]
+    # the sparse corners: a v1_0-style run evaluated at its last epoch only still has it
+    assert s.benchmark("nb201", "cifar10", "200ep").query(15624, "test_acc", seed=777) == pytest.approx(
+        imported[0].benchmark("nb201", "cifar10", "200ep").query(15624, "test_acc", seed=777))
+    opts = s.conn.execute("SELECT options FROM provenance").fetchone()[0]
+    assert '"final_only": true' in opts
+    s.close()

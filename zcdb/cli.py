@@ -190,23 +190,25 @@ def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Opt
     _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace), as_json)
 
 
-def _file_importer(name: str, help_text: str) -> None:
-    @import_.command(name=name, help=help_text)
-    @click.argument("path", type=click.Path())
-    @replace_option
-    @json_option
-    @click.pass_context
-    @handle_errors
-    def command(ctx: click.Context, path: str, replace: bool, as_json: bool) -> None:
+def _file_importer(name: str, help_text: str, curves: bool = False) -> None:
+    def command(ctx: click.Context, path: str, replace: bool, as_json: bool, final_only: bool = False) -> None:
         from .tabular import importers
 
-        _report_import(importers()[name](open_store(ctx), path, replace=replace), as_json)
+        kwargs = {"final_only": True} if final_only else {}
+        _report_import(importers()[name](open_store(ctx), path, replace=replace, **kwargs), as_json)
+
+    if curves:
+        command = click.option("--final-only", is_flag=True,
+                               help="Keep only each curve's last epoch (200 or 12): about 1/100 of the rows.")(command)
+    for deco in (handle_errors, click.pass_context, json_option, replace_option,
+                 click.argument("path", type=click.Path()), import_.command(name=name, help=help_text)):
+        command = deco(command)
 
 
 _file_importer("nb201-pth", "Import the official NAS-Bench-201 file (NAS-Bench-201-v1_0/v1_1 .pth): all datasets, "
-                            "12- and 200-epoch settings, per-epoch curves, per-seed results, costs.")
+                            "12- and 200-epoch settings, per-epoch curves, per-seed results, costs.", curves=True)
 _file_importer("nats-tss", "Import NATS-Bench's topology benchmark from its fast-mode directory "
-                           "(NATS-tss-v1_0-3ffb9-simple/).")
+                           "(NATS-tss-v1_0-3ffb9-simple/).", curves=True)
 _file_importer("hw-nas-bench", "Import HW-NAS-Bench latency and energy from HW-NAS-Bench-v1_0.pickle.")
 
 
