@@ -2,7 +2,8 @@
 
 Needs nothing but the repository: the NAS-Bench-201 space trained on scikit-learn's
 digits (``zcdb import builtin nb201-digits``) is package data. Writes its store to
-``out/demo.db`` and its figures to ``out/``.
+``out/demo.db`` (made afresh each time, so a store left by an older checkout, whose
+shipped tables may differ, cannot stop the tour) and its figures to ``out/``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def tour() -> int:
               + BUILTINS["nb201-digits"].regenerate, file=sys.stderr)
         return 1
     OUT.mkdir(exist_ok=True)
+    for leftover in (DB, DB.with_name(DB.name + "-wal"), DB.with_name(DB.name + "-shm")):
+        leftover.unlink(missing_ok=True)
     start = time.perf_counter()
     print(f"zcdb demo: store {DB}")
     zcdb("import", "builtin", "--list")
