@@ -107,14 +107,20 @@ def private_copy(model: nn.Module) -> nn.Module:
 
 
 def channels_last(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Move ``net`` (in place) and return ``x`` in the channels-last (NHWC) memory layout.
+    """Move ``net`` (in place) and return ``x`` in the channels-last (NHWC) memory layout,
+    if the network declares that its forward allows it (``channels_last_safe``, as
+    :class:`zcdb.models.NB201Network` does); otherwise leave both as they are.
 
-    On CPU, oneDNN's NHWC convolution kernels run the forward and backward passes of an
-    NB201 network 1.7-2.2x faster than NCHW ones (``scripts/bench_proxies.py``). The
-    values are the same up to float rounding (summation order), so a proxy uses one
-    layout whether computed alone or with others. Not used where it is slower: GraSP's
-    double backward (the data group), MeCo's single input, float64 SynFlow.
+    On CPU, oneDNN's NHWC convolution kernels make the passes of tenas_ntk, zico and zen
+    on an NB201 network 1.8-2.2x faster than NCHW ones (measured side by side; see the
+    README). The values differ from NCHW ones only by summation order (small, not
+    bitwise), and a proxy uses one layout whether computed alone or with others. Not used
+    where it is slower: GraSP's double backward (the data group), MeCo's single input,
+    float64 SynFlow. Opt-in, because a model of the caller's may flatten with ``.view``,
+    which an NHWC tensor refuses.
     """
+    if not getattr(net, "channels_last_safe", False):
+        return x
     net.to(memory_format=torch.channels_last)
     return x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
 

@@ -267,6 +267,37 @@ def test_proxy_on_small_nb201(name):
     assert_unchanged(model, before)
 
 
+class ViewNet(nn.Module):
+    """Flattens its feature map with ``.view`` (no pooling), which an NHWC tensor refuses."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                                  nn.Conv2d(4, 4, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+        self.fc = nn.Linear(4 * 4 * 4, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.body(x)
+        return self.fc(x.view(x.size(0), -1))
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n != "tenas_lr"])  # 4x4 crops do not fit a fixed-size head
+def test_any_model_layout_works(name):
+    """The channels-last speed-up is only for networks that declare it safe (NB201's)."""
+    from zcdb.proxies._util import channels_last
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = ViewNet()
+    value = REGISTRY[name].fn(model, make_batch(), 0)
+    assert math.isfinite(value), f"{name} = {value}"
+    nb = build_nb201(MIXED, dataset="cifar10", C=4, N=1)
+    x = channels_last(nb, torch.zeros(2, 3, 8, 8))
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    assert nb.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert channels_last(model, torch.zeros(2, 3, 8, 8)).is_contiguous()
+
+
 def test_hand_over_skips_one_copy_and_only_one():
     from zcdb.proxies._util import hand_over, private_copy
 

@@ -1,8 +1,8 @@
 """`zcdb proxies compute / export / eval`: stored scores, resuming, recomputing, workers, evaluation, bad input.
 
 Most tests score NAS-Bench-201 networks on scikit-learn's digits (shipped with
-scikit-learn, 8x8 images: fast and needing no downloaded data); the last one checks our
-scores against the released NAS-Bench-Suite-Zero file on real CIFAR-10 images.
+scikit-learn, 8x8 images: fast and needing no downloaded data); one checks our scores
+against the released NAS-Bench-Suite-Zero file on real CIFAR-10 images.
 """
 
 from __future__ import annotations
@@ -92,6 +92,22 @@ def test_an_interrupted_run_keeps_what_it_finished_and_resumes(store, monkeypatc
     assert len(after) == 6 and all(after[k] == v for k, v in first.items())
 
 
+def test_recompute_through_the_cli(tmp_path):
+    db = tmp_path / "p.db"
+    arch = int(nb201.sample(1, seed=3)[0])
+    with zcdb.open(db) as s:
+        with s.importing("stale", "unit") as imp:
+            imp.add_proxy_scores("nb201", "digits", "params", 0, 64, "none", [arch], [123.0], [0.1])
+    (tmp_path / "a.txt").write_text(f"{arch}\n")
+    args = ["proxies", "compute", "--dataset", "digits", "--proxies", "params", "--archs-file", str(tmp_path / "a.txt"),
+            "--quiet", "--json"]
+    assert json.loads(run(db, *args).output)["skipped"] == 1
+    r = run(db, *args, "--recompute")
+    assert r.exit_code == 0 and json.loads(r.output)["computed"] == 1
+    with zcdb.open(db) as s:
+        assert stored(s)[("params", arch)][0] != 123.0
+
+
 def test_recompute_overwrites_what_is_stored(store):
     arch = int(nb201.sample(1, seed=3)[0])
     with store.importing("stale", "unit") as imp:
@@ -162,6 +178,8 @@ def test_eval_matches_scipy_on_the_shipped_digits_table(tmp_path):
     (["--proxies", "nwot,bogus", "--sample", "2"], "unknown proxy 'bogus'"),
     (["--proxies", "nwot"], "exactly one of --sample N and --archs-file"),
     (["--proxies", "nwot", "--sample", "2", "--dataset", "cifar10", "--data", "/nonexistent"], "/nonexistent"),
+    (["--proxies", "nwot", "--archs-file", "5"], "--archs-file '5': no such file"),
+    (["--proxies", "nwot", "--archs-file", "/nonexistent.txt"], "unique or all, or --sample N"),
 ])
 def test_bad_requests_fail_in_one_line_and_store_nothing(tmp_path, args, match):
     db = tmp_path / "p.db"

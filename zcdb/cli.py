@@ -11,6 +11,7 @@ import functools
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import click
@@ -418,6 +419,9 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
     mod = get_space(space)
     if (sample is None) == (archs_file is None):
         raise click.UsageError("give exactly one of --sample N and --archs-file FILE")
+    if archs_file is not None and archs_file not in ("unique", "all") and not Path(archs_file).is_file():
+        raise ZcdbError(f"--archs-file {archs_file!r}: no such file; give a file of architectures (one per line), "
+                        "unique or all, or --sample N")
     archs = mod.sample(sample, seed=seed) if sample is not None else select_archs(space, archs_file)[0]
     report = compute_and_store(open_store(ctx), space, dataset, names, archs.tolist(), seed=seed,
                                batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet,

@@ -130,6 +130,10 @@ class NB201Network(nn.Module):
     proxies want a plain module, so this returns the logits only.)
     """
 
+    #: Its forward works on any memory layout (it flattens a 1x1 pooled map), so the proxies
+    #: that run faster channels-last may use that layout on it (see ``zcdb.proxies``).
+    channels_last_safe = True
+
     def __init__(self, ops: tuple[int, ...], C: int = 16, N: int = 5, num_classes: int = 10,
                  in_channels: int = 3) -> None:
         super().__init__()

@@ -108,7 +108,7 @@ class SearchProblem:
         costs, orientations and (with ``proxies``, for the algorithms that read them) the proxy
         scores and times. Stored runs are keyed by it, so a table re-imported with other
         values, or proxies recomputed, never reuse runs made on the old numbers. Computed
-        once per problem."""
+        once per problem: its arrays are not to be changed in place afterwards."""
         cache = self.__dict__.setdefault("_fingerprints", {})
         fp = cache.get(proxies)
         if fp is None:
