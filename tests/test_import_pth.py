@@ -303,3 +303,33 @@ def test_final_only_keeps_the_last_epoch_of_every_curve(imported, pth):
     opts = s.conn.execute("SELECT options FROM provenance").fetchone()[0]
     assert '"final_only": true' in opts
     s.close()
+
+
+def test_final_only_takes_each_runs_own_last_epoch(mini, tmp_path):
+    """A run whose curve lacks its last epoch gives no final row; a shorter run gives its own last epoch."""
+    raw = _load_raw(mini)
+    runs = raw["arch2infos"][5]["full"]["all_results"]
+    gap = runs[("cifar10", 777)]  # training curve without its last epoch (20)
+    gap["train_acc1es"] = {e: v for e, v in gap["train_acc1es"].items() if e != gap["epochs"] - 1}
+    short = runs[("cifar10", 888)]  # a run of 15 epochs among runs of 20
+    short["epochs"] = 15
+    for key in ("train_acc1es", "train_losses", "train_times"):
+        short[key] = {e: v for e, v in short[key].items() if e < 15}
+    for key in ("eval_acc1es", "eval_losses", "eval_times"):
+        short[key] = {k: v for k, v in short[key].items() if int(k.split("@")[1]) < 15}
+    path = tmp_path / "corners.pth"
+    torch.save(raw, path)
+    full, final = zcdb.open(":memory:"), zcdb.open(":memory:")
+    import_nb201_pth(full, path)
+    import_nb201_pth(final, path, final_only=True)
+    rows = store_rows(final)
+    assert ("cifar10", "200ep", "train_acc", 20, 777, 5) not in rows  # its last epoch has no value
+    assert ("cifar10", "200ep", "train_acc", 20, 888, 9) in rows  # the other architecture's is there
+    want = {}
+    for k, v in store_rows(full).items():
+        dataset, protocol, metric, epoch, seed, arch = k
+        last = 15 if (dataset, arch, protocol, seed) == ("cifar10", 5, "200ep", 888) else None
+        if epoch == 0 or epoch == (last or {"200ep": 20, "12ep": 4}[protocol]):
+            want[k] = v
+    assert rows == want
+    assert ("cifar10", "200ep", "test_acc", 15, 888, 5) in rows
