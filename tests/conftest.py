@@ -55,6 +55,15 @@ def file_store(tmp_path):
     s.close()
 
 
+def run_cli(db, *args):
+    """``zcdb --db DB ARGS...`` in-process (click's test runner); returns its Result."""
+    from click.testing import CliRunner
+
+    from zcdb.cli import main
+
+    return CliRunner().invoke(main, ["--db", str(db), *args])
+
+
 def dump(store) -> list[tuple]:
     """Every row of every zcdb table, to compare a store before and after an operation."""
     out = []

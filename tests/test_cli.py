@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from zcdb.cli import main
 from zcdb.spaces import nb201
 
-from .conftest import require_shared
+from .conftest import require_shared, run_cli as run
 
 
 def _commands(group, prefix=()):
@@ -31,10 +31,6 @@ def test_every_command_has_help(path, cmd):
 @pytest.fixture
 def db(tmp_path):
     return str(tmp_path / "cli.db")
-
-
-def run(db, *args):
-    return CliRunner().invoke(main, ["--db", db, *args])
 
 
 def _small_csv(tmp_path):

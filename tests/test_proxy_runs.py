@@ -14,25 +14,19 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from scipy import stats
 
 import zcdb
-from zcdb.cli import main
 from zcdb.datasets import sample_batch
 from zcdb.proxies import compute_proxies, runs
 from zcdb.spaces import nb201
 
-from .conftest import dump, require_shared
+from .conftest import dump, require_shared, run_cli as run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROXIES = ["params", "synflow", "nwot", "zen"]
 LABELS = {"params": "none", "synflow": "none", "nwot": "digits:train", "zen": "random"}
-
-
-def run(db, *args):
-    return CliRunner().invoke(main, ["--db", str(db), *args])
 
 
 def stored(store, proxy=None) -> dict[tuple[str, int], tuple]:

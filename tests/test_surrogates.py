@@ -13,10 +13,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import zcdb
-from zcdb.cli import main
 from zcdb.errors import CorruptFile, UnknownMetric, ZcdbError
 from zcdb.spaces import nb201
 from zcdb.store import Benchmark
@@ -25,7 +23,7 @@ from zcdb.surrogates import (FEATURE_SETS, FeatureMismatch, SurrogateBenchmark, 
                              train_hash)
 from zcdb.surrogates.features import choose_score_set
 
-from .conftest import require_shared
+from .conftest import require_shared, run_cli as run
 
 DATASET, PROTOCOL = "synth", "synth-v1"
 N_TABLE = 3000
@@ -454,8 +452,6 @@ def test_import_is_light():
 
 
 # --------------------------------------------------------------------------- command line
-def run(db, *args):
-    return CliRunner().invoke(main, ["--db", db, *args])
 
 
 def test_cli_fit_eval_info_study(synth_db, tmp_path):
