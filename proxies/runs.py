@@ -14,7 +14,6 @@ import functools
 import io
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
@@ -71,6 +70,14 @@ def _batch(dataset: str, root: Optional[str], batch_size: int, seed: int, split:
     return sample_batch(dataset, root, batch_size, seed, split=split)
 
 
+#: Intra-op torch threads for every stored score. The thread count changes the reduction
+#: order of convolutions and matrix products, and with it the scores (measured between 1
+#: and 2 threads: zico up to 1e-2 relative, tenas_ntk 7.5e-3, grasp 1.8e-5). Fixed, so a
+#: stored score is the same whatever ``workers`` or the machine's core count; parallelism
+#: comes from worker processes.
+SCORE_THREADS = 1
+
+
 def _worker_init(threads: int) -> None:
     import torch
 
@@ -79,10 +86,17 @@ def _worker_init(threads: int) -> None:
 
 def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optional[str]]]]:
     arch, proxies, dataset, root, batch_size, seed, split, needs_data = args
+    import torch
+
     from .engine import compute_proxies
 
     batch = _batch(dataset, root, batch_size, seed, split) if needs_data else None
-    scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed)
+    before = torch.get_num_threads()
+    torch.set_num_threads(SCORE_THREADS)  # also in the caller's process (workers=1)
+    try:
+        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed)
+    finally:
+        torch.set_num_threads(before)
     return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
 
 
@@ -131,10 +145,10 @@ def compute_and_store(
     n_nan = 0
     computed = 0
     try:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        for arch, rows in run_unordered(_score_arch, todo, workers, _worker_init, (threads,)):
+        for arch, rows in run_unordered(_score_arch, todo, workers, _worker_init, (SCORE_THREADS,)):
             with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies",
-                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size},
+                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size,
+                                  "torch_threads": SCORE_THREADS},
                                  replace=recompute) as imp:
                 for proxy, score, secs, reason in rows:
                     imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, labels[proxy], [arch], [score],

@@ -218,3 +218,26 @@ def test_archs_file_unique_names_the_class_representatives(tmp_path, monkeypatch
     assert r.exit_code == 0, r.output
     assert seen["archs"] == np.unique(nb201.canonical_representatives()).tolist()
     assert len(seen["archs"]) == 6466
+
+
+def test_scores_do_not_depend_on_the_worker_count_or_the_callers_threads(tmp_path):
+    """Bit for bit between --workers 1 in a two-thread caller and --workers 2: the proxies
+    whose numerics moved with the thread count (zico, tenas_ntk, grasp) on real CIFAR-10."""
+    import torch
+
+    root = str(require_shared("cifar10"))
+    archs = [int(a) for a in nb201.sample(2, seed=5)]
+    got = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for workers in (1, 2):
+            with zcdb.open(tmp_path / f"w{workers}.db") as s:
+                runs.compute_and_store(s, "nb201", "cifar10", ["zico", "tenas_ntk", "grasp"], archs, root=root,
+                                       split="test", workers=workers, progress=False)
+                got.append({k: v[0] for k, v in stored(s).items()})
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert len(got[0]) == 6 and all(math.isfinite(v) for v in got[0].values())
+    assert got[0] == got[1]
