@@ -293,7 +293,16 @@ class Surrogate:
         if p.is_dir():
             raise ZcdbError(f"{p} is a directory: give a file path for the surrogate, e.g. {p / 'model.zcs'}")
         blob = pickle.dumps(self.models, protocol=pickle.HIGHEST_PROTOCOL)
-        meta = dict(self.meta, models_sha256=hashlib.sha256(blob).hexdigest(),
+        from zcdb.tabular._safe_pickle import RefusedGlobal, load_estimators
+
+        try:
+            load_estimators(io.BytesIO(blob))
+            needs_trust = None
+        except RefusedGlobal as exc:
+            needs_trust = exc.qualname
+            warnings.warn(f"{p}: the model holds {exc.qualname}, outside the regressors zcdb loads safely "
+                          f"({', '.join(REGRESSORS)}): loading it will need trust=True (--trust)", stacklevel=2)
+        meta = dict(self.meta, models_sha256=hashlib.sha256(blob).hexdigest(), needs_trust=needs_trust,
                     saved=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
@@ -481,31 +490,46 @@ def _check_leak(columns: Sequence[str], metric: str, epoch: int) -> None:
 
 
 # --------------------------------------------------------------------------- loading
-_RANDOM_CTORS = frozenset(["__bit_generator_ctor", "__generator_ctor", "__randomstate_ctor"])
+def _check_trees(models: list[Any], where: Path) -> None:
+    """Refuse tree structures whose node links or features point outside their arrays.
+
+    scikit-learn's compiled predictors follow child indices without bounds checks, so a
+    crafted file could make them read outside the node array; zcdb's own files always pass.
+    """
+    for est in _estimators(models):
+        n_features = getattr(est, "n_features_in_", None)
+        trees = []
+        if hasattr(est, "_predictors"):  # HistGradientBoosting
+            trees = [p.nodes for it in est._predictors for p in it]
+            for nodes in trees:
+                n = len(nodes)
+                inner = nodes[~nodes["is_leaf"].astype(bool)]
+                if (np.any((inner["left"] <= 0) | (inner["left"] >= n) | (inner["right"] <= 0) | (inner["right"] >= n))
+                        or (n_features is not None and np.any(inner["feature_idx"] >= n_features))):
+                    raise CorruptFile(f"{where}: a tree links outside its nodes: refit it with `zcdb surrogate fit`")
+        for tree in [t.tree_ for t in _flat(getattr(est, "estimators_", []))] + (
+                [est.tree_] if hasattr(est, "tree_") else []):
+            n = tree.node_count
+            left, right, feat = tree.children_left, tree.children_right, tree.feature
+            inner = left != -1
+            if (len(left) != n or np.any((left[inner] <= 0) | (left[inner] >= n))
+                    or np.any((right[inner] <= 0) | (right[inner] >= n)) or np.any(right[~inner] != -1)
+                    or (n_features is not None and np.any(feat[inner] >= n_features)) or np.any(feat[inner] < 0)):
+                raise CorruptFile(f"{where}: a tree links outside its nodes: refit it with `zcdb surrogate fit`")
 
 
-def _estimator_unpickler(fh: io.BytesIO) -> pickle.Unpickler:
-    from zcdb.tabular._safe_pickle import DataUnpickler, RefusedGlobal
+def _flat(x: Any) -> list[Any]:
+    """Estimators of an ensemble: a list (random forest) or a 2-D array (gradient boosting)."""
+    return list(np.asarray(x, dtype=object).reshape(-1)) if len(x) else []
 
-    class EstimatorUnpickler(DataUnpickler):
-        """Builds data plus scikit-learn classes and numpy random generators; refuses any other global."""
 
-        def find_class(self, module: str, name: str) -> Any:
-            root = module.split(".")[0]
-            if root == "sklearn" or module.startswith("numpy.random"):
-                try:
-                    obj = pickle.Unpickler.find_class(self, module, name)
-                except (ImportError, AttributeError):
-                    raise RefusedGlobal(module, name) from None
-                home = getattr(obj, "__module__", "") or ""
-                if home.split(".")[0] == root and (
-                        isinstance(obj, type) or name.startswith("__pyx_unpickle_")
-                        or (module == "numpy.random._pickle" and name in _RANDOM_CTORS)):
-                    return obj
-                raise RefusedGlobal(module, name)
-            return super().find_class(module, name)
-
-    return EstimatorUnpickler(fh)
+def _estimators(models: list[Any]) -> list[Any]:
+    """The regressors inside ``models`` (through target transforms), for :func:`_check_trees`."""
+    out = []
+    for m in models:
+        inner = getattr(m, "regressor_", None)
+        out.append(inner if inner is not None else m)
+    return out
 
 
 def open_surrogate(store: Any, path: Union[str, Path], trust: bool = False) -> Surrogate:
@@ -576,17 +600,21 @@ def load(path: Union[str, Path], benchmark: Optional["Benchmark"] = None, *,
                       "only do this for files you made", UntrustedModelWarning, stacklevel=2)
         models = pickle.loads(blob)
     else:
-        from zcdb.tabular._safe_pickle import RefusedGlobal
+        from zcdb.tabular._safe_pickle import RefusedGlobal, load_estimators
 
         try:
-            models = _estimator_unpickler(io.BytesIO(blob)).load()
+            models = load_estimators(io.BytesIO(blob))
         except RefusedGlobal as exc:
-            raise ZcdbError(f"{p} holds {exc.qualname}, which is not a scikit-learn class: load it with "
-                            "trust=True (--trust) only if you made the file") from None
-        except (pickle.UnpicklingError, EOFError, TypeError, ValueError) as exc:
-            raise CorruptFile(f"{p}: cannot unpickle the models ({exc}): refit it") from None
+            raise ZcdbError(f"{p} holds {exc.qualname}, which is not one of the scikit-learn regressors zcdb loads "
+                            f"({', '.join(REGRESSORS)}): load it with trust=True (--trust) only if you made the "
+                            "file") from None
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError,
+                MemoryError, RecursionError, OverflowError) as exc:
+            raise CorruptFile(f"{p}: cannot unpickle the models ({type(exc).__name__}): refit it") from None
     if not isinstance(models, list) or not models or not all(hasattr(m, "predict") for m in models):
         raise CorruptFile(f"{p}: models.pkl is not a list of fitted regressors: refit it")
+    if not trust:
+        _check_trees(models, p)
     sur = Surrogate(meta, models, None)
     if benchmark is not None:
         sur.bind(benchmark)

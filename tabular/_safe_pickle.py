@@ -6,6 +6,13 @@ own unpickler would import and call any global a file names, so a tampered file 
 arbitrary code. :class:`DataUnpickler` resolves only an allowlist of data types and
 refuses everything else with :class:`RefusedGlobal`.
 
+Every allowlist holds exact ``(module, name)`` pairs: a name is never resolved through
+attributes (protocol 4 lets a pickle name ``numpy.random.mtrand`` + ``np.memmap``, which
+reaches ``numpy.memmap`` and with it a file opened for writing), and no listed global
+opens a file, maps memory, imports a module or calls a function the pickle names.
+:class:`EstimatorUnpickler` adds the classes of the fitted scikit-learn regressors zcdb's
+surrogates save, and nothing else.
+
 It subclasses the C unpickler and only overrides ``find_class`` (called once per global
 reference, not per object), so it is as fast as ``pickle.load``. torch's own
 ``weights_only`` loader is a pure-Python unpickler, ten times slower (39 s against 4 s on
@@ -50,6 +57,39 @@ _TORCH_GLOBALS = frozenset(
 )
 
 
+# What zcdb's surrogate files pickle (surrogates.model.REGRESSORS under every uncertainty
+# and target transform; tests/test_security.py checks the list covers them and no more
+# is needed): the estimators, their losses and tree structures, and the numpy random
+# generators some of them keep. Each is a class whose construction only stores data.
+_ESTIMATOR_GLOBALS = frozenset(
+    [
+        ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingRegressor"),
+        ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
+        ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
+        ("sklearn.ensemble._forest", "RandomForestRegressor"),
+        ("sklearn.ensemble._gb", "GradientBoostingRegressor"),
+        ("sklearn.tree._classes", "DecisionTreeRegressor"),
+        ("sklearn.tree._tree", "Tree"),
+        ("sklearn.dummy", "DummyRegressor"),
+        ("sklearn.compose._target", "TransformedTargetRegressor"),
+        ("sklearn.preprocessing._data", "QuantileTransformer"),
+        ("sklearn._loss.loss", "HalfSquaredError"),
+        ("sklearn._loss.loss", "PinballLoss"),
+        ("sklearn._loss._loss", "CyHalfSquaredError"),
+        ("sklearn._loss._loss", "CyPinballLoss"),
+        ("sklearn._loss.link", "IdentityLink"),
+        ("sklearn._loss.link", "Interval"),
+        ("numpy.random._pickle", "__bit_generator_ctor"),
+        ("numpy.random._pickle", "__generator_ctor"),
+        ("numpy.random._pickle", "__randomstate_ctor"),
+        ("numpy.random._mt19937", "MT19937"),
+        ("numpy.random._pcg64", "PCG64"),
+        ("numpy.random.bit_generator", "SeedSequence"),
+        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ]
+)
+
+
 class RefusedGlobal(pickle.UnpicklingError):
     """A pickle names a global (class or function) outside the data allowlist."""
 
@@ -62,9 +102,19 @@ class DataUnpickler(pickle.Unpickler):
     """An unpickler that builds plain data only (see the module docstring)."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _DATA_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")):
+        if (module, name) in _DATA_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")
+                                               and name.isidentifier()):
             return super().find_class(module, name)
         raise RefusedGlobal(module, name)
+
+
+class EstimatorUnpickler(DataUnpickler):
+    """Plain data plus the exact scikit-learn and numpy classes of zcdb's fitted regressors."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ESTIMATOR_GLOBALS:
+            return pickle.Unpickler.find_class(self, module, name)
+        return super().find_class(module, name)
 
 
 class _TorchDataUnpickler(DataUnpickler):
@@ -82,6 +132,11 @@ class _TorchDataUnpickler(DataUnpickler):
 def load(fh: IO[bytes]) -> Any:
     """Unpickle one object of plain data from a binary file object."""
     return DataUnpickler(fh).load()
+
+
+def load_estimators(fh: IO[bytes]) -> Any:
+    """Unpickle fitted regressors (see :class:`EstimatorUnpickler`) from a binary file object."""
+    return EstimatorUnpickler(fh).load()
 
 
 def _torch_load(fh: IO[bytes], **kwargs: Any) -> Any:

@@ -310,13 +310,24 @@ def test_untrusted_pickles_are_refused_unless_trusted(bench, tmp_path):
     path = fit(bench, "test_acc", "onehot", train, model=DummyRegressor()).save(tmp_path / "m.zcs")
     assert load(path).predict([0]).shape == (1,)  # plain scikit-learn: loads without trust
     _rewrite_models(path, pickle.dumps([_Foreign()]))
-    with pytest.raises(ZcdbError, match="_Foreign, which is not a scikit-learn class: load it with trust=True"):
+    with pytest.raises(ZcdbError, match="_Foreign, which is not one of the scikit-learn regressors zcdb loads "
+                                         r"\(hgb, rf, gbr\): load it with trust=True"):
         load(path)
     with pytest.warns(UntrustedModelWarning), pytest.raises(CorruptFile, match="not a list of fitted regressors"):
         load(path, trust=True)
     _rewrite_models(path, pickle.dumps([io.BytesIO]))
-    with pytest.raises(ZcdbError, match="not a scikit-learn class"):
+    with pytest.raises(ZcdbError, match="io.BytesIO, which is not one of"):
         load(path)
+    # another scikit-learn regressor: saved with a warning, loaded only with trust
+    from sklearn.linear_model import Ridge
+
+    with pytest.warns(UserWarning, match="LinearModel|Ridge.*will need trust=True"):
+        path = fit(bench, "test_acc", "onehot", train, model=Ridge()).save(tmp_path / "r.zcs")
+    assert read_meta(path)["needs_trust"].endswith("Ridge")
+    with pytest.raises(ZcdbError, match="Ridge, which is not one of"):
+        load(path)
+    with pytest.warns(UntrustedModelWarning):
+        assert load(path, trust=True).predict([0]).shape == (1,)
 
 
 def test_corrupt_files(tmp_path, bench):

@@ -18,6 +18,9 @@ Formats read (never downloaded: the caller says where the files are):
 
 The pickles were written by Python 2, so they are read with ``encoding="latin1"``;
 keys come back as ``str`` or ``bytes`` depending on the writer, and both are accepted.
+They are unpickled restricted to plain data (dicts, lists, bytes, numbers, numpy arrays:
+the importers' allowlist), so a batch file that names any other global, e.g. ``os.system``,
+is refused before anything runs.
 
 Nothing is read at import; torch is imported only by :func:`sample_batch`.
 """
@@ -71,12 +74,17 @@ class DatasetInfo:
 
 # --------------------------------------------------------------------------- readers
 def _read_pickle(path: Path, dataset: str) -> dict[str, Any]:
+    from zcdb.tabular._safe_pickle import DataUnpickler, RefusedGlobal
+
     if not path.is_file():
         raise CorruptFile(f"{dataset}: missing file {path}: restore it from the original archive")
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            obj = DataUnpickler(f, encoding="latin1").load()
+    except RefusedGlobal as exc:
+        raise CorruptFile(f"{dataset}: {path} holds a pickled {exc.qualname}, which is not image data; zcdb does not "
+                          "run code from data files: re-extract the batch from the original archive") from None
+    except (pickle.UnpicklingError, RecursionError, OverflowError, EOFError, ValueError, TypeError, AttributeError, ImportError,
             IndexError, KeyError, UnicodeDecodeError, MemoryError) as exc:
         raise CorruptFile(
             f"{dataset}: {path} is not a readable pickle ({type(exc).__name__}): re-extract it from the original archive"
