@@ -246,12 +246,32 @@ def test_a_real_format_batch_still_loads(tmp_path):
 
 
 # --------------------------------------------------------------------------- importer pickles
+def _as_pth(d: Path, blob: bytes) -> list[str]:
+    (d / "NAS-Bench-201-v1_1-096897.pth").write_bytes(blob)
+    return ["nb201-pth", str(d / "NAS-Bench-201-v1_1-096897.pth")]
+
+
+def _as_nats(d: Path, blob: bytes) -> list[str]:
+    import bz2
+
+    root = d / "NATS-tss-v1_0-3ffb9-simple"
+    root.mkdir()
+    (root / "meta.pickle.pbz2").write_bytes(bz2.compress(blob))
+    return ["nats-tss", str(root)]
+
+
+def _as_hw(d: Path, blob: bytes) -> list[str]:
+    (d / "HW-NAS-Bench-v1_0.pickle").write_bytes(blob)
+    return ["hw-nas-bench", str(d / "HW-NAS-Bench-v1_0.pickle")]
+
+
+@pytest.mark.parametrize("fmt", [_as_pth, _as_nats, _as_hw], ids=["nb201-pth", "nats-tss", "hw-nas-bench"])
 @pytest.mark.parametrize("gadget", list(gadgets(Path("x"))))
-def test_importer_pickles_refuse_every_gadget(tmp_path, gadget):
+def test_importer_pickles_refuse_every_gadget(tmp_path, gadget, fmt):
     marker = tmp_path / "ran"
-    path = tmp_path / "HW-NAS-Bench-v1_0.pickle"
-    path.write_bytes(gadgets(marker)[gadget])
-    db = tmp_path / "i.db"
-    r = run(db, "import", "hw-nas-bench", str(path))
-    assert r.exit_code == 2 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    d = tmp_path / "files"
+    d.mkdir()
+    args = fmt(d, gadgets(marker)[gadget])
+    r = run(tmp_path / "i.db", "import", *args)
+    assert r.exit_code == 2 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
     assert not marker.exists()
