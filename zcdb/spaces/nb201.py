@@ -26,11 +26,12 @@ import functools
 import itertools
 import random
 import re
-from typing import Iterable, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
 from ..errors import UnknownArch
+from .base import SearchSpace
 
 NAME = "nb201"
 #: Operation names in the official order (the order of the official search space list).
@@ -301,3 +302,54 @@ def neighbour_table() -> np.ndarray:
 def all_products() -> Iterable[tuple[int, ...]]:
     """Every ops tuple in product order (first edge slowest); not the official order."""
     return itertools.product(range(NUM_OPS), repeat=NUM_EDGES)
+
+
+# --------------------------------------------------------------------------- the interface
+class NB201Space(SearchSpace):
+    """NAS-Bench-201 (and NATS-Bench's topology space) through the :class:`SearchSpace` interface.
+
+    The module's functions above remain the direct API; this object is what generic code asks.
+    """
+
+    name = NAME
+    size = NUM_ARCHS
+    positions = tuple(f"{i}->{j}" for i, j in EDGES)
+    choices = (OPS,) * NUM_EDGES
+    product = True
+    #: The image datasets of :mod:`zcdb.datasets` (the network adapts its stem and head to each).
+    datasets = ("cifar10", "cifar100", "ImageNet16-120", "digits")
+    default_protocol = "200ep"
+    encodings = ("onehot", "adjacency", "path")
+
+    parse = staticmethod(parse)
+    format_arch = staticmethod(format_arch)
+    index_of = staticmethod(index_of)
+    string_of = staticmethod(string_of)
+    ops_of = staticmethod(ops_of)
+    ops_matrix = staticmethod(ops_matrix)
+    all_strings = staticmethod(all_strings)
+    canonical = staticmethod(canonical)
+    sample = staticmethod(sample)
+    neighbours = staticmethod(neighbours)
+    neighbour_table = staticmethod(neighbour_table)
+
+    def representatives(self) -> np.ndarray:
+        return canonical_representatives()
+
+    def neighbour_lists(self) -> list[np.ndarray]:
+        return list(neighbour_table())
+
+    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
+        from ..models import build_nb201
+
+        self.check_dataset(dataset)
+        return build_nb201(arch, dataset, **kwargs)
+
+    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
+        from ..models import count_cost
+
+        self.check_dataset(dataset, "cost counter")
+        return count_cost(arch, dataset, **kwargs)
+
+
+SPACE = NB201Space()

@@ -1,0 +1,284 @@
+"""The search-space interface every generic part of zcdb asks (see ``docs/spaces.md``).
+
+:class:`SearchSpace` declares what a space provides; :class:`ProductSpace` implements it
+for spaces whose architectures are every combination of their per-position choices, in
+an official order given as a permutation of the product order (first position slowest).
+Optional capabilities (networks, exact costs) raise :class:`MissingCapability` naming the
+space and what it lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from ..errors import UnknownArch, ZcdbError
+
+ArchLike = Union[str, int, np.integer, Sequence[int]]
+
+
+class MissingCapability(ZcdbError):
+    """A search space lacks what was asked of it (a network for a dataset, enumeration, ...)."""
+
+
+def index_dtype(size: Optional[int]) -> np.dtype:
+    """The smallest signed integer dtype holding every index of a space of ``size`` (int64 when unknown)."""
+    if size is None:
+        return np.dtype(np.int64)
+    for t in (np.int16, np.int32):
+        if size - 1 <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
+
+
+def genuine_int(x: Any) -> bool:
+    """An int or numpy integer that is not a bool (``True`` is not architecture 1)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+class SearchSpace:
+    """What a search space provides. Subclasses set the class attributes and implement the methods."""
+
+    #: The ``--space`` name.
+    name: str = ""
+    #: Number of architectures; ``None`` when the space cannot be enumerated.
+    size: Optional[int] = None
+    #: Names of the decision positions (edges, layers, ...).
+    positions: tuple[str, ...] = ()
+    #: Names of the choices at each position.
+    choices: tuple[tuple[str, ...], ...] = ()
+    #: Every combination of choices is an architecture (factorized samplers such as REINFORCE need it).
+    product: bool = False
+    #: Datasets the space has networks (and costs) for.
+    datasets: tuple[str, ...] = ()
+    #: Protocol a benchmark of this space defaults to when several are stored.
+    default_protocol: Optional[str] = None
+    #: Surrogate encodings :meth:`encode` provides.
+    encodings: tuple[str, ...] = ("onehot",)
+
+    def __repr__(self) -> str:
+        return f"<zcdb search space {self.name}: {self.size if self.size is not None else 'not enumerable'}>"
+
+    # ------------------------------------------------------------------ declared capabilities
+    @property
+    def index_dtype(self) -> np.dtype:
+        """Smallest signed integer dtype holding every index."""
+        return index_dtype(self.size)
+
+    def require_size(self, what: str) -> int:
+        """:attr:`size`, or :class:`MissingCapability` saying ``what`` needs an enumerable space."""
+        if self.size is None:
+            raise MissingCapability(f"space {self.name} cannot be enumerated, so {what} does not apply: "
+                                    "give the architectures explicitly")
+        return self.size
+
+    def require_product(self, what: str) -> None:
+        """:class:`MissingCapability` unless every combination of choices is an architecture."""
+        if not self.product:
+            raise MissingCapability(f"{what} needs a product space (every combination of choices an "
+                                    f"architecture); space {self.name} is not one: use another algorithm")
+
+    # ------------------------------------------------------------------ the architecture forms
+    def parse(self, text: str) -> tuple[int, ...]:
+        """The official string to a choice tuple (:class:`UnknownArch` if malformed)."""
+        raise NotImplementedError
+
+    def format_arch(self, ops: Sequence[int]) -> str:
+        """A choice tuple to the official string."""
+        raise NotImplementedError
+
+    def index_of(self, arch: ArchLike) -> int:
+        """The index of an architecture given as string, index or choice tuple."""
+        raise NotImplementedError
+
+    def indices_of(self, archs: Any) -> np.ndarray:
+        """:meth:`index_of` of each, as an int64 array (an int array is range-checked at once)."""
+        if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
+            idx = archs.astype(np.int64, copy=False).reshape(-1)
+            n = self.require_size("an index array")
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                bad = idx[(idx < 0) | (idx >= n)][0]
+                raise UnknownArch(f"{self.name} index {int(bad)} out of range 0..{n - 1}")
+            return idx
+        return np.array([self.index_of(a) for a in archs], dtype=np.int64)
+
+    def string_of(self, arch: ArchLike) -> str:
+        """The official string of an architecture."""
+        raise NotImplementedError
+
+    def ops_of(self, arch: ArchLike) -> tuple[int, ...]:
+        """The choice tuple of an architecture."""
+        raise NotImplementedError
+
+    def ops_matrix(self) -> np.ndarray:
+        """``(size, len(positions))`` choice indices by index (read-only)."""
+        raise NotImplementedError
+
+    def all_strings(self) -> tuple[str, ...]:
+        """Every official string, by index."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ equivalence, moves, encodings
+    def canonical(self, arch: ArchLike) -> str:
+        """A form equal exactly for architectures that compute the same function."""
+        raise NotImplementedError
+
+    def representatives(self) -> np.ndarray:
+        """For each index, the smallest index of its equivalence class."""
+        n = self.require_size("an isomorphism table")
+        first: dict[str, int] = {}
+        rep = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            rep[i] = first.setdefault(self.canonical(i), i)
+        rep.setflags(write=False)
+        return rep
+
+    def sample(self, n: int, seed: int, replace: bool = False) -> np.ndarray:
+        """``n`` indices drawn uniformly with a seeded numpy generator."""
+        size = self.require_size("uniform sampling by index")
+        if n < 0 or (not replace and n > size):
+            raise UnknownArch(f"cannot sample {n} distinct {self.name} architectures (there are {size})")
+        return np.random.default_rng(seed).choice(size, size=n, replace=replace).astype(np.int64)
+
+    def neighbours(self, arch: ArchLike) -> list[int]:
+        """Indices one mutation away (never the architecture itself)."""
+        raise NotImplementedError
+
+    def neighbour_lists(self) -> list[np.ndarray]:
+        """:meth:`neighbours` of every index; the lists may differ in length."""
+        n = self.require_size("a neighbour table")
+        return [np.asarray(self.neighbours(i), dtype=np.int64) for i in range(n)]
+
+    def encode(self, indices: np.ndarray, kind: str = "onehot") -> tuple[list[str], np.ndarray]:
+        """Surrogate features of ``kind`` for ``indices``: (column names, float matrix)."""
+        if kind != "onehot":
+            raise MissingCapability(f"space {self.name} has no {kind!r} encoding: use one of "
+                                    f"{', '.join(self.encodings)}")
+        ops = self.ops_matrix()[np.asarray(indices, dtype=np.int64)]
+        cols, blocks = [], []
+        for k, (pos, names) in enumerate(zip(self.positions, self.choices)):
+            cols += [f"onehot:{pos}={c}" for c in names]
+            blocks.append(ops[:, k:k + 1] == np.arange(len(names))[None, :])
+        return cols, np.concatenate(blocks, axis=1).astype(np.float64)
+
+    # ------------------------------------------------------------------ optional capabilities
+    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
+        """The PyTorch network of ``arch`` on ``dataset`` (its forward returns logits)."""
+        raise MissingCapability(f"space {self.name} has no network builder: compute proxies on a space that has one")
+
+    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
+        """Exact ``(params in millions, MFLOPs)`` of ``arch`` on ``dataset``."""
+        raise MissingCapability(f"space {self.name} has no cost counter: import params and flops from a file")
+
+    def check_dataset(self, dataset: str, what: str = "network") -> None:
+        """:class:`MissingCapability` unless the space has a ``what`` for ``dataset``."""
+        if dataset not in self.datasets:
+            raise MissingCapability(f"space {self.name} has no {what} for dataset {dataset}: use one of "
+                                    f"{', '.join(self.datasets) or 'none'}")
+
+
+class ProductSpace(SearchSpace):
+    """A space of every combination of its choices; index order a permutation of the product order.
+
+    Subclasses set :attr:`positions` and :attr:`choices` and implement :meth:`parse` and
+    :meth:`format_arch`; :meth:`_order` returns, for each official index, its product code
+    (first position slowest; the identity by default).
+    """
+
+    product = True
+
+    def __init__(self) -> None:
+        self.size = int(np.prod([len(c) for c in self.choices]))
+        self._radix = np.array([len(c) for c in self.choices], dtype=np.int64)
+        self._pow = np.array([int(np.prod(self._radix[k + 1:])) for k in range(len(self._radix))], dtype=np.int64)
+
+    def _order(self) -> np.ndarray:
+        return np.arange(self.size, dtype=np.int64)
+
+    @functools.cached_property
+    def _index_to_code(self) -> np.ndarray:
+        arr = np.asarray(self._order(), dtype=np.int64)
+        arr.setflags(write=False)
+        return arr
+
+    @functools.cached_property
+    def _code_to_index(self) -> np.ndarray:
+        inv = np.empty(self.size, dtype=np.int64)
+        inv[self._index_to_code] = np.arange(self.size)
+        inv.setflags(write=False)
+        return inv
+
+    def check_ops(self, ops: Any) -> tuple[int, ...]:
+        """A choice tuple of genuine integers in range, or :class:`UnknownArch`."""
+        try:
+            t = tuple(ops)
+        except TypeError:
+            raise UnknownArch(f"{self.name} architecture must be a string, an index or a tuple of "
+                              f"{len(self.positions)} integers, got {type(ops).__name__}") from None
+        if len(t) != len(self.positions) or not all(genuine_int(o) for o in t) or any(
+                not 0 <= int(o) < len(c) for o, c in zip(t, self.choices)):
+            raise UnknownArch(f"{self.name} choice tuple must hold {len(self.positions)} integers, position k in "
+                              f"0..{'/'.join(str(len(c) - 1) for c in self.choices)}, got {ops!r}")
+        return tuple(int(o) for o in t)
+
+    def _code(self, ops: tuple[int, ...]) -> int:
+        return int(np.dot(np.asarray(ops, dtype=np.int64), self._pow))
+
+    def index_of(self, arch: ArchLike) -> int:
+        if isinstance(arch, str):
+            return int(self._code_to_index[self._code(self.parse(arch))])
+        if genuine_int(arch):
+            i = int(arch)
+            if not 0 <= i < self.size:
+                raise UnknownArch(f"{self.name} index {i} out of range 0..{self.size - 1}")
+            return i
+        return int(self._code_to_index[self._code(self.check_ops(arch))])
+
+    def ops_of(self, arch: ArchLike) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.ops_matrix()[self.index_of(arch)])
+
+    def string_of(self, arch: ArchLike) -> str:
+        return self.all_strings()[self.index_of(arch)]
+
+    def ops_matrix(self) -> np.ndarray:
+        return self._ops_matrix
+
+    @functools.cached_property
+    def _ops_matrix(self) -> np.ndarray:
+        m = ((self._index_to_code[:, None] // self._pow[None, :]) % self._radix[None, :]).astype(np.int8)
+        m.setflags(write=False)
+        return m
+
+    def all_strings(self) -> tuple[str, ...]:
+        return self._all_strings
+
+    @functools.cached_property
+    def _all_strings(self) -> tuple[str, ...]:
+        return tuple(self.format_arch(row) for row in self._ops_matrix.tolist())
+
+    def neighbours(self, arch: ArchLike) -> list[int]:
+        """Every architecture that differs in exactly one position, position by position, choices
+        ``(c + 1) % n .. (c + n - 1) % n``."""
+        return self.neighbour_table()[self.index_of(arch)].tolist()
+
+    def neighbour_lists(self) -> list[np.ndarray]:
+        return list(self.neighbour_table())
+
+    def neighbour_table(self) -> np.ndarray:
+        """``(size, sum(n_k - 1))`` array of :meth:`neighbours` of every index (product spaces are not ragged)."""
+        return self._neighbour_table
+
+    @functools.cached_property
+    def _neighbour_table(self) -> np.ndarray:
+        ops = self._ops_matrix.astype(np.int64)
+        codes = self._index_to_code
+        cols = []
+        for k, n in enumerate(self._radix):
+            for delta in range(1, int(n)):
+                new = (ops[:, k] + delta) % n
+                cols.append(codes + (new - ops[:, k]) * self._pow[k])
+        table = self._code_to_index[np.stack(cols, axis=1)] if cols else np.empty((self.size, 0), np.int64)
+        table.setflags(write=False)
+        return table
