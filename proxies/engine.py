@@ -64,23 +64,31 @@ def build_seeded(build_model: ModelBuilder, arch: Any, dataset: str, seed: int, 
         return build_model(arch, dataset=dataset, **kwargs)
 
 
-def _default_builder() -> ModelBuilder:
-    from zcdb.models import build_nb201
+def space_builder(space: Any) -> ModelBuilder:
+    """The network builder of a search space (name or :class:`~zcdb.spaces.SearchSpace`)."""
+    from zcdb.spaces import get_space
 
-    return build_nb201
+    sp = get_space(space) if isinstance(space, str) else space
+
+    def build(arch: Any, dataset: str, **kwargs: Any) -> nn.Module:
+        return sp.network(arch, dataset, **kwargs)
+
+    return build
 
 
 def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str = "cifar10",
                     batch: Optional[Batch] = None, seed: int = 0,
                     build_model: Optional[ModelBuilder] = None,
                     input_shape: Optional[Sequence[int]] = None,
-                    on_arch: Optional[Callable[[Any, list[ProxyScore]], None]] = None) -> list[ProxyScore]:
+                    on_arch: Optional[Callable[[Any, list[ProxyScore]], None]] = None,
+                    space: Any = None) -> list[ProxyScore]:
     """Scores of ``proxies`` (registry names) for every architecture of ``archs``.
 
     ``batch`` is ``(x, y)`` (e.g. from :func:`zcdb.datasets.sample_batch`); it may be
     ``None`` only when every requested proxy is data-free, in which case the input shape
-    is ``input_shape`` or the dataset's. ``build_model`` defaults to
-    :func:`zcdb.models.build_nb201`. ``on_arch(arch, scores)`` is called after each
+    is ``input_shape`` or the dataset's. ``build_model`` defaults to the network builder of
+    ``space`` (a name or :class:`~zcdb.spaces.SearchSpace`; default
+    :data:`zcdb.spaces.DEFAULT_SPACE`), whose architectures ``archs`` then are. ``on_arch(arch, scores)`` is called after each
     architecture (for progress or incremental saving). Returns one :class:`ProxyScore`
     per (architecture, proxy), architectures in the given order, proxies in the
     requested order.
@@ -97,7 +105,18 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
             from zcdb.datasets import dataset_info
 
             input_shape = dataset_info(dataset).shape
-    builder = build_model or _default_builder()
+    if build_model is None:
+        from zcdb.spaces import DEFAULT_SPACE, get_space
+
+        sp = get_space(space or DEFAULT_SPACE) if not hasattr(space, "network") else space
+        sp.check_dataset(dataset)
+        lacking = [s.name for s in specs if not s.applies_to(sp)]
+        if lacking:
+            raise ZcdbError(f"proxies {', '.join(lacking)} need a network space {sp.name} does not build: "
+                            "leave them out (`--proxies all` does)")
+        builder = space_builder(sp)
+    else:
+        builder = build_model
 
     # Group the proxies by (network shape, runner group), in a fixed order.
     plan: dict[tuple, dict[str, list[str]]] = {}

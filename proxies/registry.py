@@ -74,6 +74,11 @@ class ProxySpec:
         """Whether the proxy reads the images of a batch (not only its shape)."""
         return self.data == "batch"
 
+    def applies_to(self, space: Any) -> bool:
+        """Whether ``space`` (a :class:`~zcdb.spaces.SearchSpace`) builds the network this proxy is defined on."""
+        variant = self.build.get("variant")
+        return variant is None or variant in space.network_variants
+
 
 def _spec(name: str, fn: Callable[..., float], group: str, data: str, paper: str, **kw: Any) -> tuple[str, ProxySpec]:
     return name, ProxySpec(name, fn, group, data, paper, **kw)

@@ -38,12 +38,18 @@ def data_label(proxy: str, dataset: str, split: str) -> str:
     return {"none": "none", "random": "random"}.get(kind, f"{dataset}:{split}")
 
 
-def resolve_proxies(names: str | Sequence[str]) -> list[str]:
-    """``all`` or a comma-separated list (or a sequence) of registry names, validated."""
+def resolve_proxies(names: str | Sequence[str], space: Optional[str] = None) -> list[str]:
+    """``all`` or a comma-separated list (or a sequence) of registry names, validated.
+
+    With ``space``, ``all`` means the proxies that apply to it (whose network it builds)."""
     from .registry import REGISTRY, get_proxy
 
     if isinstance(names, str):
-        names = list(REGISTRY) if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+        if names.strip() == "all":
+            sp = get_space(space) if space is not None else None
+            names = [n for n, spec in REGISTRY.items() if sp is None or spec.applies_to(sp)]
+        else:
+            names = [n.strip() for n in names.split(",") if n.strip()]
     out = [get_proxy(n).name for n in names]
     if not out:
         raise ZcdbError("no proxy named: use --proxies all or a comma-separated list (see `zcdb proxies list`)")
@@ -85,7 +91,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optional[str]]]]:
-    arch, proxies, dataset, root, batch_size, seed, split, needs_data = args
+    space, arch, proxies, dataset, root, batch_size, seed, split, needs_data = args
     import torch
 
     from .engine import compute_proxies
@@ -94,7 +100,7 @@ def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optiona
     before = torch.get_num_threads()
     torch.set_num_threads(SCORE_THREADS)  # also in the caller's process (workers=1)
     try:
-        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed)
+        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed, space=space)
     finally:
         torch.set_num_threads(before)
     return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
@@ -124,7 +130,7 @@ def compute_and_store(
     numerics); an interrupted recompute cannot tell new scores from old and starts over.
     """
     mod = get_space(space)
-    names = resolve_proxies(proxies)
+    names = resolve_proxies(proxies, space)
     from .registry import get_proxy
 
     labels = {p: data_label(p, dataset, split) for p in names}
@@ -137,7 +143,7 @@ def compute_and_store(
     for a in dict.fromkeys(idx):
         missing = [p for p in names if (p, a) not in done]
         if missing:
-            todo.append((a, missing, dataset, root, batch_size, seed, split, needs_data))
+            todo.append((space, a, missing, dataset, root, batch_size, seed, split, needs_data))
         else:
             skipped += 1
     bar = Progress(len(todo), f"proxies {dataset}", enabled=progress)
@@ -169,8 +175,7 @@ def score_sets(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
 
 def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str) -> np.ndarray:
     """One score set as a dense array by official index (NaN where missing or undefined)."""
-    mod = get_space(space)
-    arr = np.full(mod.NUM_ARCHS, np.nan)
+    arr = np.full(get_space(space).require_size("a dense score array"), np.nan)
     rows = store.conn.execute(
         "SELECT arch_index, value FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND "
         "batch_size=? AND data=?", (space, dataset, proxy, seed, batch_size, data)).fetchall()

@@ -28,8 +28,9 @@ NTK_SAMPLES = 16
 LR_SAMPLES = 1000
 LR_BATCHES = 3
 LR_CROP = 4
-#: Network shape on which TE-NAS counts linear regions (its ``model_config_thin``: C=1, N=1).
-LR_BUILD = {"C": 1, "N": 1}
+#: Network variant on which TE-NAS counts linear regions (its ``model_config_thin``; for
+#: NAS-Bench-201 C=1, N=1): spaces without a ``thin`` variant do not get this proxy.
+LR_BUILD = {"variant": "thin"}
 
 
 def run_ntk(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[str],

@@ -174,7 +174,7 @@ def digits(args: argparse.Namespace) -> None:
     print(f"SurrogateBenchmark (onehot, 20% fit, seed 0; all {int(sb.is_prediction(metric).sum())} answers "
           f"predicted): best {arch} (index {i}), predicted {predicted:.2f}, table {truth[i]:.2f}, "
           f"{100 * better:.1f}% of the trained architectures are better in the table; "
-          f"{'one of' if bench.space_module.canonical(i) in {bench.space_module.canonical(int(t)) for t in train} else 'not among'} "
+          f"{'one of' if bench.search_space.canonical(i) in {bench.search_space.canonical(int(t)) for t in train} else 'not among'} "
           f"the {n20} it was fitted on")
 
 

@@ -40,7 +40,7 @@ class SurrogateBenchmark:
         self.space = first.space
         self.dataset = first.dataset
         self.protocol = first.protocol
-        self.space_module = get_space(self.space)
+        self.search_space = get_space(self.space)
         self._surrogates: dict[tuple[str, int], "Surrogate"] = {}
         for s in surrogates:
             if (s.space, s.dataset) != (self.space, self.dataset):
@@ -144,11 +144,11 @@ class SurrogateBenchmark:
 
     def index(self, arch: Any) -> int:
         """Official index of ``arch`` (string, index or ops tuple)."""
-        return self.space_module.index_of(arch)
+        return self.search_space.index_of(arch)
 
     def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
         """``metric`` of one architecture (a prediction unless the overlaid table has it)."""
-        return float(self.values(metric, epoch, seed)[self.space_module.index_of(arch)])
+        return float(self.values(metric, epoch, seed)[self.search_space.index_of(arch)])
 
     def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
             maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
@@ -159,7 +159,7 @@ class SurrogateBenchmark:
         order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
         if order.size == 0:
             raise EmptyStore(f"the surrogate benchmark has no finite {metric}")
-        return [(int(i), self.space_module.string_of(int(i)), float(v[i])) for i in order]
+        return [(int(i), self.search_space.string_of(int(i)), float(v[i])) for i in order]
 
     def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
         """The best architecture by ``metric``: (index, arch string, value)."""

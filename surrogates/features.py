@@ -3,9 +3,9 @@
 A feature *spec* is a comma-separated list of set names, each optionally followed by
 ``:`` and ``+``-separated arguments::
 
-    onehot                      operation per edge (30 columns for nb201)
-    adjacency                   the pruned cell: op per *live* edge (24 columns)
-    path                        input-to-output paths with their operations (100 columns)
+    onehot                      choice per position (nb201: operation per edge, 30 columns)
+    adjacency                   the pruned cell: op per *live* edge (nb201: 24 columns)
+    path                        input-to-output paths with their operations (nb201: 100 columns)
     zc                          every stored proxy of the benchmark's space and dataset
     zc:nwot+synflow             the named proxies only
     cost                        params, FLOPs, latency/energy stored at epoch 0
@@ -13,6 +13,8 @@ A feature *spec* is a comma-separated list of set names, each optionally followe
     curve:3                     ... at every stored epoch 1..3
     curve:val_acc@3+val_acc@6   exactly these (metric, epoch) columns
 
+Encodings are asked of the space (:meth:`zcdb.spaces.SearchSpace.encode`); a space
+without one raises :class:`~zcdb.errors.MissingCapability`.
 :func:`feature_matrix` computes all architectures of the space at once (numpy) and
 caches the result per store; a :class:`FeatureMatrix` records its exact column names
 and where each value came from, so a fitted surrogate can refuse inputs that differ.
@@ -50,8 +52,6 @@ class FeatureMismatch(ZcdbError):
 CURVE_METRICS: tuple[str, ...] = ("train_acc", "train_loss", "val_acc", "val_loss")
 #: Fractions of the last stored epoch that the default ``curve`` set reads.
 CURVE_FRACTIONS: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4)
-#: Protocols whose networks use NAS-Bench-201's official skeleton (their params/FLOPs follow its formula).
-OFFICIAL_SKELETON_PROTOCOLS: frozenset[str] = frozenset({"200ep", "12ep"})
 
 
 @dataclass(frozen=True)
@@ -105,101 +105,20 @@ class _Context:
         return self.benchmark
 
 
-# --------------------------------------------------------------------------- nb201 encodings
-def _nb201_only(ctx: _Context, name: str) -> Any:
-    if ctx.space != "nb201":
-        raise ZcdbError(f"feature set {name!r} is implemented for nb201 only, not {ctx.space!r}")
-    return get_space("nb201")
-
-
+# --------------------------------------------------------------------------- encodings (asked of the space)
 def _no_args(name: str, args: tuple[str, ...]) -> None:
     if args:
         raise ZcdbError(f"feature set {name!r} takes no arguments, got {':'.join(args)!r}: write {name}")
 
 
-def _edge_name(mod: Any, k: int) -> str:
-    i, j = mod.EDGES[k]
-    return f"{i}-{j}"
+def _encoding(kind: str) -> Any:
+    def build(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+        _no_args(kind, args)
+        sp = get_space(ctx.space)
+        cols, X = sp.encode(np.arange(sp.require_size(f"the {kind} encoding of every architecture")), kind)
+        return list(cols), np.asarray(X, dtype=np.float64)
 
-
-def _onehot(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
-    _no_args("onehot", args)
-    mod = _nb201_only(ctx, "onehot")
-    ops = mod.ops_matrix().astype(np.int64)
-    X = np.zeros((mod.NUM_ARCHS, mod.NUM_EDGES * mod.NUM_OPS))
-    rows = np.arange(mod.NUM_ARCHS)
-    for k in range(mod.NUM_EDGES):
-        X[rows, k * mod.NUM_OPS + ops[:, k]] = 1.0
-    cols = [f"onehot:{_edge_name(mod, k)}={op}" for k in range(mod.NUM_EDGES) for op in mod.OPS]
-    return cols, X
-
-
-def _live_edges(mod: Any) -> np.ndarray:
-    """``(NUM_ARCHS, 6)`` bool: edges that carry signal from the input to the output node."""
-    ops = mod.ops_matrix()
-    on = ops != mod.OPS.index("none")
-    n = mod.NUM_ARCHS
-    edge = {e: k for k, e in enumerate(mod.EDGES)}
-    reach = [np.ones(n, bool)] + [np.zeros(n, bool) for _ in range(3)]
-    for j in range(1, 4):  # nodes in topological order
-        for i in range(j):
-            reach[j] |= reach[i] & on[:, edge[(i, j)]]
-    to_out = [np.zeros(n, bool) for _ in range(3)] + [np.ones(n, bool)]
-    for i in range(2, -1, -1):
-        for j in range(i + 1, 4):
-            to_out[i] |= on[:, edge[(i, j)]] & to_out[j]
-    return np.stack([on[:, k] & reach[i] & to_out[j] for k, (i, j) in enumerate(mod.EDGES)], axis=1)
-
-
-def _adjacency(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
-    # The cell as it computes: an edge off every input-to-output path (or 'none') is absent,
-    # so architectures that differ only in dead edges get the same row.
-    _no_args("adjacency", args)
-    mod = _nb201_only(ctx, "adjacency")
-    ops = mod.ops_matrix().astype(np.int64)
-    live = _live_edges(mod)
-    real = [o for o in range(mod.NUM_OPS) if mod.OPS[o] != "none"]
-    cols, blocks = [], []
-    for k in range(mod.NUM_EDGES):
-        for o in real:
-            cols.append(f"adj:{_edge_name(mod, k)}={mod.OPS[o]}")
-            blocks.append(live[:, k] & (ops[:, k] == o))
-    return cols, np.stack(blocks, axis=1).astype(np.float64)
-
-
-#: The input-to-output routes of the nb201 cell, as node sequences.
-_ROUTES: tuple[tuple[int, ...], ...] = ((0, 3), (0, 1, 3), (0, 2, 3), (0, 1, 2, 3))
-
-
-def _path(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
-    # BANANAS-style path encoding (White et al., AAAI 2021), per route of the cell: one
-    # indicator per sequence of operations along it; a route through 'none' is no path.
-    _no_args("path", args)
-    mod = _nb201_only(ctx, "path")
-    ops = mod.ops_matrix().astype(np.int64)
-    edge = {e: k for k, e in enumerate(mod.EDGES)}
-    real = [o for o in range(mod.NUM_OPS) if mod.OPS[o] != "none"]
-    lookup = np.full(mod.NUM_OPS, -1)
-    lookup[real] = np.arange(len(real))
-    cols, blocks = [], []
-    for route in _ROUTES:
-        ks = [edge[(a, b)] for a, b in zip(route, route[1:])]
-        digits = lookup[ops[:, ks]]  # (n, len) in 0..3, -1 for none
-        alive = (digits >= 0).all(axis=1)
-        code = np.zeros(mod.NUM_ARCHS, np.int64)
-        for d in range(len(ks)):
-            code = code * len(real) + np.maximum(digits[:, d], 0)
-        block = np.zeros((mod.NUM_ARCHS, len(real) ** len(ks)))
-        block[np.flatnonzero(alive), code[alive]] = 1.0
-        blocks.append(block)
-        name = "-".join(map(str, route))
-        for c in range(len(real) ** len(ks)):
-            seq, rest = [], c
-            for _ in ks:
-                rest, r = divmod(rest, len(real))
-                seq.append(mod.OPS[real[r]])
-            cols.append(f"path:{name}=" + ">".join(reversed(seq)))
-    return cols, np.concatenate(blocks, axis=1)
+    return build
 
 
 # --------------------------------------------------------------------------- store-backed sets
@@ -247,7 +166,7 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
         raise ZcdbError(f"no proxy scores stored for {bench.space}/{bench.dataset}: run `zcdb proxies compute` "
                         "or `zcdb import naslib-zc FILE` first, or drop zc from the features")
     cols, blocks = [], []
-    n = get_space(bench.space).NUM_ARCHS
+    n = bench.search_space.require_size("proxy features")
     for proxy in names:
         if proxy not in cands:
             raise FeatureMismatch(f"proxy {proxy!r} has no scores for {bench.space}/{bench.dataset}: stored proxies "
@@ -289,25 +208,15 @@ def _cost_metrics(bench: "Benchmark") -> list[str]:
 
 
 def _formula_costs(ctx: _Context, bench: "Benchmark") -> Optional[dict[str, dict[str, np.ndarray]]]:
-    """nb201 params and FLOPs of every architecture by the exact formula, per convention (None if not applicable)."""
-    from zcdb.datasets import DATASETS
-
-    if bench.space != "nb201" or bench.protocol not in OFFICIAL_SKELETON_PROTOCOLS or bench.dataset not in DATASETS:
+    """Params and FLOPs of every architecture by the space's exact counter, per convention (None if not applicable:
+    the space has no counter, or the benchmark's protocol trains other networks than the space's own)."""
+    sp = bench.search_space
+    if bench.protocol not in sp.official_protocols or bench.dataset not in sp.datasets:
         return None
-    from zcdb.models.cost import CONVENTIONS, count_cost  # imports torch (zcdb.models): only when needed
-
-    mod = get_space("nb201")
-    # Cost is linear in the counts of the three costly ops: evaluate the formula on one
-    # architecture per count triple and look the rest up.
-    ops = mod.ops_matrix()
-    triples = np.stack([(ops == mod.OPS.index(o)).sum(axis=1)
-                        for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")], axis=1)
-    uniq, inv = np.unique(triples, axis=0, return_inverse=True)
-    reps = [int(np.flatnonzero((triples == t).all(axis=1))[0]) for t in uniq]
     out: dict[str, dict[str, np.ndarray]] = {}
-    for conv in CONVENTIONS:
-        vals = np.array([count_cost(r, bench.dataset, convention=conv) for r in reps])
-        out[conv] = {"params": vals[inv.ravel(), 0], "flops": vals[inv.ravel(), 1]}
+    for conv in sp.cost_conventions or (None,):
+        params, flops = sp.cost_table(bench.dataset, conv)
+        out[conv or "exact"] = {"params": params, "flops": flops}
     return out
 
 
@@ -315,7 +224,7 @@ def _cost(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     bench = ctx.require_benchmark("cost")
     stored = _cost_metrics(bench)
     names = list(dict.fromkeys(args)) if args else sorted(set(stored) | {"params", "flops"})
-    n = get_space(bench.space).NUM_ARCHS
+    n = bench.search_space.require_size("cost features")
     formula: Any = False
     cols, blocks = [], []
     for m in names:
@@ -386,14 +295,14 @@ def _curve(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]
 #: Feature set name -> definition: the registry (filled here, nowhere else).
 FEATURE_SETS: dict[str, FeatureSetSpec] = {
     s.name: s for s in (
-        FeatureSetSpec("onehot", _onehot, False, "operation per edge, one-hot (nb201: 6 x 5)"),
-        FeatureSetSpec("adjacency", _adjacency, False,
-                       "the pruned cell: one-hot op per live edge, dead and 'none' edges all zero (6 x 4)"),
-        FeatureSetSpec("path", _path, False,
-                       "BANANAS path encoding: each input-to-output route with its op sequence (100)"),
+        FeatureSetSpec("onehot", _encoding("onehot"), False, "choice per position, one-hot (nb201: 6 edges x 5 ops)"),
+        FeatureSetSpec("adjacency", _encoding("adjacency"), False,
+                       "the pruned cell, where the space has one: one-hot op per live edge (nb201: 6 x 4)"),
+        FeatureSetSpec("path", _encoding("path"), False,
+                       "BANANAS path encoding, where the space has one: each input-to-output route's ops (nb201: 100)"),
         FeatureSetSpec("zc", _zc, True, "stored zero-cost proxy scores, all or zc:NAME+NAME"),
-        FeatureSetSpec("cost", _cost, True, "params, flops, latency_*/energy_* at epoch 0 (nb201: params/flops "
-                                            "filled by formula where the table lacks them)"),
+        FeatureSetSpec("cost", _cost, True, "params, flops, latency_*/energy_* at epoch 0 (params/flops filled by "
+                                            "the space's exact counter where the table lacks them)"),
         FeatureSetSpec("curve", _curve, True, "early learning-curve values: curve, curve:E, curve:METRIC@EPOCH"),
     )
 }

@@ -229,15 +229,10 @@ class Surrogate:
     def _indices(self, archs: Any) -> np.ndarray:
         from zcdb.spaces import get_space
 
-        mod = get_space(self.space)
-        if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
-            idx = archs.astype(np.int64, copy=False)
-            if idx.size and (idx.min() < 0 or idx.max() >= mod.NUM_ARCHS):
-                mod.index_of(int(idx.min() if idx.min() < 0 else idx.max()))  # raises UnknownArch
-            return idx
+        sp = get_space(self.space)
         if isinstance(archs, (str, int, np.integer)):
             archs = [archs]
-        return np.array([mod.index_of(a) for a in archs], dtype=np.int64)
+        return sp.indices_of(archs)
 
     def predict(self, archs: Any) -> np.ndarray:
         """Predicted metric of architectures (official strings, indices, or an index array)."""
@@ -386,7 +381,7 @@ def fit(
     truth = benchmark.values(metric, ep)
     fm = feature_matrix(benchmark, spec, zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
     _check_leak(fm.columns, metric, ep)
-    mod = benchmark.space_module
+    mod = benchmark.search_space
     train = np.array(sorted({mod.index_of(a) for a in train_archs}), dtype=np.int64)
     if train.size < 2:
         raise ZcdbError(f"need at least 2 distinct training architectures, got {train.size}")

@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from zcdb.errors import CorruptFile, ZcdbError
+from zcdb.spaces import get_space
 from zcdb.store import ImportBatch, Store
 
 _ACC = ("train_acc", "val_acc", "test_acc")
@@ -104,9 +105,10 @@ def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path
     archs = np.array([r[0] for r in conn.execute(
         "SELECT DISTINCT arch_index FROM evaluations WHERE benchmark_id = ? ORDER BY arch_index", (bench.id,))],
         dtype=np.int64)
-    pos = np.full(bench.space_module.NUM_ARCHS, -1, dtype=np.int64)
+    dtype = bench.search_space.index_dtype  # sized by the space: no index wraps
+    pos = np.full(bench.search_space.size, -1, dtype=np.int64)
     pos[archs] = np.arange(archs.size)
-    arrays: dict[str, np.ndarray] = {"arch_index": archs.astype(np.int16 if archs.max(initial=0) < 32768 else np.int32)}
+    arrays: dict[str, np.ndarray] = {"arch_index": archs.astype(dtype)}
     desc = bench.protocol_description()
     meta: dict[str, Any] = dict(space=space, dataset=dataset, protocol=protocol, protocol_description=desc,
                                 metrics={})
@@ -141,8 +143,8 @@ def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path
         meta["metrics"][metric] = m
     alias, rep = bench.aliases()
     if alias.size:
-        arrays["alias_index"] = alias.astype(np.int16)
-        arrays["alias_rep"] = rep.astype(np.int16)
+        arrays["alias_index"] = alias.astype(dtype)
+        arrays["alias_rep"] = rep.astype(dtype)
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     path = _write_npz(path, arrays)
     return dict(path=str(path), archs=int(archs.size), bytes=path.stat().st_size, metrics=list(meta["metrics"]))
@@ -187,7 +189,7 @@ def export_proxies(store: Store, space: str, dataset: str, path: Union[str, Path
     meta: dict[str, Any] = dict(kind="proxies", space=space, dataset=dataset, sets=[])
     for k, (key, vals) in enumerate(sets.items()):
         a = np.array([v[0] for v in vals], dtype=np.int64)
-        arrays[f"s{k}_arch"] = a.astype(np.int16)
+        arrays[f"s{k}_arch"] = a.astype(get_space(space).index_dtype)  # sized by the space: no index wraps
         arrays[f"s{k}_value"] = np.array([np.nan if v[1] is None else v[1] for v in vals], dtype=np.float64)
         arrays[f"s{k}_time"] = np.array([np.nan if v[2] is None else v[2] for v in vals], dtype=np.float32)
         reasons = {int(v[0]): v[3] for v in vals if v[3]}

@@ -12,7 +12,7 @@ import numpy as np
 
 from zcdb.errors import CorruptFile, UnknownArch, ZcdbError
 from zcdb.spaces import get_space
-from zcdb.store import DEFAULT_PROTOCOL, MEAN_SEED, ImportBatch, Store, check_metric_name
+from zcdb.store import MEAN_SEED, ImportBatch, Store, check_metric_name, default_protocol
 
 #: Metrics that are properties of the network, not of training: stored at epoch 0 by default.
 _EPOCHLESS = ("params", "flops")
@@ -54,7 +54,7 @@ def import_csv(
     ``allow_missing``, which stores NaN for empty cells.
     """
     mod = get_space(space)
-    protocol = protocol or DEFAULT_PROTOCOL.get(space, "default")
+    protocol = protocol or default_protocol(space)
     if not columns:
         raise ZcdbError("nothing to import: give at least one --column COL=DATASET:METRIC")
     for col, (dataset, metric) in columns.items():

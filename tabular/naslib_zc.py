@@ -26,15 +26,14 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from zcdb.errors import CorruptFile, UnknownArch
-from zcdb.spaces import get_space
-from zcdb.store import DEFAULT_PROTOCOL, MEAN_SEED, ImportBatch, Store
+from zcdb.spaces import DEFAULT_SPACE, get_space
+from zcdb.store import MEAN_SEED, ImportBatch, Store, default_protocol
 
 DATA_LABEL = "naslib-zc"
 _TUPLE = re.compile(r"\(\s*\d+(\s*,\s*\d+)*\s*,?\s*\)")
 _NON_PROXY = {"idx", "id", "arch", "val_accuracy", "test_accuracy"}
 _KNOWN_DATASETS = {"cifar10", "cifar100", "ImageNet16-120", "svhn", "ninapro", "scifar100",
                    "jigsaw", "class_object", "class_scene", "autoencoder", "normal", "room_layout", "segmentsemantic"}
-_VAL_EPOCH = {"nb201": 200}
 
 
 def _arch_index(mod: Any, key: str, where: str) -> int:
@@ -55,7 +54,7 @@ def _number(x: Any, where: str) -> float:
 
 
 def import_naslib_zc(
-    store: Store, path: Union[str, os.PathLike], space: str = "nb201", dataset: Optional[str] = None,
+    store: Store, path: Union[str, os.PathLike], space: str = DEFAULT_SPACE, dataset: Optional[str] = None,
     replace: bool = False,
 ) -> ImportBatch:
     """Import a NAS-Bench-Suite-Zero JSON file (either layout) into ``store``.
@@ -82,7 +81,7 @@ def import_naslib_zc(
     else:
         layout = "flat"
         parts = {dataset or "cifar10": data}
-    protocol = DEFAULT_PROTOCOL.get(space, "default")
+    protocol = default_protocol(space)
     options = dict(space=space, dataset=dataset, layout=layout)
     with store.importing(p, "naslib-zc", options, replace=replace) as batch:
         for ds, archs in parts.items():
@@ -117,6 +116,6 @@ def import_naslib_zc(
                 if name in ("params", "flops"):
                     batch.add_evaluations(space, ds, protocol, name, 0, MEAN_SEED, idx, s)
             if val_idx:
-                batch.add_evaluations(space, ds, protocol, "val_acc", _VAL_EPOCH.get(space, 0), MEAN_SEED,
+                batch.add_evaluations(space, ds, protocol, "val_acc", mod.suite_zero_epoch or 0, MEAN_SEED,
                                       np.asarray(val_idx), np.asarray(val))
     return batch

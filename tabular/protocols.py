@@ -24,9 +24,9 @@ class Protocol:
     space: str
     dataset: str
     description: str
-    #: Skeleton: channels of the first stage and cells per stage.
-    C: int
-    N: int
+    #: Keyword arguments of the space's network builder (the skeleton; nb201: ``C`` channels of
+    #: the first stage, ``N`` cells per stage), as ``(name, value)`` pairs.
+    network: tuple[tuple[str, Any], ...]
     epochs: int
     batch_size: int
     optimizer: str
@@ -41,13 +41,22 @@ class Protocol:
     split: str
     data_source: str
 
+    @property
+    def network_kwargs(self) -> dict[str, Any]:
+        """:attr:`network` as a dict, for ``space.network(arch, dataset, **kwargs)`` and ``space.cost``."""
+        return dict(self.network)
+
     def to_json(self) -> str:
         """The protocol as a JSON object (stored with the results)."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps(self.as_dict(), sort_keys=True)
 
     def as_dict(self) -> dict[str, Any]:
-        """The protocol as a plain dict."""
-        return dataclasses.asdict(self)
+        """The protocol as a plain dict; the network arguments sit at the top level, as stored recipes have them."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "network"}
+        clash = set(d) & set(self.network_kwargs)
+        if clash:
+            raise ZcdbError(f"protocol {self.name}: network arguments {sorted(clash)} clash with recipe fields")
+        return {**d, **self.network_kwargs}
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -61,8 +70,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "scikit-learn's 8x8 handwritten digits, NAS-Bench-201's optimizer and schedule scaled "
             "down to 12 epochs; val and test evaluated after every epoch"
         ),
-        C=8,
-        N=1,
+        network=(("C", 8), ("N", 1)),
         epochs=12,
         batch_size=64,
         optimizer="sgd",

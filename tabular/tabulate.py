@@ -91,9 +91,8 @@ def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root:
     import torch
     import torch.nn.functional as F
 
-    from zcdb.models import build_nb201, count_cost
-
     p = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    sp = get_space(p.space)
     data = _splits(p.dataset, root)
     xtr, ytr = data["train"]
     threads = torch.get_num_threads()
@@ -101,7 +100,7 @@ def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root:
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            net = build_nb201(int(arch_index), p.dataset, C=p.C, N=p.N)
+            net = sp.network(int(arch_index), p.dataset, **p.network_kwargs)
         gen = torch.Generator().manual_seed(seed)
         steps_per_epoch = -(-len(xtr) // p.batch_size)
         opt = torch.optim.SGD(net.parameters(), lr=p.lr, momentum=p.momentum, nesterov=p.nesterov,
@@ -133,7 +132,7 @@ def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root:
             curves["train_time"][epoch] = total_time
     finally:
         torch.set_num_threads(threads)
-    params, flops = count_cost(int(arch_index), p.dataset, C=p.C, N=p.N)
+    params, flops = sp.cost(int(arch_index), p.dataset, **p.network_kwargs)
     return TaskResult(int(arch_index), int(seed), curves, float(params), float(flops))
 
 
@@ -147,9 +146,9 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
     architecture's class representative."""
     mod = get_space(space)
     if archs == "all":
-        return np.arange(mod.NUM_ARCHS), None
+        return np.arange(mod.require_size("--archs all")), None
     if archs == "unique":
-        rep = mod.canonical_representatives()
+        rep = mod.representatives()
         return np.unique(rep), np.asarray(rep)
     if archs.isdigit():
         return np.sort(mod.sample(int(archs), seed=0)), None

@@ -18,7 +18,8 @@ from zcdb.tabular.tabulate import tabulate
 
 from .conftest import dump
 
-TINY = dataclasses.replace(PROTOCOLS["digits-v1"], name="digits-tiny-test", C=4, epochs=2)
+TINY = dataclasses.replace(PROTOCOLS["digits-v1"], name="digits-tiny-test",
+                           network=(("C", 4), ("N", 1)), epochs=2)
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_shipped_digits_table_is_complete(store):
     assert np.isfinite(v).all() and v.max() <= 100 and v.min() >= 0
     alias, rep = bench.aliases()
     trained = np.setdiff1d(np.arange(v.size), alias)
-    canon = bench.space_module.canonical_representatives()
+    canon = bench.search_space.representatives()
     assert trained.size == np.unique(canon).size == 6466
     assert np.array_equal(np.unique(canon[trained]), np.unique(canon))  # one per class
     assert np.all(canon[alias] == canon[rep]) and np.all(v[alias] == v[rep])

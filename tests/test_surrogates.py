@@ -364,7 +364,7 @@ def random_search(b, metric: str, budget: int, seed: int) -> tuple[int, float]:
     rng = np.random.default_rng(seed)
     best = (-1, -np.inf)
     for i in rng.choice(nb201.NUM_ARCHS, budget, replace=False):
-        v = b.query(b.space_module.string_of(int(i)), metric)
+        v = b.query(b.search_space.string_of(int(i)), metric)
         if v > best[1]:
             best = (int(i), v)
     return best

@@ -18,7 +18,8 @@ from zcdb.tabular.tabulate import CURVE_METRICS, select_archs, tabulate, train_a
 from .conftest import dump
 
 # The real digits-v1 recipe, shrunk (2 epochs, C=4) so a test trains in well under a second.
-TINY = dataclasses.replace(PROTOCOLS["digits-v1"], name="digits-tiny-test", C=4, epochs=2)
+TINY = dataclasses.replace(PROTOCOLS["digits-v1"], name="digits-tiny-test",
+                           network=(("C", 4), ("N", 1)), epochs=2)
 ARCHS = [nb201.index_of("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"),
          nb201.index_of("|skip_connect~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|"), 3]
 

@@ -260,7 +260,7 @@ def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Opti
     for a in archs:
         key: Any = int(a) if a.strip().isdigit() else a
         i = bench.index(key)
-        rows.append(dict(index=i, arch=bench.space_module.string_of(i), metric=metric,
+        rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric,
                          value=bench.query(i, metric, epoch, seed)))
     if as_json:
         echo_json(rows)
@@ -293,28 +293,23 @@ def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch
 @main.command()
 @space_option
 @dataset_option
-# the choices are zcdb.models.CONVENTIONS, spelled out: importing zcdb.models imports torch
-@click.option("--convention", type=click.Choice(["naslib", "nb201"]), default="naslib", show_default=True,
-              help="FLOP counting: naslib = NAS-Bench-Suite-Zero's flops (counts BN, ReLU, pooling too); "
-                   "nb201 = NAS-Bench-201's own (convolutions and classifier only). Params agree.")
+@click.option("--convention", default=None,
+              help="FLOP counting convention, where the space has several (nb201: naslib = NAS-Bench-Suite-Zero's "
+                   "flops, the default, counting BN, ReLU and pooling; nb201 = NAS-Bench-201's own). Params agree.")
 @click.argument("archs", nargs=-1, required=True)
 @json_option
 @handle_errors
-def cost(space: str, dataset: str, convention: str, archs: tuple[str, ...], as_json: bool) -> None:
+def cost(space: str, dataset: str, convention: Optional[str], archs: tuple[str, ...], as_json: bool) -> None:
     """Params (millions) and FLOPs (MFLOPs) of architectures (official strings or indices)."""
-    from .errors import UnknownSpace
-    from .models import count_cost  # imports torch: keep it out of `import zcdb.cli`
     from .spaces import get_space
 
-    space_module = get_space(space)
-    if space != "nb201":
-        raise UnknownSpace(f"cost counting is implemented for nb201 only, not {space!r}")
+    sp = get_space(space)
+    kwargs = {} if convention is None else {"convention": convention}
     rows = []
     for a in archs:
         key: Any = int(a) if a.strip().isdigit() else a
-        params, flops = count_cost(key, dataset, convention=convention)
-        rows.append(dict(index=space_module.index_of(key), arch=space_module.string_of(key),
-                         params=params, flops=flops))
+        params, flops = sp.cost(key, dataset, **kwargs)
+        rows.append(dict(index=sp.index_of(key), arch=sp.string_of(key), params=params, flops=flops))
     if as_json:
         echo_json(rows)
     else:

@@ -38,3 +38,7 @@ class EmptyStore(ZcdbError):
 
 class ImportConflict(ZcdbError):
     """An import that would overwrite different values already in the store."""
+
+
+class MissingCapability(ZcdbError):
+    """A search space lacks what was asked of it (a network for a dataset, enumeration, ...)."""

@@ -52,7 +52,6 @@ SCHEMA_VERSION = 3
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
-DEFAULT_PROTOCOL = {"nb201": "200ep"}
 
 _FIXED_METRICS = (
     "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
@@ -144,6 +143,11 @@ def default_path() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "zcdb" / "zcdb.db"
+
+
+def default_protocol(space: str) -> str:
+    """The protocol rows of ``space`` go to when an importer is not told one (the space's, else ``default``)."""
+    return get_space(space).default_protocol or "default"
 
 
 def resolve_path(path: Union[str, os.PathLike, None] = None) -> str:
@@ -336,7 +340,7 @@ class Store:
         """The tabular benchmark of ``space`` on ``dataset`` (and ``protocol``; see below).
 
         With ``protocol=None``: the only protocol stored for that space and dataset, or
-        the space's default (``200ep`` for nb201) when several are.
+        the space's default (:attr:`SearchSpace.default_protocol`) when several are.
         """
         get_space(space)
         rows = self.conn.execute(
@@ -358,8 +362,8 @@ class Store:
         if protocol is None:
             if len(protocols) == 1:
                 protocol = next(iter(protocols))
-            elif DEFAULT_PROTOCOL.get(space) in protocols:
-                protocol = DEFAULT_PROTOCOL[space]
+            elif default_protocol(space) in protocols:
+                protocol = default_protocol(space)
             else:
                 raise ZcdbError(
                     f"{space}/{dataset} has several protocols ({', '.join(protocols)}): pass one with --protocol"
@@ -393,11 +397,11 @@ class Store:
         self._generation += 1
 
     def _ensure_space(self, space: str) -> None:
-        mod = get_space(space)
+        sp = get_space(space)
         n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
-        if n == mod.NUM_ARCHS:
+        if n == sp.require_size("a tabular store"):
             return
-        rows = ((space, i, s, mod.canonical(i)) for i, s in enumerate(mod.all_strings()))
+        rows = ((space, i, s, sp.canonical(i)) for i, s in enumerate(sp.all_strings()))
         self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
 
     def _id(self, table: str, **key: str) -> int:
@@ -440,14 +444,14 @@ class ImportBatch:
         arch_index: Sequence[int], values: Sequence[float],
     ) -> None:
         """Add one series (or part of one): ``values[k]`` of architecture ``arch_index[k]``."""
-        mod = get_space(space)
+        sp = get_space(space)
         check_metric_name(metric)
         idx = np.asarray(arch_index, dtype=np.int64)
         val = np.asarray(values, dtype=np.float64)
         if idx.shape != val.shape or idx.ndim != 1:
             raise ZcdbError("add_evaluations needs equally long 1-d arch_index and values")
-        if idx.size and (idx.min() < 0 or idx.max() >= mod.NUM_ARCHS):
-            raise UnknownArch(f"arch index out of range 0..{mod.NUM_ARCHS - 1} in {self.source}")
+        if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
+            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}")
         if np.unique(idx).size != idx.size:
             raise CorruptFile(f"{self.source}: an architecture appears twice for {dataset}:{metric} epoch {epoch}")
         self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val))
@@ -473,14 +477,14 @@ class ImportBatch:
         reasons: Optional[Sequence[Optional[str]]] = None,
     ) -> None:
         """Add proxy scores (NaN allowed, with a reason) and their compute times in seconds."""
-        mod = get_space(space)
+        sp = get_space(space)
         idx = np.asarray(arch_index, dtype=np.int64)
         val = np.asarray(values, dtype=np.float64)
         tim = np.asarray(times, dtype=np.float64)
         if not (idx.shape == val.shape == tim.shape) or idx.ndim != 1:
             raise ZcdbError("add_proxy_scores needs equally long 1-d arch_index, values and times")
-        if idx.size and (idx.min() < 0 or idx.max() >= mod.NUM_ARCHS):
-            raise UnknownArch(f"arch index out of range 0..{mod.NUM_ARCHS - 1} in {self.source}")
+        if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
+            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}")
         rs = list(reasons) if reasons is not None else [None] * idx.size
         for k in range(idx.size):
             if not np.isfinite(val[k]) and rs[k] is None:
@@ -667,13 +671,14 @@ class Benchmark:
         self.space = space
         self.dataset = dataset
         self.protocol = protocol
-        self.space_module = get_space(space)
+        #: The :class:`~zcdb.spaces.SearchSpace` of this benchmark.
+        self.search_space = get_space(space)
         self._generation = store._generation
         self._cache: dict[tuple[str, Optional[int], Optional[int]], np.ndarray] = {}
         self._series: Optional[dict[str, dict[int, list[int]]]] = None
         self._aliases: Optional[tuple[np.ndarray, np.ndarray]] = None
-        self._index_map = self.space_module._string_to_index
-        self._n = self.space_module.NUM_ARCHS
+        self._index_map = self.search_space.index_map
+        self._n = self.search_space.require_size("a tabular benchmark")
 
     def __repr__(self) -> str:
         return f"<zcdb.Benchmark {self.space}/{self.dataset} protocol={self.protocol}>"
@@ -788,7 +793,7 @@ class Benchmark:
             i = self._index_map().get(arch)
             if i is not None:
                 return i
-        return self.space_module.index_of(arch)
+        return self.search_space.index_of(arch)
 
     def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
         """``metric`` of one architecture (NaN if the table lacks it)."""
@@ -798,9 +803,9 @@ class Benchmark:
         if type(arch) is str:
             i = self._index_map().get(arch)
             if i is None:
-                i = self.space_module.index_of(arch)
+                i = self.search_space.index_of(arch)
         else:
-            i = self.space_module.index_of(arch)
+            i = self.search_space.index_of(arch)
         return float(arr[i])
 
     def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
@@ -810,7 +815,7 @@ class Benchmark:
         order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
         if order.size == 0:
             raise EmptyStore(f"{self.space}/{self.dataset} has no values of {metric}")
-        return [(int(i), self.space_module.string_of(int(i)), float(v[i])) for i in order]
+        return [(int(i), self.search_space.string_of(int(i)), float(v[i])) for i in order]
 
     def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
         """The best architecture by ``metric``: (index, arch string, value)."""
@@ -831,6 +836,6 @@ class Benchmark:
             "ORDER BY m.name, e.epoch, e.seed, e.arch_index",
             self.store.conn, params=(self.id, *names),
         )
-        strings = np.array(self.space_module.all_strings(), dtype=object)
+        strings = np.array(self.search_space.all_strings(), dtype=object)
         df.insert(1, "arch", strings[df["arch_index"].to_numpy()])
         return df

@@ -32,6 +32,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ..errors import MissingCapability
 from ..spaces import nb201 as space
 from ..spaces.nb201 import ArchLike
 
@@ -166,19 +167,29 @@ class NB201Network(nn.Module):
         return f"arch={space.format_arch(self.ops)}, C={self.C}, N={self.N}, num_classes={self.num_classes}"
 
 
+#: Network variants by name: skeleton arguments that replace ``C`` and ``N``. ``thin`` is
+#: TE-NAS's ``model_config_thin`` (C=1, N=1), on which it counts linear regions.
+VARIANTS: dict[str, dict[str, int]] = {"thin": {"C": 1, "N": 1}}
+
+
 def build_nb201(arch: ArchLike, dataset: str = "cifar10", C: int = 16, N: int = 5,
-                num_classes: Optional[int] = None) -> NB201Network:
+                num_classes: Optional[int] = None, variant: Optional[str] = None) -> NB201Network:
     """The NAS-Bench-201 network of ``arch`` (official string, index or ops tuple).
 
     ``dataset`` (a name in :data:`zcdb.datasets.DATASETS`) sets the input channels
     and the number of classes unless ``num_classes`` is given. The network is
     fully convolutional up to the global pooling, so it accepts any input whose
     sides are multiples of 4 (two stride-2 reductions), not only the dataset's size. ``C`` and ``N`` default to the benchmark's 16 and 5.
+    ``variant`` (a name in :data:`VARIANTS`) replaces ``C`` and ``N``.
     The returned module's ``forward`` maps ``(batch, 3, H, W)`` images to logits.
     Raises :class:`~zcdb.errors.UnknownArch` or :class:`~zcdb.errors.UnknownDataset`.
     """
     from ..datasets import dataset_info
 
+    if variant is not None:
+        if variant not in VARIANTS:
+            raise MissingCapability(f"space nb201 has no network variant {variant!r}: use one of {', '.join(VARIANTS)}")
+        C, N = VARIANTS[variant]["C"], VARIANTS[variant]["N"]
     ops = space.ops_of(arch)
     info = dataset_info(dataset)
     if num_classes is None:

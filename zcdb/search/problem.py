@@ -68,10 +68,12 @@ class SearchProblem:
     available_index: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        mod = get_space(self.space)
-        self.num_archs = mod.NUM_ARCHS
-        self.neighbour_table = mod.neighbour_table()
-        self.ops = mod.ops_matrix()
+        sp = get_space(self.space)
+        self.search_space = sp
+        self.num_archs = sp.require_size("a tabular search problem")
+        # one row per architecture, padded with -1 where a space's neighbour lists are ragged
+        self.neighbour_table = sp.padded_neighbours()
+        self.ops = sp.ops_matrix()
         self.available = np.isfinite(self.search).all(axis=0) & np.isfinite(self.report)
         self.available_index = np.flatnonzero(self.available)
         if self.available_index.size == 0:
@@ -143,8 +145,8 @@ class SearchProblem:
 
         An architecture with no available neighbour gets a uniform sample (from ``u_fallback``).
         """
-        nb = self.neighbour_table[archs]  # (..., 24)
-        ok = self.available[nb]
+        nb = self.neighbour_table[archs]  # (..., max degree), -1 padded
+        ok = (nb >= 0) & self.available[np.maximum(nb, 0)]
         count = ok.sum(axis=-1)
         k = np.minimum((u * count).astype(np.int64), np.maximum(count - 1, 0))
         pick = np.argmax(np.cumsum(ok, axis=-1) > k[..., None], axis=-1)
@@ -152,11 +154,12 @@ class SearchProblem:
         return np.where(count > 0, out, self.sample(u_fallback))
 
     def onehot(self, archs: np.ndarray) -> np.ndarray:
-        """Binary features of architectures: one-hot operation per edge, shape ``archs.shape + (edges * ops,)``."""
+        """Binary features of architectures: one-hot choice per position, shape ``archs.shape + (sum of choices,)``."""
         ops = self.ops[archs].astype(np.int64)
-        n_ops = int(self.ops.max()) + 1
-        out = np.zeros(archs.shape + (ops.shape[-1] * n_ops,), dtype=bool)
-        np.put_along_axis(out, ops + np.arange(ops.shape[-1]) * n_ops, True, axis=-1)
+        widths = np.array([len(c) for c in self.search_space.choices], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+        out = np.zeros(archs.shape + (int(widths.sum()),), dtype=bool)
+        np.put_along_axis(out, ops + offsets, True, axis=-1)
         return out
 
 
@@ -218,7 +221,7 @@ def problem_from_benchmark(
     sets = parse_proxy_sets(bench.store, bench.space, bench.dataset, proxies) if proxies else ()
     p_scores = p_times = None
     if sets:
-        n = bench.space_module.NUM_ARCHS
+        n = bench.search_space.require_size("proxy scores as a table")
         p_scores = np.full((len(sets), n), np.nan)
         p_times = np.zeros((len(sets), n))
         for k, ps in enumerate(sets):

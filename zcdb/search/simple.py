@@ -113,7 +113,7 @@ class LocalSearch(Algorithm):
         """Make ``arch`` the current architecture of the seeds in ``mask`` and shuffle its neighbours."""
         prob = state.problem
         nb = prob.neighbour_table[arch]
-        ok = prob.available[nb]
+        ok = (nb >= 0) & prob.available[np.maximum(nb, 0)]
         keys = np.where(ok, draws.uniform(5, nb.shape[1]), 2.0)  # unavailable neighbours sort last
         order = np.take_along_axis(nb, np.argsort(keys, axis=1, kind="stable"), axis=1)
         count = ok.sum(axis=1)
@@ -152,15 +152,19 @@ class Reinforce(Algorithm):
 
     def start(self, ctx: Context) -> Any:
         prob = ctx.problem
-        n_edges = prob.ops.shape[1]
-        n_ops = int(prob.ops.max()) + 1
+        prob.search_space.require_product("REINFORCE (independent categorical choices per position)")
+        radix = np.array([len(c) for c in prob.search_space.choices], dtype=np.int64)
+        n_edges, n_ops = radix.size, int(radix.max())
         shape = (ctx.n, n_edges, n_ops)
-        code = (prob.ops.astype(np.int64) * (n_ops ** np.arange(n_edges - 1, -1, -1))).sum(axis=1)
-        index_of_code = np.empty(n_ops**n_edges, dtype=np.int64)
+        pow_ = np.array([int(np.prod(radix[k + 1:])) for k in range(n_edges)], dtype=np.int64)
+        code = (prob.ops.astype(np.int64) * pow_).sum(axis=1)
+        index_of_code = np.empty(int(np.prod(radix)), dtype=np.int64)
         index_of_code[code] = np.arange(code.size)
-        return SimpleNamespace(problem=prob, theta=np.zeros(shape), m=np.zeros(shape), v=np.zeros(shape),
-                               probs=None, baseline=np.full(ctx.n, np.nan), t=0, n_ops=n_ops,
-                               pow=n_ops ** np.arange(n_edges - 1, -1, -1), index_of_code=index_of_code)
+        # positions with fewer choices than the widest: their extra logits never win
+        theta = np.where(np.arange(n_ops)[None, None, :] < radix[None, :, None], 0.0, -np.inf) * np.ones(shape)
+        return SimpleNamespace(problem=prob, theta=theta, m=np.zeros(shape), v=np.zeros(shape),
+                               probs=None, baseline=np.full(ctx.n, np.nan), t=0, n_ops=n_ops, radix=radix,
+                               pow=pow_, index_of_code=index_of_code)
 
     def ask(self, state: Any, draws: Draws) -> tuple[np.ndarray, None]:
         theta = state.theta
@@ -173,7 +177,7 @@ class Reinforce(Algorithm):
         arch = np.full(n, -1, dtype=np.int64)
         for r in range(self.retries):  # an unavailable sample is drawn again
             u = draws.uniform(r, n_edges)
-            ops = np.minimum((cdf <= u[..., None]).sum(axis=2), state.n_ops - 1)
+            ops = np.minimum((cdf <= u[..., None]).sum(axis=2), state.radix - 1)
             cand = state.index_of_code[(ops * state.pow).sum(axis=1)]
             arch = np.where((arch < 0) & prob.available[cand], cand, arch)
             if (arch >= 0).all():

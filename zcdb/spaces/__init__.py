@@ -1,19 +1,27 @@
-"""Search spaces, by name: the explicit registry :data:`SPACES`."""
+"""Search spaces, by name: the explicit registry :data:`SPACES` of :class:`SearchSpace` instances.
+
+Generic code asks the space object (``get_space(name)``) for everything that differs
+between spaces; ``docs/spaces.md`` says how to add one.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from ..errors import UnknownSpace
 from . import nb201
+from .base import MissingCapability, ProductSpace, SearchSpace
 
-#: Space name -> module implementing it (parse, index_of, string_of, canonical, sample, neighbours, ...).
-SPACES: dict[str, ModuleType] = {"nb201": nb201}
+__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "SearchSpace", "ProductSpace", "MissingCapability"]
+
+#: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE,)}
+
+#: The space that commands and functions take when none is named (the first benchmark zcdb held).
+DEFAULT_SPACE = "nb201"
 
 
-def get_space(name: str) -> ModuleType:
-    """The module of search space ``name``; :class:`UnknownSpace` names the known ones."""
+def get_space(name: str) -> SearchSpace:
+    """The search space ``name``; :class:`UnknownSpace` names the known ones."""
     try:
         return SPACES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise UnknownSpace(f"unknown space {name!r}: known spaces are {', '.join(SPACES)}") from None

@@ -14,13 +14,9 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import UnknownArch, ZcdbError
+from ..errors import MissingCapability, UnknownArch
 
 ArchLike = Union[str, int, np.integer, Sequence[int]]
-
-
-class MissingCapability(ZcdbError):
-    """A search space lacks what was asked of it (a network for a dataset, enumeration, ...)."""
 
 
 def index_dtype(size: Optional[int]) -> np.dtype:
@@ -57,6 +53,20 @@ class SearchSpace:
     default_protocol: Optional[str] = None
     #: Surrogate encodings :meth:`encode` provides.
     encodings: tuple[str, ...] = ("onehot",)
+    #: Named network variants :meth:`network` builds besides the benchmark's own (``thin``: TE-NAS's).
+    network_variants: tuple[str, ...] = ()
+    #: Protocols whose networks are the ones :meth:`network` builds (so :meth:`cost` gives their costs).
+    official_protocols: tuple[str, ...] = ()
+    #: FLOP counting conventions :meth:`cost` takes (``convention=``); empty when it has one.
+    cost_conventions: tuple[str, ...] = ()
+    #: Epoch of NAS-Bench-Suite-Zero's ``val_accuracy`` for this space (None: not known).
+    suite_zero_epoch: Optional[int] = None
+
+    def __reduce__(self) -> tuple:
+        # worker processes get the registered instance (and its caches) by name, not a copy of the arrays
+        from . import get_space
+
+        return (get_space, (self.name,))
 
     def __repr__(self) -> str:
         return f"<zcdb search space {self.name}: {self.size if self.size is not None else 'not enumerable'}>"
@@ -120,6 +130,26 @@ class SearchSpace:
         """Every official string, by index."""
         raise NotImplementedError
 
+    def index_map(self) -> dict[str, int]:
+        """Official string -> index, for every architecture (built once; the fast path of string queries)."""
+        cache = self.__dict__.get("_index_map_cache")
+        if cache is None:
+            cache = self.__dict__["_index_map_cache"] = {t: i for i, t in enumerate(self.all_strings())}
+        return cache
+
+    def padded_neighbours(self) -> np.ndarray:
+        """:meth:`neighbour_lists` as one ``(size, max degree)`` array padded with -1 (for vectorized moves)."""
+        cache = self.__dict__.get("_padded_cache")
+        if cache is None:
+            lists = self.neighbour_lists()
+            width = max((len(x) for x in lists), default=0)
+            cache = np.full((len(lists), width), -1, dtype=np.int64)
+            for i, x in enumerate(lists):
+                cache[i, :len(x)] = x
+            cache.setflags(write=False)
+            self.__dict__["_padded_cache"] = cache
+        return cache
+
     # ------------------------------------------------------------------ equivalence, moves, encodings
     def canonical(self, arch: ArchLike) -> str:
         """A form equal exactly for architectures that compute the same function."""
@@ -164,6 +194,10 @@ class SearchSpace:
         return cols, np.concatenate(blocks, axis=1).astype(np.float64)
 
     # ------------------------------------------------------------------ optional capabilities
+    def from_naslib(self, key: Sequence[int]) -> tuple[int, ...]:
+        """The choice tuple of NASLib's encoding (NAS-Bench-Suite-Zero's keys)."""
+        raise MissingCapability(f"space {self.name} has no NASLib key converter: give official architecture strings")
+
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
         """The PyTorch network of ``arch`` on ``dataset`` (its forward returns logits)."""
         raise MissingCapability(f"space {self.name} has no network builder: compute proxies on a space that has one")
@@ -172,9 +206,20 @@ class SearchSpace:
         """Exact ``(params in millions, MFLOPs)`` of ``arch`` on ``dataset``."""
         raise MissingCapability(f"space {self.name} has no cost counter: import params and flops from a file")
 
+    def cost_table(self, dataset: str, convention: Optional[str] = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`cost` of every architecture: (params, MFLOPs) arrays by index."""
+        n = self.require_size("a cost table")
+        kw = {} if convention is None else {"convention": convention}
+        vals = np.array([self.cost(i, dataset, **kw) for i in range(n)], dtype=np.float64).reshape(n, 2)
+        return vals[:, 0], vals[:, 1]
+
     def check_dataset(self, dataset: str, what: str = "network") -> None:
-        """:class:`MissingCapability` unless the space has a ``what`` for ``dataset``."""
+        """:class:`MissingCapability` unless the space has a ``what`` for ``dataset``
+        (:class:`~zcdb.errors.UnknownDataset` for a dataset zcdb cannot load at all)."""
         if dataset not in self.datasets:
+            from ..datasets import dataset_info
+
+            dataset_info(dataset)
             raise MissingCapability(f"space {self.name} has no {what} for dataset {dataset}: use one of "
                                     f"{', '.join(self.datasets) or 'none'}")
 
@@ -265,6 +310,9 @@ class ProductSpace(SearchSpace):
 
     def neighbour_lists(self) -> list[np.ndarray]:
         return list(self.neighbour_table())
+
+    def padded_neighbours(self) -> np.ndarray:
+        return self.neighbour_table()
 
     def neighbour_table(self) -> np.ndarray:
         """``(size, sum(n_k - 1))`` array of :meth:`neighbours` of every index (product spaces are not ragged)."""

@@ -304,6 +304,82 @@ def all_products() -> Iterable[tuple[int, ...]]:
     return itertools.product(range(NUM_OPS), repeat=NUM_EDGES)
 
 
+# --------------------------------------------------------------------------- surrogate encodings
+def _live_edges() -> np.ndarray:
+    """``(NUM_ARCHS, 6)`` bool: edges that carry signal from the input to the output node."""
+    ops = _ops_matrix()
+    on = ops != OPS.index("none")
+    n = NUM_ARCHS
+    edge = {e: k for k, e in enumerate(EDGES)}
+    reach = [np.ones(n, bool)] + [np.zeros(n, bool) for _ in range(3)]
+    for j in range(1, 4):  # nodes in topological order
+        for i in range(j):
+            reach[j] |= reach[i] & on[:, edge[(i, j)]]
+    to_out = [np.zeros(n, bool) for _ in range(3)] + [np.ones(n, bool)]
+    for i in range(2, -1, -1):
+        for j in range(i + 1, 4):
+            to_out[i] |= on[:, edge[(i, j)]] & to_out[j]
+    return np.stack([on[:, k] & reach[i] & to_out[j] for k, (i, j) in enumerate(EDGES)], axis=1)
+
+
+def _edge_name(k: int) -> str:
+    i, j = EDGES[k]
+    return f"{i}-{j}"
+
+
+@functools.lru_cache(maxsize=1)
+def adjacency_encoding() -> tuple[tuple[str, ...], np.ndarray]:
+    """The cell as it computes: one-hot op per live edge; an edge off every input-to-output path
+    (or ``none``) is all zero, so architectures that differ only in dead edges get the same row."""
+    ops = _ops_matrix().astype(np.int64)
+    live = _live_edges()
+    real = [o for o in range(NUM_OPS) if OPS[o] != "none"]
+    cols, blocks = [], []
+    for k in range(NUM_EDGES):
+        for o in real:
+            cols.append(f"adj:{_edge_name(k)}={OPS[o]}")
+            blocks.append(live[:, k] & (ops[:, k] == o))
+    X = np.stack(blocks, axis=1).astype(np.float64)
+    X.setflags(write=False)
+    return tuple(cols), X
+
+
+#: The input-to-output routes of the cell, as node sequences.
+_ROUTES: tuple[tuple[int, ...], ...] = ((0, 3), (0, 1, 3), (0, 2, 3), (0, 1, 2, 3))
+
+
+@functools.lru_cache(maxsize=1)
+def path_encoding() -> tuple[tuple[str, ...], np.ndarray]:
+    """BANANAS-style path encoding (White et al., AAAI 2021), per route of the cell: one
+    indicator per sequence of operations along it; a route through ``none`` is no path."""
+    ops = _ops_matrix().astype(np.int64)
+    edge = {e: k for k, e in enumerate(EDGES)}
+    real = [o for o in range(NUM_OPS) if OPS[o] != "none"]
+    lookup = np.full(NUM_OPS, -1)
+    lookup[real] = np.arange(len(real))
+    cols, blocks = [], []
+    for route in _ROUTES:
+        ks = [edge[(a, b)] for a, b in zip(route, route[1:])]
+        digits = lookup[ops[:, ks]]  # (n, len) in 0..3, -1 for none
+        alive = (digits >= 0).all(axis=1)
+        code = np.zeros(NUM_ARCHS, np.int64)
+        for d in range(len(ks)):
+            code = code * len(real) + np.maximum(digits[:, d], 0)
+        block = np.zeros((NUM_ARCHS, len(real) ** len(ks)))
+        block[np.flatnonzero(alive), code[alive]] = 1.0
+        blocks.append(block)
+        name = "-".join(map(str, route))
+        for c in range(len(real) ** len(ks)):
+            seq, rest = [], c
+            for _ in ks:
+                rest, r = divmod(rest, len(real))
+                seq.append(OPS[real[r]])
+            cols.append(f"path:{name}=" + ">".join(reversed(seq)))
+    X = np.concatenate(blocks, axis=1)
+    X.setflags(write=False)
+    return tuple(cols), X
+
+
 # --------------------------------------------------------------------------- the interface
 class NB201Space(SearchSpace):
     """NAS-Bench-201 (and NATS-Bench's topology space) through the :class:`SearchSpace` interface.
@@ -313,13 +389,19 @@ class NB201Space(SearchSpace):
 
     name = NAME
     size = NUM_ARCHS
-    positions = tuple(f"{i}->{j}" for i, j in EDGES)
+    #: Edges ``i-j`` (also the onehot column names: ``onehot:0-1=none``).
+    positions = tuple(f"{i}-{j}" for i, j in EDGES)
     choices = (OPS,) * NUM_EDGES
     product = True
     #: The image datasets of :mod:`zcdb.datasets` (the network adapts its stem and head to each).
     datasets = ("cifar10", "cifar100", "ImageNet16-120", "digits")
     default_protocol = "200ep"
     encodings = ("onehot", "adjacency", "path")
+    network_variants = ("thin",)
+    #: Protocols whose networks are the official skeleton (C=16, N=5), so :meth:`cost` gives their costs.
+    official_protocols = ("200ep", "12ep")
+    #: FLOP counting conventions of :meth:`cost` (``zcdb.models.CONVENTIONS``): NAS-Bench-Suite-Zero's, then NAS-Bench-201's.
+    cost_conventions = ("naslib", "nb201")
 
     parse = staticmethod(parse)
     format_arch = staticmethod(format_arch)
@@ -332,12 +414,40 @@ class NB201Space(SearchSpace):
     sample = staticmethod(sample)
     neighbours = staticmethod(neighbours)
     neighbour_table = staticmethod(neighbour_table)
+    index_map = staticmethod(_string_to_index)
+    from_naslib = staticmethod(from_naslib)
+    to_naslib = staticmethod(to_naslib)
+    suite_zero_epoch = 200
+
+    def padded_neighbours(self) -> np.ndarray:
+        return neighbour_table()
 
     def representatives(self) -> np.ndarray:
         return canonical_representatives()
 
     def neighbour_lists(self) -> list[np.ndarray]:
         return list(neighbour_table())
+
+    def encode(self, indices: np.ndarray, kind: str = "onehot") -> tuple[list[str], np.ndarray]:
+        if kind == "adjacency":
+            cols, X = adjacency_encoding()
+        elif kind == "path":
+            cols, X = path_encoding()
+        else:
+            return super().encode(indices, kind)
+        return list(cols), X[np.asarray(indices, dtype=np.int64)]
+
+    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        # Cost is linear in the counts of the three costly ops: evaluate the formula once per
+        # count triple and look the rest up (15,625 architectures, 126 evaluations).
+        ops = _ops_matrix()
+        triples = np.stack([(ops == OPS.index(o)).sum(axis=1)
+                            for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")], axis=1)
+        uniq, inv = np.unique(triples, axis=0, return_inverse=True)
+        reps = [int(np.flatnonzero((triples == t).all(axis=1))[0]) for t in uniq]
+        kw = {} if convention is None else {"convention": convention}
+        vals = np.array([self.cost(r, dataset, **kw) for r in reps])
+        return vals[inv.ravel(), 0], vals[inv.ravel(), 1]
 
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
         from ..models import build_nb201
