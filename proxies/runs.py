@@ -16,6 +16,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
@@ -278,6 +279,9 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
 
 def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
     """Bar chart of Spearman and Kendall per score set, written to ``path`` (PNG, SVG, PDF)."""
+    from zcdb.paths import PLOT_SUFFIXES, output_file
+
+    Path(output_file(path, "plot path", PLOT_SUFFIXES)).parent.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -21,11 +21,12 @@ instead of one row at a time.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Optional
 
 import numpy as np
 
-from zcdb.errors import CorruptFile
+from zcdb.errors import CorruptFile, short_repr as _shown
 from zcdb.spaces import nb201
 from zcdb.store import MEAN_SEED, ImportBatch
 
@@ -41,6 +42,9 @@ SPLITS: dict[str, dict[str, str]] = {
 #: Seed whose params/FLOPs nats_bench (>= 1.6) trusts when the seeds of a run disagree.
 _NATS_REFERENCE_SEED = 888
 _NUMBER_TYPES = frozenset([float, int, np.float64, np.float32, np.float16, np.int64, np.int32])
+#: Longer than any schedule: a larger 'epochs' is damage, and would not fit an SQLite integer.
+_MAX_EPOCHS = 100_000
+_EPOCH = re.compile(r"[0-9]{1,9}")
 
 
 class _Missing:
@@ -103,8 +107,8 @@ class ResultsTable:
         for dataset, seeds in dataset_seed.items():
             if dataset not in SPLITS:
                 raise self.fail(arch, f"unknown dataset {dataset!r} (known: {', '.join(SPLITS)})")
-            if not isinstance(seeds, (list, tuple)) or not all(_is_int(s) for s in seeds):
-                raise self.fail(arch, f"{dataset} seeds must be a list of integers, got {seeds!r}")
+            if not isinstance(seeds, (list, tuple)) or not all(_is_int(s) and abs(s) < 2**31 for s in seeds):
+                raise self.fail(arch, f"{dataset} seeds must be a list of integers, got {_shown(seeds)}")
             runs = []
             for seed in seeds:
                 run = all_results.get((dataset, seed))
@@ -118,8 +122,8 @@ class ResultsTable:
     def _add_run(self, arch: int, slot: int, protocol: str, dataset: str, seed: int, run: dict) -> None:
         what = f"{protocol} {dataset} seed {seed}"
         epochs = run.get("epochs")
-        if not _is_int(epochs) or epochs < 1:
-            raise self.fail(arch, f"{what}: 'epochs' must be a positive integer, got {epochs!r}")
+        if not _is_int(epochs) or not 1 <= epochs <= _MAX_EPOCHS:
+            raise self.fail(arch, f"{what}: 'epochs' must be an integer in 1..{_MAX_EPOCHS}, got {_shown(epochs)}")
         epochs = int(epochs)
         for key in ("train_acc1es", "train_losses", "train_times", "eval_acc1es", "eval_losses"):
             if key not in run:
@@ -158,7 +162,7 @@ class ResultsTable:
             if lat is None:
                 continue
             if not isinstance(lat, (list, tuple)):
-                raise self.fail(arch, f"{what}: 'latency' must be a list of seconds or None, got {lat!r}")
+                raise self.fail(arch, f"{what}: 'latency' must be a list of seconds or None, got {_shown(lat)}")
             if lat:
                 mean = sum(self._number(arch, f"{what}: 'latency'", x) for x in lat) / len(lat)
                 if mean > 0:  # the APIs read -1 or 0 as "not measured"
@@ -222,33 +226,36 @@ class ResultsTable:
         ep, vals = [], []
         for e, v in items:
             if type(e) is not int:
-                if isinstance(e, str) and e.isdigit():  # from "<set>@<epoch>" keys
+                if isinstance(e, str) and _EPOCH.fullmatch(e):  # from "<set>@<epoch>" keys
                     e = int(e)
                 elif _is_int(e):
                     e = int(e)
                 else:
-                    raise self.fail(arch, f"{what} has key {e!r}, not an epoch")
+                    raise self.fail(arch, f"{what} has key {_shown(e)}, not an epoch")
             if not 0 <= e < epochs:
-                raise self.fail(arch, f"{what} has epoch {e} outside 0..{epochs - 1}")
+                raise self.fail(arch, f"{what} has epoch {_shown(e)} outside 0..{epochs - 1}")
             ep.append(e)
             vals.append(v)
-        if not set(map(type, vals)) <= _NUMBER_TYPES:
-            vals = [self._number(arch, what, v) for v in vals]
-        return vals, ep
+        return self._floats(arch, what, vals, set(map(type, vals))), ep
 
     def _floats(self, arch: int, what: str, vals: list, types: set) -> np.ndarray:
         if types <= _NUMBER_TYPES:
-            return np.array(vals, dtype=np.float64)
+            try:
+                return np.array(vals, dtype=np.float64)
+            except OverflowError:  # an int no float holds: let _number name it
+                pass
         return np.array([self._number(arch, what, v) for v in vals], dtype=np.float64)
 
     def _number(self, arch: int, what: str, v: Any) -> float:
         if v is _MISSING:
             raise self.fail(arch, f"{what} is missing")
         if v is None or isinstance(v, (str, bytes, bool)):
-            raise self.fail(arch, f"{what} must be a number, got {v!r}")
+            raise self.fail(arch, f"{what} must be a number, got {_shown(v)}")
         try:
             return float(v)  # also 0-d numpy arrays and one-element tensors
-        except (TypeError, ValueError):
+        except OverflowError:
+            raise self.fail(arch, f"{what} is {_shown(v)}, too large for a float") from None
+        except (TypeError, ValueError, RuntimeError):
             raise self.fail(arch, f"{what} must be a number, got {type(v).__name__}") from None
 
     # ------------------------------------------------------------------ storage
@@ -320,6 +327,11 @@ class ResultsTable:
             ok = ~np.isnan(col)
             if ok.any():
                 batch.add_evaluations("nb201", dataset, protocol, metric, 0, MEAN_SEED, index[ok], col[ok])
+
+
+def import_options(final_only: bool, allow_missing: bool) -> dict[str, bool]:
+    """The provenance options of an import of these formats (only the flags that are set)."""
+    return {k: True for k, on in (("final_only", final_only), ("allow_missing", allow_missing)) if on}
 
 
 def check_meta_archs(source: str, meta_archs: Any, hint: str) -> None:

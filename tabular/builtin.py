@@ -20,6 +20,8 @@ from zcdb.errors import CorruptFile, ZcdbError
 from zcdb.spaces import get_space
 from zcdb.store import ImportBatch, Store
 
+from ._safe_pickle import one_line
+
 _ACC = ("train_acc", "val_acc", "test_acc")
 
 
@@ -166,7 +168,9 @@ def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except Exception as exc:  # zipfile, json and numpy errors alike mean a damaged file
-        raise CorruptFile(f"{path} is damaged ({type(exc).__name__}: {exc}): reinstall zcdb") from None
+        raise CorruptFile(f"{path} is damaged ({type(exc).__name__}: {one_line(exc)}): reinstall zcdb") from None
+    if not isinstance(meta, dict):
+        raise CorruptFile(f"{path} is damaged (its meta is a {type(meta).__name__}, not an object): reinstall zcdb")
     return arrays, meta
 
 
@@ -203,6 +207,15 @@ def import_builtin(store: Store, name: str, replace: bool = False) -> ImportBatc
     """Load the shipped table ``name`` into ``store`` (idempotent, one transaction)."""
     path = builtin_path(name)
     arrays, meta = _load_npz(path)
+    try:
+        return _import_arrays(store, path, name, arrays, meta, replace)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # the file read, but its arrays and meta do not fit together
+        raise CorruptFile(f"{path} is damaged ({type(exc).__name__}: {one_line(exc)}): reinstall zcdb") from None
+
+
+def _import_arrays(store: Store, path: Path, name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                   replace: bool) -> ImportBatch:
     if meta.get("kind") == "proxies":
         with store.importing(path, "builtin", {"name": name}, replace=replace) as batch:
             for k, st in enumerate(meta["sets"]):
@@ -227,6 +240,8 @@ def import_builtin(store: Store, name: str, replace: bool = False) -> ImportBatc
                 for e, epoch in enumerate(m["epochs"]):
                     col = cube[:, s, e]
                     keep = ~np.isnan(col)
+                    if np.isinf(col).any():
+                        raise CorruptFile(f"{path} is damaged (an infinite {metric}): reinstall zcdb")
                     if keep.any():
                         batch.add_evaluations(space, dataset, protocol, metric, epoch, seed, archs[keep], col[keep])
         if "alias_index" in arrays:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from zcdb.errors import CorruptFile, UnknownArch, ZcdbError
-from zcdb.spaces import get_space
+from zcdb.errors import CorruptFile, UnknownArch, ZcdbError, short_repr as _shown
+from zcdb.spaces import get_space, parse_arch_text
 from zcdb.store import MEAN_SEED, ImportBatch, Store, check_metric_name, default_protocol
 
 #: Metrics that are properties of the network, not of training: stored at epoch 0 by default.
@@ -50,8 +51,12 @@ def import_csv(
     ``epoch`` is the fidelity of the values; metrics that do not depend on training
     (params, flops, latency_*, energy_*) always go to epoch 0 and need no ``epoch``.
     ``seed`` defaults to -1: values the source reports averaged over its seeds.
-    An empty or non-numeric cell fails the import (naming file and line) unless
-    ``allow_missing``, which stores NaN for empty cells.
+    Cells must be plain decimal numbers (``94.1``, ``-3``, ``1e-05``). An empty cell,
+    ``nan``, ``inf`` or a number too large for a float fails the import (naming file and
+    line) unless ``allow_missing``, which stores them as missing and counts them in
+    ``batch.missing``. Accuracies outside 0..100 always fail. A last line without a newline
+    whose last value has fewer digits than the column's others adds a warning to
+    ``batch.warnings`` (the file may have been cut).
     """
     mod = get_space(space)
     protocol = protocol or default_protocol(space)
@@ -65,17 +70,21 @@ def import_csv(
     if not p.is_file():
         raise CorruptFile(f"no such file: {p}: check the path")
     idx: list[int] = []
+    lines: list[int] = []
     vals: dict[str, list[float]] = {c: [] for c in columns}
+    last_digits: list[int] = []  # significant digits of each row's last field
     try:
         with open(p, newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh, strict=True)
             header = next(reader, None)
             if not header:
-                raise CorruptFile(f"{p} is empty: expected a CSV header with column {arch_column!r}")
+                raise CorruptFile(f"{p} is empty: expected a CSV header with column {arch_column!r}: "
+                                  "check the path, or re-export the table with its header")
             missing = [c for c in [arch_column, *columns] if c not in header]
             if missing:
                 raise CorruptFile(
-                    f"{p} has no column {missing[0]!r}: its columns are {', '.join(header)}"
+                    f"{p} has no column {missing[0]!r}: its columns are {_shown(', '.join(header), 300)}; "
+                    "name one of them in --arch-column / --column"
                 )
             a = header.index(arch_column)
             pos = {c: header.index(c) for c in columns}
@@ -84,35 +93,82 @@ def import_csv(
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)} (truncated?)")
-                cell = row[a].strip()
+                    raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)}: "
+                                      "check the file for a missing or extra separator, or a truncated line")
                 try:
-                    idx.append(mod.index_of(int(cell)) if cell.isdigit() else mod.index_of(cell))
+                    idx.append(mod.index_of(parse_arch_text(row[a])))
                 except UnknownArch as exc:
                     raise UnknownArch(f"{p}:{line}: {exc}") from None
+                lines.append(line)
+                last_digits.append(_significant_digits(row[-1]))
                 for c, k in pos.items():
-                    v = row[k].strip()
-                    if v == "" and allow_missing:
-                        vals[c].append(math.nan)
-                        continue
-                    try:
-                        vals[c].append(float(v))
-                    except ValueError:
-                        raise CorruptFile(
-                            f"{p}:{line}: column {c!r} holds {v!r}, not a number"
-                            + ("" if allow_missing else " (pass --allow-missing to store empty cells as NaN)")
-                        ) from None
+                    vals[c].append(_number(row[k], p, line, c, allow_missing))
     except UnicodeDecodeError:
-        raise CorruptFile(f"{p} is not a UTF-8 CSV file") from None
+        raise CorruptFile(f"{p} is not a UTF-8 CSV file: save it as UTF-8 text") from None
     except csv.Error as exc:
-        raise CorruptFile(f"{p}: malformed CSV ({exc})") from None
+        raise CorruptFile(f"{p}: malformed CSV ({exc}): check its quoting; is the file complete?") from None
     if not idx:
-        raise CorruptFile(f"{p} has a header but no rows")
+        raise CorruptFile(f"{p} has a header but no rows: export the table with one row per architecture")
     options = dict(space=space, arch_column=arch_column, columns={c: list(dm) for c, dm in columns.items()},
                    epoch=epoch, seed=seed, protocol=protocol, allow_missing=allow_missing)
     arch_index = np.asarray(idx, dtype=np.int64)
-    with store.importing(p, "csv", options, replace=replace) as batch:
+
+    def where(k: int) -> str:
+        return f"{p}:{lines[k]}"
+
+    with store.importing(p, "csv", options, replace=replace, allow_missing=allow_missing) as batch:
         for c, (dataset, metric) in columns.items():
             ep = 0 if _epochless(metric) else int(epoch)  # type: ignore[arg-type]
-            batch.add_evaluations(space, dataset, protocol, metric, ep, seed, arch_index, np.asarray(vals[c]))
+            batch.add_evaluations(space, dataset, protocol, metric, ep, seed, arch_index, np.asarray(vals[c]),
+                                  where=where)
+        if _looks_cut(p, last_digits):
+            batch.warnings.append(
+                f"{p}: the last line has no newline and its last value is shorter than the column's others: "
+                "the file may be truncated; check its end"
+            )
     return batch
+
+
+# Plain decimal numbers only: float() also takes "9_4.1" (as 94.1) and other scripts' digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def _number(text: str, p: Path, line: int, column: str, allow_missing: bool) -> float:
+    """The value of one cell; NaN or inf (checked by the store) for empty and non-finite cells."""
+    v = text.strip()
+    if _NUMBER.fullmatch(v):
+        x = float(v)
+        if math.isinf(x) and not allow_missing:
+            raise CorruptFile(f"{p}:{line}: column {column!r} holds {_shown(v)}, too large for a float: "
+                              "fix the value, or pass --allow-missing to store it as missing")
+        return x
+    if _NON_FINITE.fullmatch(v):
+        return float(v)  # the store refuses it unless allow_missing
+    if v == "" and allow_missing:
+        return math.nan
+    if v == "":
+        raise CorruptFile(f"{p}:{line}: column {column!r} is empty: fill it in, "
+                          "or pass --allow-missing to store empty cells as missing")
+    raise CorruptFile(f"{p}:{line}: column {column!r} holds {_shown(v)}, not a number: "
+                      "write plain decimal numbers such as 94.1 or 1e-05")
+
+
+def _significant_digits(text: str) -> int:
+    v = text.strip()
+    if not _NUMBER.fullmatch(v):
+        return len(v)
+    mantissa = re.split("[eE]", v.lstrip("+-"))[0]
+    return len(mantissa.replace(".", "").lstrip("0"))
+
+
+def _looks_cut(p: Path, last_digits: list[int]) -> bool:
+    """Whether the file ends without a newline inside a value shorter than its column's usual."""
+    if len(last_digits) < 3:
+        return False
+    with open(p, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) in (b"\n", b"\r"):
+            return False
+    return last_digits[-1] < float(np.median(last_digits[:-1]))
+

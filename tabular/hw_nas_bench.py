@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from zcdb.errors import CorruptFile
+from zcdb.errors import CorruptFile, short_repr as _shown
 from zcdb.spaces import nb201
 from zcdb.store import MEAN_SEED, ImportBatch, Store
 
@@ -43,7 +43,8 @@ _HINT = "pass the official HW-NAS-Bench-v1_0.pickle (re-download it if truncated
 _NUMBER_TYPES = frozenset([float, int, np.float64, np.float32, np.int64, np.int32])
 
 
-def import_hw_nas_bench(store: Store, path: Union[str, os.PathLike], replace: bool = False) -> ImportBatch:
+def import_hw_nas_bench(store: Store, path: Union[str, os.PathLike], replace: bool = False,
+                        allow_missing: bool = False) -> ImportBatch:
     """Import HW-NAS-Bench's NAS-Bench-201 part (``HW-NAS-Bench-v1_0.pickle``) into ``store``.
 
     For datasets cifar10, cifar100 and ImageNet16-120 (protocol ``200ep``, epoch 0, seed -1:
@@ -51,7 +52,8 @@ def import_hw_nas_bench(store: Store, path: Union[str, os.PathLike], replace: bo
     edgegpu, raspi4, edgetpu, pixel3, eyeriss and fpga, and ``energy_<device>`` in mJ for
     edgegpu, eyeriss and fpga, exactly as ``HWNASBenchAPI.query_by_index`` returns them.
     ``eyeriss_arithmetic_intensity`` is not a cost metric and is skipped; the FBNet part is
-    ignored. A NaN value is not written.
+    ignored. A NaN value (not measured) is not written; an infinite one fails the import
+    unless ``allow_missing``, which stores it as missing and counts it in ``batch.missing``.
 
     Values that differ from rows already stored raise :class:`~zcdb.errors.ImportConflict`
     unless ``replace``.
@@ -68,7 +70,8 @@ def import_hw_nas_bench(store: Store, path: Union[str, os.PathLike], replace: bo
     with gc_paused():
         columns = _read(p)
     index = np.arange(nb201.NUM_ARCHS)
-    with store.importing(p, IMPORTER, {}, replace=replace) as batch:
+    with store.importing(p, IMPORTER, {"allow_missing": True} if allow_missing else {}, replace=replace,
+                         allow_missing=allow_missing) as batch:
         for (dataset, metric), values in columns.items():
             ok = ~np.isnan(values)
             batch.add_evaluations("nb201", dataset, PROTOCOL, metric, 0, MEAN_SEED, index[ok], values[ok])
@@ -127,13 +130,19 @@ def _column(p: Path, what: str, col: Any) -> np.ndarray:
         n = len(col) if isinstance(col, (list, tuple)) else type(col).__name__
         raise CorruptFile(f"{p}: {what} must hold {nb201.NUM_ARCHS} values by architecture index, got {n}: {_HINT}")
     if set(map(type, col)) <= _NUMBER_TYPES:
-        return np.array(col, dtype=np.float64)
+        try:
+            return np.array(col, dtype=np.float64)
+        except OverflowError:  # an int no float holds: found and named below
+            pass
     out = np.empty(nb201.NUM_ARCHS)
     for i, v in enumerate(col):
         if v is None or isinstance(v, (str, bytes, bool)):
-            raise CorruptFile(f"{p}: {what} of architecture {i} must be a number, got {v!r}: {_HINT}")
+            raise CorruptFile(f"{p}: {what} of architecture {i} must be a number, got {_shown(v)}: {_HINT}")
         try:
             out[i] = float(v)
+        except OverflowError:
+            raise CorruptFile(f"{p}: {what} of architecture {i} is {_shown(v)}, too large for a float: "
+                              f"{_HINT}") from None
         except (TypeError, ValueError):
             raise CorruptFile(
                 f"{p}: {what} of architecture {i} must be a number, got {type(v).__name__}: {_HINT}"

@@ -25,15 +25,17 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from zcdb.errors import CorruptFile, UnknownArch
+from zcdb.errors import CorruptFile, UnknownArch, short_repr as _shown
 from zcdb.spaces import DEFAULT_SPACE, get_space
 from zcdb.store import MEAN_SEED, ImportBatch, Store, default_protocol
 
 DATA_LABEL = "naslib-zc"
-_TUPLE = re.compile(r"\(\s*\d+(\s*,\s*\d+)*\s*,?\s*\)")
+_TUPLE = re.compile(r"\(\s*[0-9]{1,9}(\s*,\s*[0-9]{1,9})*\s*,?\s*\)")
 _NON_PROXY = {"idx", "id", "arch", "val_accuracy", "test_accuracy"}
 _KNOWN_DATASETS = {"cifar10", "cifar100", "ImageNet16-120", "svhn", "ninapro", "scifar100",
                    "jigsaw", "class_object", "class_scene", "autoencoder", "normal", "room_layout", "segmentsemantic"}
+_HINT = "pass a NAS-Bench-Suite-Zero zc_<space>.json file (re-download it if damaged)"
+_FIX_VALUE = "correct the value, or re-download the file if it is damaged"
 
 
 def _arch_index(mod: Any, key: str, where: str) -> int:
@@ -47,20 +49,27 @@ def _arch_index(mod: Any, key: str, where: str) -> int:
         raise UnknownArch(f"{where}: {exc}") from None
 
 
-def _number(x: Any, where: str) -> float:
+def _number(x: Any, where: str, what: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)) and x is not None:
-        raise CorruptFile(f"{where}: expected a number, got {x!r}")
-    return math.nan if x is None else float(x)
+        raise CorruptFile(f"{where}: {what}: expected a number, got {_shown(x)}: {_FIX_VALUE}")
+    try:
+        return math.nan if x is None else float(x)
+    except OverflowError:
+        raise CorruptFile(f"{where}: {what} is an integer too large for a float: {_FIX_VALUE}") from None
 
 
 def import_naslib_zc(
     store: Store, path: Union[str, os.PathLike], space: str = DEFAULT_SPACE, dataset: Optional[str] = None,
-    replace: bool = False,
+    replace: bool = False, allow_missing: bool = False,
 ) -> ImportBatch:
     """Import a NAS-Bench-Suite-Zero JSON file (either layout) into ``store``.
 
     ``dataset`` names the dataset of a flat-layout file (default cifar10) or restricts a
-    released-layout file to one of its datasets.
+    released-layout file to one of its datasets. Non-finite proxy scores (the released
+    files hold ``-Infinity`` for some) are stored as NaN with their reason and counted in
+    ``batch.nonfinite_scores``; a non-finite ``val_accuracy``, ``params`` or ``flops`` fails
+    the import unless ``allow_missing`` (then it is stored as missing and counted in
+    ``batch.missing``).
     """
     mod = get_space(space)
     p = Path(path)
@@ -70,52 +79,64 @@ def import_naslib_zc(
         with open(p, encoding="utf-8") as fh:
             data = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CorruptFile(f"{p} is not valid JSON ({exc}): is it truncated?") from None
+        raise CorruptFile(f"{p} is not valid JSON ({exc}), perhaps truncated: {_HINT}") from None
+    except RecursionError:
+        raise CorruptFile(f"{p} nests JSON deeper than any NAS-Bench-Suite-Zero file: {_HINT}") from None
     if not isinstance(data, dict) or not data:
-        raise CorruptFile(f"{p}: expected a JSON object of datasets or architectures")
+        raise CorruptFile(f"{p}: expected a JSON object of datasets or architectures: {_HINT}")
     if all(k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in data.items()):
         layout = "released"
         parts = {k: v for k, v in data.items() if dataset is None or k == dataset}
         if not parts:
-            raise CorruptFile(f"{p} has no dataset {dataset!r}: it has {', '.join(data)}")
+            raise CorruptFile(f"{p} has no dataset {dataset!r}: it has {', '.join(data)}; pass one of them "
+                              "with --dataset")
     else:
         layout = "flat"
         parts = {dataset or "cifar10": data}
     protocol = default_protocol(space)
     options = dict(space=space, dataset=dataset, layout=layout)
-    with store.importing(p, "naslib-zc", options, replace=replace) as batch:
+    if allow_missing:
+        options["allow_missing"] = True
+    with store.importing(p, "naslib-zc", options, replace=replace, allow_missing=allow_missing) as batch:
         for ds, archs in parts.items():
             if not isinstance(archs, dict):
-                raise CorruptFile(f"{p}: dataset {ds!r} must map architectures to records")
-            scores: dict[str, tuple[list[int], list[float], list[float]]] = {}
+                raise CorruptFile(f"{p}: dataset {ds!r} must map architectures to records: {_HINT}")
+            scores: dict[str, tuple[list[int], list[float], list[float], list[str]]] = {}
             val_idx: list[int] = []
             val: list[float] = []
+            val_keys: list[str] = []
             for key, rec in archs.items():
                 where = f"{p}: {ds} / {key}"
                 i = _arch_index(mod, key, where)
                 if not isinstance(rec, dict):
-                    raise CorruptFile(f"{where}: expected an object of proxy scores")
+                    raise CorruptFile(f"{where}: expected an object of proxy scores, got {_shown(rec)}: {_HINT}")
                 for name, entry in rec.items():
                     if name in _NON_PROXY:
                         continue
                     if isinstance(entry, dict):
                         if "score" not in entry:
-                            raise CorruptFile(f"{where}: proxy {name!r} has no 'score'")
-                        s, t = _number(entry["score"], where), _number(entry.get("time"), where)
+                            raise CorruptFile(f"{where}: proxy {name!r} has no 'score': give each proxy "
+                                              "{'score': s, 'time': t}, or its score alone")
+                        s = _number(entry["score"], where, f"the score of {name!r}")
+                        t = _number(entry.get("time"), where, f"the time of {name!r}")
                     else:
-                        s, t = _number(entry, where), math.nan
-                    lst = scores.setdefault(name, ([], [], []))
+                        s, t = _number(entry, where, f"the score of {name!r}"), math.nan
+                    lst = scores.setdefault(name, ([], [], [], []))
                     lst[0].append(i)
                     lst[1].append(s)
                     lst[2].append(t)
+                    lst[3].append(key)
                 if "val_accuracy" in rec:
                     val_idx.append(i)
-                    val.append(_number(rec["val_accuracy"], where))
-            for name, (idx, s, t) in sorted(scores.items()):
+                    val.append(_number(rec["val_accuracy"], where, "'val_accuracy'"))
+                    val_keys.append(key)
+            for name, (idx, s, t, keys) in sorted(scores.items()):
                 batch.add_proxy_scores(space, ds, name, -1, -1, DATA_LABEL, idx, s, t)
                 if name in ("params", "flops"):
-                    batch.add_evaluations(space, ds, protocol, name, 0, MEAN_SEED, idx, s)
+                    batch.add_evaluations(space, ds, protocol, name, 0, MEAN_SEED, idx, s,
+                                          where=lambda k, keys=keys, ds=ds: f"{p}: {ds} / {keys[k]}")
             if val_idx:
                 batch.add_evaluations(space, ds, protocol, "val_acc", mod.suite_zero_epoch or 0, MEAN_SEED,
-                                      np.asarray(val_idx), np.asarray(val))
+                                      np.asarray(val_idx), np.asarray(val),
+                                      where=lambda k, keys=val_keys, ds=ds: f"{p}: {ds} / {keys[k]}")
     return batch

@@ -25,7 +25,7 @@ from zcdb.spaces import nb201
 from zcdb.store import ImportBatch, Store
 
 from . import _safe_pickle
-from ._arch_results import ResultsTable, check_meta_archs
+from ._arch_results import ResultsTable, check_meta_archs, import_options
 from ._safe_pickle import RefusedGlobal, gc_paused, one_line
 
 IMPORTER = "nats-tss"
@@ -36,7 +36,7 @@ _HINT = "pass the NATS-tss-v1_0-3ffb9-simple directory (re-download it if a file
 
 
 def import_nats_tss(store: Store, path: Union[str, os.PathLike], replace: bool = False,
-                    final_only: bool = False) -> ImportBatch:
+                    final_only: bool = False, allow_missing: bool = False) -> ImportBatch:
     """Import a NATS-Bench topology fast-mode directory (``NATS-tss-v1_0-3ffb9-simple``) into ``store``.
 
     The same rows as :func:`zcdb.tabular.nb201_pth.import_nb201_pth` (space ``nb201``; the
@@ -52,7 +52,9 @@ def import_nats_tss(store: Store, path: Union[str, os.PathLike], replace: bool =
     about a hundredth of the rows, for users who need final accuracies and not curves.
 
     Values that differ from rows already stored raise :class:`~zcdb.errors.ImportConflict`
-    unless ``replace``.
+    unless ``replace``. An infinite value, or an accuracy outside 0..100, fails the import
+    (NaN marks an absent value in these files and is not written); with ``allow_missing``
+    infinite values are stored as missing and counted in ``batch.missing``.
 
     Trust: the files are pickles; zcdb unpickles them restricted to plain data types, so a
     file naming any other class or function fails with :class:`~zcdb.errors.CorruptFile`
@@ -64,7 +66,8 @@ def import_nats_tss(store: Store, path: Union[str, os.PathLike], replace: bool =
     root = Path(path)
     with gc_paused():
         table = _read(root)
-        with store.importing(root, IMPORTER, {"final_only": True} if final_only else {}, replace=replace) as batch:
+        with store.importing(root, IMPORTER, import_options(final_only, allow_missing), replace=replace,
+                            allow_missing=allow_missing) as batch:
             table.flush(batch, final_only=final_only)
     return batch
 

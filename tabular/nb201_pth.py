@@ -16,7 +16,7 @@ from zcdb.errors import CorruptFile
 from zcdb.spaces import nb201
 from zcdb.store import ImportBatch, Store
 
-from ._arch_results import ResultsTable, check_meta_archs
+from ._arch_results import ResultsTable, check_meta_archs, import_options
 from ._safe_pickle import TORCH_PICKLE_MODULE, RefusedGlobal, gc_paused, one_line
 
 IMPORTER = "nb201-pth"
@@ -26,7 +26,7 @@ _HINT = "pass the official NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-0
 
 
 def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool = False,
-                     final_only: bool = False) -> ImportBatch:
+                     final_only: bool = False, allow_missing: bool = False) -> ImportBatch:
     """Import the official NAS-Bench-201 ``.pth`` benchmark file into ``store``.
 
     Rows (space ``nb201``; datasets ``cifar10-valid``, ``cifar10``, ``cifar100``,
@@ -46,7 +46,9 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
     about a hundredth of the rows, for users who need final accuracies and not curves.
 
     Values that differ from rows already stored raise :class:`~zcdb.errors.ImportConflict`
-    unless ``replace``.
+    unless ``replace``. An infinite value, or an accuracy outside 0..100, fails the import
+    (NaN marks an absent value in these files and is not written); with ``allow_missing``
+    infinite values are stored as missing and counted in ``batch.missing``.
 
     Trust: a ``.pth`` file is a pickle, which can name code to run when loaded. zcdb reads
     it through ``torch.load`` with Python's fast (C) unpickler restricted to plain data
@@ -62,7 +64,8 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
     p = Path(path)
     with gc_paused():
         table = _read(p)
-        with store.importing(p, IMPORTER, {"final_only": True} if final_only else {}, replace=replace) as batch:
+        with store.importing(p, IMPORTER, import_options(final_only, allow_missing), replace=replace,
+                            allow_missing=allow_missing) as batch:
             table.flush(batch, final_only=final_only)
     return batch
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from zcdb.errors import ZcdbError
 from zcdb.parallel import run_unordered
 from zcdb.progress import Progress
-from zcdb.spaces import get_space
+from zcdb.spaces import get_space, parse_arch_text
 from zcdb.store import Store
 
 from .protocols import Protocol, get_protocol
@@ -141,6 +142,9 @@ def _run_task(args: tuple[int, int, Protocol, Optional[str]]) -> TaskResult:
 
 
 # --------------------------------------------------------------------------- selection
+_COUNT = re.compile(r"[0-9]+")
+
+
 def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """The architectures to train for ``--archs all|unique|N|FILE``, and (for ``unique``) each
     architecture's class representative."""
@@ -150,7 +154,10 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
     if archs == "unique":
         rep = mod.representatives()
         return np.unique(rep), np.asarray(rep)
-    if archs.isdigit():
+    if _COUNT.fullmatch(archs):
+        if len(archs) > 9:
+            raise ZcdbError(f"--archs {archs[:12]}...: more than the {mod.size} architectures of {space}: "
+                            "give a smaller number, or all")
         return np.sort(mod.sample(int(archs), seed=0)), None
     path = Path(archs)
     if not path.is_file():
@@ -160,7 +167,7 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
         line = line.strip()
         if line and not line.startswith("#"):
             try:
-                out.append(mod.index_of(int(line) if line.isdigit() else line))
+                out.append(mod.index_of(parse_arch_text(line)))
             except ZcdbError as exc:
                 raise type(exc)(f"{path}:{k}: {exc}") from None
     return np.unique(np.asarray(out, dtype=np.int64)), None
@@ -196,7 +203,8 @@ def _dask_results(tasks: list[tuple], client: Any) -> Iterator[TaskResult]:
 # --------------------------------------------------------------------------- storing
 def _write_result(store: Store, p: Protocol, r: TaskResult) -> None:
     options = {"protocol": p.name, "seed": r.seed}
-    with store.importing(f"zcdb tabulate {p.name}", "tabulate", options) as batch:
+    # allow_missing: a run that diverged has NaN losses, a result to keep as missing, not bad input
+    with store.importing(f"zcdb tabulate {p.name}", "tabulate", options, allow_missing=True) as batch:
         batch.add_protocol(p.name, p.to_json())
         one = np.array([r.arch_index])
         for metric, values in r.curves.items():

@@ -81,7 +81,7 @@ def test_parse_never_crashes_on_garbage(text):
 
 
 def test_unknown_space():
-    with pytest.raises(UnknownSpace, match="known spaces are nb201"):
+    with pytest.raises(UnknownSpace, match="use one of nb201"):
         get_space("nb101")
 
 

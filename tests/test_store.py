@@ -17,7 +17,8 @@ from .conftest import dump
 
 
 def _fill(store, values, metric="test_acc", epoch=200, seed=MEAN_SEED, dataset="cifar10", source="unit"):
-    with store.importing(source, "unit", {"metric": metric}) as b:
+    # allow_missing: some tests store NaN on purpose, to read it back as missing
+    with store.importing(source, "unit", {"metric": metric}, allow_missing=True) as b:
         b.add_evaluations("nb201", dataset, "200ep", metric, epoch, seed, np.arange(len(values)), values)
     return b
 

@@ -139,11 +139,24 @@ replace_option = click.option("--replace", is_flag=True,
                               help="Overwrite stored values that differ (default: refuse and change nothing).")
 
 
+allow_missing_option = click.option(
+    "--allow-missing", is_flag=True,
+    help="Store empty cells and non-finite values (nan, inf) as missing, counted in the report, instead of failing.")
+
+
 def _report_import(batch: Any, as_json: bool) -> None:
+    for w in batch.warnings:
+        click.echo(f"warning: {w}", err=True)
     if as_json:
-        echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed))
-    else:
-        click.echo(f"imported {batch.rows} rows from {batch.source} ({batch.changed} new or changed)")
+        echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed,
+                       missing=batch.missing, nonfinite_scores=batch.nonfinite_scores, warnings=batch.warnings))
+        return
+    notes = [f"{batch.changed} new or changed"]
+    if batch.missing:
+        notes.append(f"{batch.missing} empty or non-finite values stored as missing")
+    if batch.nonfinite_scores:
+        notes.append(f"{batch.nonfinite_scores} non-finite proxy scores stored as NaN with their reason")
+    click.echo(f"imported {batch.rows} rows from {batch.source} ({'; '.join(notes)})")
 
 
 @import_.command(name="csv")
@@ -155,7 +168,7 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @click.option("--epoch", type=int, default=None, help="Fidelity of the training metrics (e.g. 200).")
 @click.option("--seed", type=int, default=-1, show_default=True, help="Seed of the values; -1: a mean over seeds.")
 @click.option("--protocol", default=None, help="Protocol name (default: the space's, 200ep for nb201).")
-@click.option("--allow-missing", is_flag=True, help="Store empty cells as NaN instead of failing.")
+@allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
@@ -179,29 +192,33 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 @click.argument("file", type=click.Path())
 @click.option("--space", default="nb201", show_default=True, help="Search space of the file.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
+@allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
-def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Optional[str], replace: bool,
-                         as_json: bool) -> None:
+def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Optional[str], allow_missing: bool,
+                         replace: bool, as_json: bool) -> None:
     """Import NAS-Bench-Suite-Zero proxy scores (NASLib zc_*.json, released or flat layout)."""
     from .tabular.naslib_zc import import_naslib_zc
 
-    _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace), as_json)
+    _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace,
+                                    allow_missing=allow_missing), as_json)
 
 
 def _file_importer(name: str, help_text: str, curves: bool = False) -> None:
-    def command(ctx: click.Context, path: str, replace: bool, as_json: bool, final_only: bool = False) -> None:
+    def command(ctx: click.Context, path: str, allow_missing: bool, replace: bool, as_json: bool,
+                final_only: bool = False) -> None:
         from .tabular import importers
 
         kwargs = {"final_only": True} if final_only else {}
-        _report_import(importers()[name](open_store(ctx), path, replace=replace, **kwargs), as_json)
+        _report_import(importers()[name](open_store(ctx), path, replace=replace, allow_missing=allow_missing,
+                                         **kwargs), as_json)
 
     if curves:
         command = click.option("--final-only", is_flag=True,
                                help="Keep only each curve's last epoch (200 or 12): about 1/100 of the rows.")(command)
-    for deco in (handle_errors, click.pass_context, json_option, replace_option,
+    for deco in (handle_errors, click.pass_context, json_option, replace_option, allow_missing_option,
                  click.argument("path", type=click.Path()), import_.command(name=name, help=help_text)):
         command = deco(command)
 
@@ -255,11 +272,12 @@ protocol_option = click.option("--protocol", default=None, help="Protocol (defau
 def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int], seed: Optional[int],
           protocol: Optional[str], archs: tuple[str, ...], as_json: bool) -> None:
     """Look up a metric of architectures (official strings or indices)."""
+    from .spaces import parse_arch_text
+
     bench = open_store(ctx).benchmark(space, dataset, protocol)
     rows = []
     for a in archs:
-        key: Any = int(a) if a.strip().isdigit() else a
-        i = bench.index(key)
+        i = bench.index(parse_arch_text(a))
         rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric,
                          value=bench.query(i, metric, epoch, seed)))
     if as_json:
@@ -301,13 +319,13 @@ def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch
 @handle_errors
 def cost(space: str, dataset: str, convention: Optional[str], archs: tuple[str, ...], as_json: bool) -> None:
     """Params (millions) and FLOPs (MFLOPs) of architectures (official strings or indices)."""
-    from .spaces import get_space
+    from .spaces import get_space, parse_arch_text
 
     sp = get_space(space)
     kwargs = {} if convention is None else {"convention": convention}
     rows = []
     for a in archs:
-        key: Any = int(a) if a.strip().isdigit() else a
+        key = parse_arch_text(a)
         params, flops = sp.cost(key, dataset, **kwargs)
         rows.append(dict(index=sp.index_of(key), arch=sp.string_of(key), params=params, flops=flops))
     if as_json:
@@ -437,12 +455,17 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
 @handle_errors
 def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: Optional[str]) -> None:
     """Export every stored score with its arch string, proxy, seed, batch size and data."""
+    from .paths import output_file
     from .proxies.runs import export_rows, export_text
 
+    target = output_file(out, "--out") if out else None
     text = export_text(export_rows(open_store(ctx), space, dataset), fmt)
-    if out:
-        with open(out, "w") as fh:
-            fh.write(text)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.write_text(text)
+        except OSError as exc:
+            raise ZcdbError(f"cannot write --out {target} ({exc.strerror}): give a path you can write") from None
     else:
         click.echo(text, nl=False)
 
@@ -455,7 +478,8 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
 @click.option("--metric-dataset", default=None, help="Take the metric from another dataset's benchmark.")
 @protocol_option
 @click.option("--proxies", "names", default=None, help="Only these (comma-separated).")
-@click.option("--plot", type=click.Path(), default=None, help="Write a bar chart (PNG) here.")
+@click.option("--plot", type=click.Path(), default=None,
+              help="Write a bar chart here (the suffix picks the format: .png, .svg, .pdf, ...).")
 @json_option
 @click.pass_context
 @handle_errors
@@ -463,8 +487,11 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
                  metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
                  as_json: bool) -> None:
     """Spearman, Kendall, top-10% precision and n of every stored score set against a metric."""
+    from .paths import PLOT_SUFFIXES, output_file
     from .proxies.runs import evaluate, plot_evaluation
 
+    if plot:
+        output_file(plot, "--plot", PLOT_SUFFIXES)
     wanted = [n.strip() for n in names.split(",")] if names else None
     rows = evaluate(open_store(ctx), space, dataset, metric, epoch=epoch, protocol=protocol,
                     metric_dataset=metric_dataset, proxies=wanted)
@@ -552,8 +579,10 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
                   model_name: str, uncertainty: str, members: int, target: str, zc_seed: Optional[int],
                   zc_batch_size: Optional[int], zc_data: Optional[str], out: str, as_json: bool) -> None:
     """Fit a surrogate on N architectures sampled from the table, score the held-out rest, save it."""
+    from .paths import output_file
     from .surrogates import fit_sample
 
+    output_file(out, "--out")
     sur = fit_sample(open_store(ctx).benchmark(space, dataset, protocol), metric, features, n_train, seed,
                      n_test=n_test, epoch=epoch, model=model_name,
                      uncertainty=None if uncertainty == "none" else uncertainty, members=members, target=target,

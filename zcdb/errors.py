@@ -42,3 +42,12 @@ class ImportConflict(ZcdbError):
 
 class MissingCapability(ZcdbError):
     """A search space lacks what was asked of it (a network for a dataset, enumeration, ...)."""
+
+
+def short_repr(x: object, limit: int = 60) -> str:
+    """``repr(x)`` cut to ``limit`` characters, for quoting bad input in a one-line message."""
+    try:
+        text = repr(x)
+    except (ValueError, RecursionError):  # an int past Python's 4,300-digit str limit, deep nesting
+        return f"a {type(x).__name__} too long to show"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

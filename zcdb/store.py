@@ -36,7 +36,7 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -57,6 +57,8 @@ _FIXED_METRICS = (
     "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
     "train_time", "params", "flops",
 )
+#: Metrics in percent: a value outside 0..100 is a unit or parsing error in the source.
+PERCENT_METRICS = ("test_acc", "val_acc", "train_acc")
 _METRIC_PREFIXES = ("latency_", "energy_")
 _LOWER_IS_BETTER_PREFIXES = ("latency_", "energy_")
 _LOWER_IS_BETTER = {"train_loss", "val_loss", "test_loss", "train_time", "params", "flops"}
@@ -383,15 +385,18 @@ class Store:
     @contextlib.contextmanager
     def importing(
         self, source: Union[str, os.PathLike], importer: str, options: Optional[dict[str, Any]] = None,
-        replace: bool = False,
+        replace: bool = False, allow_missing: bool = False,
     ) -> Iterator["ImportBatch"]:
         """Collect rows from one source and write them in one transaction.
 
         Nothing reaches the store unless the block finishes without an exception.
         Re-importing the same rows changes nothing; rows that would overwrite a
         different stored value raise :class:`ImportConflict` unless ``replace``.
+        Every value passes :meth:`ImportBatch.add_evaluations`' checks: a non-finite
+        value fails the import unless ``allow_missing`` (then it is stored as missing
+        and counted in ``batch.missing``), an accuracy outside 0..100 always fails.
         """
-        batch = ImportBatch(self, str(source), importer, options or {})
+        batch = ImportBatch(self, str(source), importer, options or {}, allow_missing=allow_missing)
         yield batch
         batch._commit(replace)
         self._generation += 1
@@ -426,11 +431,19 @@ def _span(values: set[int]) -> str:
 class ImportBatch:
     """Rows gathered from one source; written by :meth:`Store.importing` on success."""
 
-    def __init__(self, store: Store, source: str, importer: str, options: dict[str, Any]) -> None:
+    def __init__(self, store: Store, source: str, importer: str, options: dict[str, Any],
+                 allow_missing: bool = False) -> None:
         self.store = store
         self.source = source
         self.importer = importer
         self.options = options
+        self.allow_missing = allow_missing
+        #: Non-finite values (NaN, inf, empty cells) stored as missing because ``allow_missing``.
+        self.missing = 0
+        #: Non-finite proxy scores, stored as NaN with their reason (a proxy can diverge).
+        self.nonfinite_scores = 0
+        #: One line each: things the user should look at, though the import succeeded.
+        self.warnings: list[str] = []
         self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray]] = []
         self._proxies: list[tuple] = []
         self._protocols: dict[str, str] = {}
@@ -441,9 +454,16 @@ class ImportBatch:
 
     def add_evaluations(
         self, space: str, dataset: str, protocol: str, metric: str, epoch: int, seed: int,
-        arch_index: Sequence[int], values: Sequence[float],
+        arch_index: Sequence[int], values: Sequence[float], where: Optional[Callable[[int], str]] = None,
     ) -> None:
-        """Add one series (or part of one): ``values[k]`` of architecture ``arch_index[k]``."""
+        """Add one series (or part of one): ``values[k]`` of architecture ``arch_index[k]``.
+
+        Every importer's values pass here, so these checks hold for all of them: a
+        non-finite value is refused unless the batch allows missing values (then it is
+        counted in :attr:`missing`), and a percent metric (:data:`PERCENT_METRICS`) outside
+        0..100 is refused. ``where(k)`` names the place of ``values[k]``, source included
+        (e.g. ``"t.csv:7"``), for error messages; by default the source and the architecture.
+        """
         sp = get_space(space)
         check_metric_name(metric)
         idx = np.asarray(arch_index, dtype=np.int64)
@@ -451,11 +471,41 @@ class ImportBatch:
         if idx.shape != val.shape or idx.ndim != 1:
             raise ZcdbError("add_evaluations needs equally long 1-d arch_index and values")
         if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
-            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}")
+            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}: "
+                              "fix the file's architecture indices")
         if np.unique(idx).size != idx.size:
-            raise CorruptFile(f"{self.source}: an architecture appears twice for {dataset}:{metric} epoch {epoch}")
+            order = np.argsort(idx, kind="stable")
+            k = int(order[1:][idx[order[1:]] == idx[order[:-1]]].min())  # first repeat in source order
+            at = where(k) if where is not None else self.source
+            raise CorruptFile(f"{at}: architecture {int(idx[k])} appears twice for {dataset}:{metric} "
+                              f"epoch {epoch}: keep one row per architecture (remove or merge the duplicates)")
+        self._check_values(dataset, metric, epoch, seed, idx, val, where)
         self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val))
         self.rows += idx.size
+
+    def _check_values(self, dataset: str, metric: str, epoch: int, seed: int, idx: np.ndarray, val: np.ndarray,
+                      where: Optional[Callable[[int], str]]) -> None:
+        def place(k: int) -> str:
+            at = where(k) if where is not None else f"{self.source}: architecture {int(idx[k])}"
+            run = f"epoch {epoch}" + ("" if seed == MEAN_SEED else f", seed {seed}")
+            return f"{at}: {dataset}:{metric} ({run}) is {float(val[k])!r}"
+
+        bad = ~np.isfinite(val)
+        if bad.any():
+            if not self.allow_missing:
+                n = int(bad.sum())
+                raise CorruptFile(
+                    f"{place(int(np.flatnonzero(bad)[0]))}" + (f" ({n} non-finite values in all)" if n > 1 else "")
+                    + ": fix the file, or pass --allow-missing to store non-finite values as missing"
+                )
+            self.missing += int(bad.sum())
+        if metric in PERCENT_METRICS:
+            out = np.isfinite(val) & ((val < 0) | (val > 100))  # non-finite ones were allowed above
+            if out.any():
+                raise CorruptFile(
+                    f"{place(int(np.flatnonzero(out)[0]))}, outside 0..100: correct the file "
+                    "(accuracies are percentages: multiply fractions in 0..1 by 100)"
+                )
 
     def add_protocol(self, name: str, description_json: str) -> None:
         """Record the recipe (a JSON description) of protocol ``name`` with the rows."""
@@ -484,11 +534,20 @@ class ImportBatch:
         if not (idx.shape == val.shape == tim.shape) or idx.ndim != 1:
             raise ZcdbError("add_proxy_scores needs equally long 1-d arch_index, values and times")
         if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
-            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}")
+            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}: "
+                              "fix the file's architecture indices")
+        if np.isinf(tim).any():
+            if not self.allow_missing:
+                k = int(np.flatnonzero(np.isinf(tim))[0])
+                raise CorruptFile(f"{self.source}: architecture {int(idx[k])}: the time of {proxy} on {dataset} is "
+                                  f"{float(tim[k])!r}: fix the file, or pass --allow-missing to store it as missing")
+            self.missing += int(np.isinf(tim).sum())
+        # A proxy's score can diverge: a non-finite one is a result, stored as NaN with its reason.
         rs = list(reasons) if reasons is not None else [None] * idx.size
         for k in range(idx.size):
             if not np.isfinite(val[k]) and rs[k] is None:
                 rs[k] = "non-finite score" if not np.isnan(val[k]) else "score is NaN"
+        self.nonfinite_scores += int((~np.isfinite(val)).sum())
         self._proxies.append((space, dataset, proxy, int(seed), int(batch_size), data, idx, val, tim, rs))
         self.rows += idx.size
 
@@ -559,7 +618,8 @@ class ImportBatch:
                 )
             except sqlite3.IntegrityError:
                 raise CorruptFile(
-                    f"{self.source}: the same ({dataset}, {metric}, epoch {epoch}, seed {seed}) row appears twice"
+                    f"{self.source}: the same ({dataset}, {metric}, epoch {epoch}, seed {seed}) row appears twice: "
+                    "keep one row per architecture (remove or merge the duplicates)"
                 ) from None
         key = "i.benchmark_id = e.benchmark_id AND i.metric_id = e.metric_id AND i.epoch = e.epoch " \
               "AND i.seed = e.seed AND i.arch_index = e.arch_index"

@@ -6,11 +6,14 @@ between spaces; ``docs/spaces.md`` says how to add one.
 
 from __future__ import annotations
 
-from ..errors import UnknownSpace
+import re
+from typing import Union
+
+from ..errors import UnknownArch, UnknownSpace
 from . import nb201
 from .base import MissingCapability, ProductSpace, SearchSpace
 
-__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "SearchSpace", "ProductSpace", "MissingCapability"]
+__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE,)}
@@ -24,4 +27,24 @@ def get_space(name: str) -> SearchSpace:
     try:
         return SPACES[name]
     except (KeyError, TypeError):
-        raise UnknownSpace(f"unknown space {name!r}: known spaces are {', '.join(SPACES)}") from None
+        raise UnknownSpace(f"unknown space {name!r}: use one of {', '.join(SPACES)}") from None
+
+
+_INDEX = re.compile(r"[0-9]+")
+#: More digits than any space's index needs; int() of a longer string is slow or refused.
+_MAX_INDEX_DIGITS = 18
+
+
+def parse_arch_text(text: str) -> Union[int, str]:
+    """An architecture written in a file or on a command line: an official index if the
+    (stripped) text is ASCII digits, else the text, for the space to parse as its string.
+
+    Only ``[0-9]`` counts as a digit: ``str.isdigit`` also accepts ``²`` (which ``int``
+    refuses) and ``int`` accepts other scripts' digits (``١٢``), neither an index anyone wrote.
+    """
+    text = text.strip()
+    if _INDEX.fullmatch(text):
+        if len(text) > _MAX_INDEX_DIGITS:
+            raise UnknownArch(f"index {text[:12]}... ({len(text)} digits) is out of range: give an official index")
+        return int(text)
+    return text

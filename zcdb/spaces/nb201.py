@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from ..errors import UnknownArch
+from ..errors import UnknownArch, short_repr as _shown
 from .base import SearchSpace
 
 NAME = "nb201"
@@ -56,7 +56,7 @@ _PATTERN = re.compile(
     r"\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|"
 )
 _POW = np.array([NUM_OPS ** (NUM_EDGES - 1 - k) for k in range(NUM_EDGES)], dtype=np.int64)
-_FORMAT_HINT = "expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
+_FORMAT_HINT = "write it as '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
 
 
 # --------------------------------------------------------------------------- strings
@@ -66,15 +66,15 @@ def parse(arch: str) -> tuple[int, ...]:
     Raises :class:`UnknownArch` naming the problem for anything malformed.
     """
     if not isinstance(arch, str):
-        raise UnknownArch(f"nb201 architecture must be a string, got {type(arch).__name__}")
+        raise UnknownArch(f"nb201 architecture must be a string, got {type(arch).__name__}: pass an official string")
     m = _PATTERN.fullmatch(arch.strip())
     if m is None:
-        raise UnknownArch(f"malformed nb201 architecture {arch!r}: {_FORMAT_HINT}")
+        raise UnknownArch(f"malformed nb201 architecture {_shown(arch)}: {_FORMAT_HINT}")
     try:
         return tuple(_OP_INDEX[name] for name in m.groups())
     except KeyError as exc:
         raise UnknownArch(
-            f"unknown operation {exc.args[0]!r} in nb201 architecture {arch!r}: ops are {', '.join(OPS)}"
+            f"unknown operation {exc.args[0]!r} in nb201 architecture {_shown(arch)}: use one of {', '.join(OPS)}"
         ) from None
 
 
@@ -83,16 +83,26 @@ def format_arch(ops: Sequence[int]) -> str:
     return _TEMPLATE.format(*(OPS[i] for i in _check_ops(ops)))
 
 
-def _check_ops(ops: Sequence[int]) -> tuple[int, ...]:
-    try:
-        t = tuple(int(o) for o in ops)
-    except (TypeError, ValueError):
-        raise UnknownArch(f"nb201 ops tuple must hold {NUM_EDGES} integers, got {ops!r}") from None
-    if len(t) != NUM_EDGES or any(o < 0 or o >= NUM_OPS for o in t):
+def _integers(values: object, what: str) -> tuple[int, ...]:
+    """``values`` as a tuple of six ints in 0..4: a tuple, list or array of genuine integers.
+
+    Floats, bools and strings are refused rather than converted: ``int(1.9)`` and
+    ``int("1")`` would silently name another architecture than the caller meant.
+    """
+    ok = isinstance(values, (tuple, list)) or (isinstance(values, np.ndarray) and values.ndim == 1)
+    if ok:
+        t = tuple(values)
+        ok = all(isinstance(o, (int, np.integer)) and not isinstance(o, (bool, np.bool_)) for o in t)
+    if not ok or len(t) != NUM_EDGES or any(o < 0 or o >= NUM_OPS for o in t):
         raise UnknownArch(
-            f"nb201 ops tuple must hold {NUM_EDGES} integers in 0..{NUM_OPS - 1}, got {ops!r}"
+            f"{what} must be {NUM_EDGES} integers in 0..{NUM_OPS - 1}, got {_shown(values)}: "
+            "give a tuple of ints, an official string or an official index"
         )
-    return t
+    return tuple(int(o) for o in t)
+
+
+def _check_ops(ops: Sequence[int]) -> tuple[int, ...]:
+    return _integers(ops, "an nb201 ops tuple")
 
 
 # --------------------------------------------------------------------------- official index
@@ -152,7 +162,7 @@ def index_of(arch: ArchLike) -> int:
     if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
         i = int(arch)
         if not 0 <= i < NUM_ARCHS:
-            raise UnknownArch(f"nb201 index {i} out of range 0..{NUM_ARCHS - 1}")
+            raise UnknownArch(f"nb201 index {_shown(i)} out of range 0..{NUM_ARCHS - 1}: give an index in that range")
         return i
     return int(_code_to_index()[_code(_check_ops(arch))])
 
@@ -196,12 +206,7 @@ def to_naslib(arch: ArchLike) -> tuple[int, ...]:
 
 def from_naslib(naslib: Sequence[int]) -> tuple[int, ...]:
     """Official ops tuple from NASLib's tuple (as in NAS-Bench-Suite-Zero's keys)."""
-    try:
-        t = tuple(int(v) for v in naslib)
-    except (TypeError, ValueError):
-        raise UnknownArch(f"NASLib nb201 tuple must hold 6 integers, got {naslib!r}") from None
-    if len(t) != NUM_EDGES or any(v < 0 or v >= NUM_OPS for v in t):
-        raise UnknownArch(f"NASLib nb201 tuple must hold 6 integers in 0..4, got {naslib!r}")
+    t = _integers(naslib, "a NASLib nb201 tuple")
     ops = [0] * NUM_EDGES
     for k, pos in enumerate(NASLIB_EDGE_POS):
         ops[pos] = _OP_INDEX[NASLIB_OPS[t[k]]]
@@ -271,7 +276,8 @@ def enumerate_archs() -> Iterable[str]:
 def sample(n: int, seed: int, replace: bool = False) -> np.ndarray:
     """``n`` official indices drawn uniformly with a seeded numpy generator."""
     if n < 0 or (not replace and n > NUM_ARCHS):
-        raise UnknownArch(f"cannot sample {n} distinct nb201 architectures (there are {NUM_ARCHS})")
+        raise UnknownArch(f"cannot sample {n} distinct nb201 architectures (there are {NUM_ARCHS}): "
+                          f"ask for 0..{NUM_ARCHS}")
     rng = np.random.default_rng(seed)
     return rng.choice(NUM_ARCHS, size=n, replace=replace).astype(np.int64)
 
