@@ -52,7 +52,7 @@ from ..errors import ZcdbError
 from . import macro as space
 from .macro import ArchLike
 
-__all__ = ["build_macro", "MacroNetwork", "MacroIdentity", "InvertedResidual", "count_cost", "cost_table",
+__all__ = ["build_macro", "MacroNetwork", "MacroIdentity", "InvertedResidual", "LayerSpec", "count_cost", "cost_table",
            "layer_specs", "STEM_CHANNELS", "HEAD_CHANNELS"]
 
 STEM_CHANNELS = 32
