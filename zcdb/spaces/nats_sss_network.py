@@ -1,4 +1,4 @@
-"""The NATS-Bench size-space network of a channel configuration, in PyTorch.
+r"""The NATS-Bench size-space network of a channel configuration, in PyTorch.
 
 NATS-Bench's size space trains one network shape (``DynamicShapeTinyNet`` in
 ``xautodl/models/shape_infers/InferTinyCellNet.py`` of D-X-Y/AutoDL-Projects, built from
