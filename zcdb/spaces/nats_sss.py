@@ -62,7 +62,9 @@ def parse(arch: str) -> tuple[int, ...]:
     channels = tuple(int(g) for g in m.groups())
     bad = [c for c in channels if c not in _CHOICE_OF]
     if bad:
-        raise UnknownArch(f"channel count {bad[0]} in nats-sss architecture {arch!r} is not a candidate: {_FORMAT_HINT}")
+        raise UnknownArch(
+            f"channel count {bad[0]} in nats-sss architecture {arch!r} is not a candidate: {_FORMAT_HINT}"
+        )
     return channels
 
 
@@ -143,8 +145,9 @@ def choices_of(arch: ArchLike) -> tuple[int, ...]:
 
 def from_choices(choices: Sequence[int]) -> tuple[int, ...]:
     """The channels tuple of five choice indices ``0..7`` (the inverse of :func:`choices_of`)."""
-    values = list(choices) if isinstance(choices, (Sequence, np.ndarray)) and not isinstance(choices, (str, bytes)) else None
-    if values is None or len(values) != NUM_LAYERS or not all(_is_int(v) and 0 <= v < NUM_CHOICES for v in values):
+    sequence = isinstance(choices, (Sequence, np.ndarray)) and not isinstance(choices, (str, bytes))
+    values = list(choices) if sequence else []
+    if len(values) != NUM_LAYERS or not all(_is_int(v) and 0 <= v < NUM_CHOICES for v in values):
         raise UnknownArch(f"nats-sss choices must be {NUM_LAYERS} ints in 0..{NUM_CHOICES - 1}, got {choices!r}")
     return tuple(CHANNELS[int(v)] for v in values)
 
