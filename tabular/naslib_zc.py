@@ -8,10 +8,11 @@ Two layouts are read:
   ``dataset``), scores as plain numbers, without times.
 
 ``arch_key`` is NASLib's op-index tuple written as a string, ``"(0, 2, 3, 2, 3, 1)"`` (see
-:func:`zcdb.spaces.nb201.from_naslib`), or an official architecture string.
+:meth:`zcdb.spaces.SearchSpace.from_naslib`), or an official architecture string.
 Proxy scores go to the ``proxy_scores`` table with data ``naslib-zc`` and unknown seed and
 batch size (-1); ``params`` and ``flops`` are also stored as cost metrics (epoch 0) and
-``val_accuracy`` as ``val_acc`` at epoch 200 (the cifar10-valid setting for cifar10).
+``val_accuracy`` as ``val_acc`` at the space's ``suite_zero_epoch`` (nb201: 200, the
+cifar10-valid setting for cifar10).
 """
 
 from __future__ import annotations

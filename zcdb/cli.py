@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 import click
 
 from .errors import ZcdbError
+from .spaces import DEFAULT_SPACE
 
 
 def _fail(message: str) -> None:
@@ -190,7 +191,7 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 
 @import_.command(name="naslib-zc")
 @click.argument("file", type=click.Path())
-@click.option("--space", default="nb201", show_default=True, help="Search space of the file.")
+@click.option("--space", default=DEFAULT_SPACE, show_default=True, help="Search space of the file.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
 @allow_missing_option
 @replace_option
@@ -253,7 +254,7 @@ def import_builtin_cmd(ctx: click.Context, name: Optional[str], list_: bool, rep
 
 
 # --------------------------------------------------------------------------- queries
-space_option = click.option("--space", default="nb201", show_default=True, help="Search space.")
+space_option = click.option("--space", default=DEFAULT_SPACE, show_default=True, help="Search space.")
 dataset_option = click.option("--dataset", required=True, help="Dataset, e.g. cifar10.")
 protocol_option = click.option("--protocol", default=None, help="Protocol (default: the only or default one).")
 

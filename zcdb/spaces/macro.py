@@ -26,11 +26,12 @@ import torch; the network and its costs are in :mod:`zcdb.spaces.macro_network`.
 from __future__ import annotations
 
 import functools
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
 from ..errors import UnknownArch
+from .base import SearchSpace
 
 NAME = "macro"
 #: Block names in code order (the authors' ``candidate_OP``): digit ``d`` is ``OPS[d]``.
@@ -227,3 +228,74 @@ def neighbour_table() -> np.ndarray:
     table = np.stack(cols, axis=1)
     table.setflags(write=False)
     return table
+
+
+# --------------------------------------------------------------------------- the interface
+class MacroSpace(SearchSpace):
+    """NAS-Bench-Macro through the :class:`SearchSpace` interface (the module's functions are the direct API).
+
+    Costs are in the store's units (params in millions, MFLOPs); the released file and
+    :func:`zcdb.spaces.macro_network.count_cost` give counts.
+    """
+
+    name = NAME
+    size = NUM_ARCHS
+    positions = tuple(f"layer{k}" for k in range(NUM_LAYERS))
+    choices = CHOICES
+    product = True
+    datasets = ("cifar10", "cifar100")
+    #: The authors' recipe: 50 epochs on CIFAR-10, test accuracy the best epoch's.
+    default_protocol = "50ep"
+    official_protocols = ("50ep",)
+
+    parse = staticmethod(parse)
+    format_arch = staticmethod(format_arch)
+    index_of = staticmethod(index_of)
+    string_of = staticmethod(string_of)
+    ops_of = staticmethod(ops_of)
+    ops_matrix = staticmethod(ops_matrix)
+    all_strings = staticmethod(all_strings)
+    canonical = staticmethod(canonical)
+    sample = staticmethod(sample)
+    neighbours = staticmethod(neighbours)
+    neighbour_table = staticmethod(neighbour_table)
+
+    def representatives(self) -> np.ndarray:
+        # the smallest index of each class (the canonical code itself may sort later)
+        table = canonical_table()
+        first = np.full(NUM_ARCHS, NUM_ARCHS, dtype=np.int64)
+        np.minimum.at(first, table, np.arange(NUM_ARCHS))
+        rep = first[table]
+        rep.setflags(write=False)
+        return rep
+
+    def neighbour_lists(self) -> list[np.ndarray]:
+        return list(neighbour_table())
+
+    def padded_neighbours(self) -> np.ndarray:
+        return neighbour_table()
+
+    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
+        from .macro_network import build_macro
+
+        self.check_dataset(dataset)
+        if kwargs:
+            raise UnknownArch(f"the macro network takes no options, got {', '.join(kwargs)}: drop them")
+        return build_macro(arch, dataset)
+
+    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
+        from .macro_network import count_cost
+
+        self.check_dataset(dataset, "cost counter")
+        params, flops = count_cost(arch, dataset)
+        return params / 1e6, flops / 1e6
+
+    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        from .macro_network import cost_table
+
+        self.check_dataset(dataset, "cost counter")
+        params, flops = cost_table(dataset)
+        return params / 1e6, flops / 1e6
+
+
+SPACE = MacroSpace()

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
 from ..errors import UnknownArch
+from .base import SearchSpace
 
 NAME = "nats-sss"
 #: The candidate channel counts of every layer, ascending (the choice index is the position here).
@@ -241,3 +242,68 @@ def neighbour_table() -> np.ndarray:
     table = table[keep].reshape(NUM_ARCHS, NUM_LAYERS * (NUM_CHOICES - 1))
     table.setflags(write=False)
     return table
+
+
+# --------------------------------------------------------------------------- the interface
+class NatsSssSpace(SearchSpace):
+    """NATS-Bench's size space through the :class:`SearchSpace` interface.
+
+    Its tuple form is the channels tuple (as NATS-Bench writes it); :meth:`ops_of` and
+    :meth:`ops_matrix` give the choice indices 0..7 per layer, as every space's do.
+    """
+
+    name = NAME
+    size = NUM_ARCHS
+    positions = tuple(f"layer{k}" for k in range(NUM_LAYERS))
+    choices = tuple(tuple(str(c) for c in row) for row in CHOICES)
+    product = True
+    datasets = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120")
+    #: NATS-Bench's schedules (``hp`` 01, 12, 90) as protocols; the 90-epoch one by default.
+    default_protocol = "90ep"
+    official_protocols = ("01ep", "12ep", "90ep")
+
+    parse = staticmethod(lambda text: choices_of(text))
+    format_arch = staticmethod(lambda ops: format_arch(from_choices(ops)))
+    index_of = staticmethod(index_of)
+    string_of = staticmethod(string_of)
+    ops_of = staticmethod(choices_of)
+    ops_matrix = staticmethod(ops_matrix)
+    all_strings = staticmethod(all_strings)
+    canonical = staticmethod(canonical)
+    sample = staticmethod(sample)
+    neighbours = staticmethod(neighbours)
+    neighbour_table = staticmethod(neighbour_table)
+
+    def representatives(self) -> np.ndarray:
+        rep = np.arange(NUM_ARCHS, dtype=np.int64)  # every configuration is its own class (see canonical)
+        rep.setflags(write=False)
+        return rep
+
+    def neighbour_lists(self) -> list[np.ndarray]:
+        return list(neighbour_table())
+
+    def padded_neighbours(self) -> np.ndarray:
+        return neighbour_table()
+
+    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
+        from .nats_sss_network import build_nats_sss
+
+        self.check_dataset(dataset)
+        if kwargs:
+            raise UnknownArch(f"the nats-sss network takes no options, got {', '.join(kwargs)}: drop them")
+        return build_nats_sss(arch, dataset)
+
+    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
+        from .nats_sss_cost import count_cost
+
+        self.check_dataset(dataset, "cost counter")
+        return count_cost(arch, dataset)
+
+    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        from .nats_sss_cost import cost_table
+
+        self.check_dataset(dataset, "cost counter")
+        return cost_table(dataset)
+
+
+SPACE = NatsSssSpace()

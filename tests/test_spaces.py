@@ -1,0 +1,166 @@
+"""The search-space interface: every registered space keeps the checklist of docs/spaces.md,
+and no generic module names a concrete space."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zcdb.errors import MissingCapability, UnknownArch, ZcdbError
+from zcdb.spaces import DEFAULT_SPACE, SPACES, SearchSpace, get_space
+
+REPO = Path(__file__).resolve().parent.parent
+NAMES = list(SPACES)
+
+
+@pytest.fixture(params=NAMES)
+def space(request) -> SearchSpace:
+    return SPACES[request.param]
+
+
+def test_registry_holds_instances_by_name():
+    assert {"nb201", "macro", "nats-sss"} <= set(SPACES) and DEFAULT_SPACE in SPACES
+    for name, sp in SPACES.items():
+        assert isinstance(sp, SearchSpace) and sp.name == name and get_space(name) is sp
+    with pytest.raises(ZcdbError, match="unknown space 'nb999': use one of nb201, macro, nats-sss"):
+        get_space("nb999")
+
+
+def test_importing_the_spaces_reads_no_file_and_imports_no_torch():
+    code = ("import sys, builtins; opened = []; real = builtins.open\n"
+            "builtins.open = lambda *a, **k: (opened.append(a[0]), real(*a, **k))[1]\n"
+            "import zcdb.spaces as s; [sp.name for sp in s.SPACES.values()]\n"
+            "assert 'torch' not in sys.modules, 'torch imported'; assert not opened, opened")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_round_trips_on_every_architecture(space):
+    strings = space.all_strings()
+    assert len(strings) == space.size and len(set(strings)) == space.size
+    ops = space.ops_matrix()
+    assert ops.shape == (space.size, len(space.positions)) and not ops.flags.writeable
+    assert len(space.choices) == len(space.positions)
+    for k, names in enumerate(space.choices):
+        assert ops[:, k].min() == 0 and ops[:, k].max() == len(names) - 1
+    step = max(1, space.size // 2000)
+    for i in range(0, space.size, step):
+        s = strings[i]
+        assert space.index_of(s) == i and space.string_of(i) == s
+        assert space.format_arch(space.parse(s)) == s
+        assert space.ops_of(i) == tuple(int(v) for v in ops[i])
+    assert space.index_map()[strings[-1]] == space.size - 1
+
+
+def test_index_dtype_sampling_and_neighbours(space):
+    assert np.iinfo(space.index_dtype).max >= space.size - 1
+    a, b = space.sample(50, seed=3), space.sample(50, seed=3)
+    assert np.array_equal(a, b) and len(set(a.tolist())) == 50 and a.max() < space.size
+    for i in a[:10].tolist():
+        nb = space.neighbours(i)
+        assert nb and i not in nb and all(0 <= j < space.size for j in nb)
+        diff = (space.ops_matrix()[nb] != space.ops_matrix()[i]).sum(axis=1)
+        assert (diff == 1).all()
+    padded = space.padded_neighbours()
+    assert padded.shape[0] == space.size and (padded[a] >= -1).all()
+
+
+def test_onehot_has_a_column_per_choice(space):
+    idx = space.sample(20, seed=0)
+    cols, X = space.encode(idx, "onehot")
+    assert len(cols) == X.shape[1] == sum(len(c) for c in space.choices)
+    assert (X.sum(axis=1) == len(space.positions)).all()
+    with pytest.raises(MissingCapability, match="has no 'bogus' encoding"):
+        space.encode(idx, "bogus")
+
+
+def test_representatives_are_the_smallest_of_their_class(space):
+    rep = space.representatives()
+    assert rep.shape == (space.size,) and (rep <= np.arange(space.size)).all()
+    for i in space.sample(200, seed=1).tolist():
+        assert space.canonical(i) == space.canonical(int(rep[i]))
+        assert rep[int(rep[i])] == rep[i]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40), ints=st.lists(st.one_of(st.integers(-3, 70), st.booleans(), st.floats(),
+                                                         st.text(max_size=2)), max_size=9))
+def test_odd_input_only_ever_raises_unknown_arch(text, ints):
+    for sp in SPACES.values():
+        for arch in (text, tuple(ints), ints):
+            try:
+                i = sp.index_of(arch)
+            except UnknownArch:
+                continue
+            assert 0 <= i < sp.size and isinstance(i, int)
+        try:
+            sp.parse(text)
+        except UnknownArch:
+            pass
+
+
+@pytest.mark.parametrize("name,bad", [("nb201", (True,) * 6), ("macro", "0201210"), ("macro", "0201210x"),
+                                      ("macro", "02012²00"), ("nats-sss", "64:64:64:64:65"),
+                                      ("nats-sss", "64:64:64:64"), ("nats-sss", (64.0,) * 5)])
+def test_bad_architectures_are_one_line_errors(name, bad):
+    with pytest.raises(UnknownArch) as e:
+        get_space(name).index_of(bad)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_capabilities_name_the_space():
+    with pytest.raises(MissingCapability, match="space macro has no network for dataset ImageNet16-120"):
+        get_space("macro").network(0, "ImageNet16-120")
+    with pytest.raises(MissingCapability, match="space macro has no cost counter for dataset digits"):
+        get_space("macro").cost(0, "digits")
+    with pytest.raises(ZcdbError, match="unknown dataset 'mnist'"):
+        get_space("nats-sss").cost(0, "mnist")
+
+
+@pytest.mark.parametrize("name,dataset,shape", [("nb201", "cifar10", (2, 3, 32, 32)),
+                                                ("macro", "cifar10", (2, 3, 32, 32)),
+                                                ("nats-sss", "ImageNet16-120", (2, 3, 16, 16))])
+def test_networks_give_logits_and_their_params_match_the_cost(name, dataset, shape):
+    import torch
+
+    sp = get_space(name)
+    arch = int(sp.sample(1, seed=7)[0])
+    net = sp.network(arch, dataset)
+    with torch.no_grad():
+        out = net(torch.zeros(shape))
+    from zcdb.datasets import DATASETS
+
+    classes = {"cifar10": 10, "ImageNet16-120": 120}[dataset]
+    assert out.shape == (2, classes) and DATASETS[dataset].num_classes == classes
+    params = sum(p.numel() for p in net.parameters())
+    assert params / 1e6 == pytest.approx(sp.cost(arch, dataset)[0], abs=1e-12)
+    p_table, f_table = sp.cost_table(dataset)
+    assert (p_table[arch], f_table[arch]) == pytest.approx(sp.cost(arch, dataset))
+
+
+# Generic modules ask the space; only a space's own modules, importers of one space's
+# official files and registries of data about one space (tabular/protocols.py's recipes,
+# tabular/builtin.py's shipped tables) may name it.
+_GENERIC = ["zcdb/store.py", "zcdb/cli.py", "zcdb/parallel.py", "zcdb/datasets.py", "zcdb/search", "proxies",
+            "surrogates", "tabular/tabulate.py", "tabular/builtin.py", "tabular/csv_table.py",
+            "tabular/naslib_zc.py", "tabular/__init__.py"]
+_NAMES = re.compile(r"""(import\s+(nb201|macro|nats_sss)\b|spaces\.(nb201|macro|nats_sss)\b|build_nb201|"""
+                    r"""==\s*["'](nb201|macro|nats-sss)["']|["'](nb201|macro|nats-sss)["']\s*[:,)\]]|NUM_ARCHS)""")
+
+
+def test_no_generic_module_names_a_concrete_space():
+    offenders = []
+    for entry in _GENERIC:
+        p = REPO / entry
+        for f in ([p] if p.is_file() else sorted(p.rglob("*.py"))):
+            for k, line in enumerate(f.read_text().splitlines(), 1):
+                code = line.split("#")[0]
+                if _NAMES.search(code) and '"""' not in code and "e.g." not in code:
+                    offenders.append(f"{f.relative_to(REPO)}:{k}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
