@@ -112,10 +112,8 @@ def stored_pairs(store: Store, space: str, dataset: str, seed: int, batch_size: 
     """(proxy, arch) pairs already stored for this configuration."""
     out: set[tuple[str, int]] = set()
     for proxy, label in labels.items():
-        rows = store.conn.execute(
-            "SELECT arch_index FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND batch_size=? "
-            "AND data=?", (space, dataset, proxy, seed, batch_size, label)).fetchall()
-        out.update((proxy, r[0]) for r in rows)
+        idx, _, _ = store.proxy_scores(space, dataset, proxy, seed, batch_size, label)
+        out.update((proxy, int(i)) for i in idx)
     return out
 
 
@@ -177,23 +175,16 @@ def score_sets(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
 def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str) -> np.ndarray:
     """One score set as a dense array by official index (NaN where missing or undefined)."""
     arr = np.full(get_space(space).require_size("a dense score array"), np.nan)
-    rows = store.conn.execute(
-        "SELECT arch_index, value FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND "
-        "batch_size=? AND data=?", (space, dataset, proxy, seed, batch_size, data)).fetchall()
-    if rows:
-        a = np.array(rows, dtype=np.float64)
-        arr[a[:, 0].astype(np.int64)] = a[:, 1]
+    idx, values, _ = store.proxy_scores(space, dataset, proxy, seed, batch_size, data)
+    arr[idx] = values
     return arr
 
 
 def export_rows(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
     """Every stored score of a space and dataset with its arch string, proxy, seed, batch size, data, time, reason."""
     mod = get_space(space)
-    cur = store.conn.execute(
-        "SELECT arch_index, proxy, seed, batch_size, data, value, time, reason FROM proxy_scores "
-        "WHERE space=? AND dataset=? ORDER BY proxy, seed, batch_size, data, arch_index", (space, dataset))
     return [dict(arch_index=r[0], arch=mod.string_of(r[0]), proxy=r[1], seed=r[2], batch_size=r[3], data=r[4],
-                 score=r[5], seconds=r[6], reason=r[7]) for r in cur]
+                 score=r[5], seconds=r[6], reason=r[7]) for r in store.proxy_score_records(space, dataset)]
 
 
 def export_text(rows: list[dict[str, Any]], fmt: str) -> str:

@@ -143,15 +143,9 @@ def choose_score_set(candidates: Sequence[Mapping[str, Any]], seed: Optional[int
 
 
 def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any], n: int) -> np.ndarray:
-    # The same read as zcdb.proxies.runs.scores, done here so that fitting and serving a
-    # surrogate do not import torch (which zcdb.proxies does on import).
     arr = np.full(n, np.nan)
-    rows = store.conn.execute(
-        "SELECT arch_index, value FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? AND "
-        "batch_size=? AND data=?", (space, dataset, proxy, cfg["seed"], cfg["batch_size"], cfg["data"])).fetchall()
-    if rows:
-        a = np.array(rows, dtype=np.float64)
-        arr[a[:, 0].astype(np.int64)] = a[:, 1]
+    idx, values, _ = store.proxy_scores(space, dataset, proxy, cfg["seed"], cfg["batch_size"], cfg["data"])
+    arr[idx] = values
     return arr
 
 
@@ -367,7 +361,7 @@ def feature_matrix(
     else:
         bench = source
         space = bench.space
-        key = (bench.store._generation, bench.space, bench.dataset, bench.protocol, canon,
+        key = (bench.store.generation, bench.space, bench.dataset, bench.protocol, canon,
                tuple(filters.values()), pinned)
         cache = _CACHE.setdefault(bench.store, {})
     hit = cache.get(key)
@@ -388,7 +382,7 @@ def feature_matrix(
     fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes))
     if bench is not None:
         # an import bumps the store's generation: drop entries computed before it
-        for k in [k for k in cache if k[0] != bench.store._generation]:
+        for k in [k for k in cache if k[0] != bench.store.generation]:
             del cache[k]
     cache[key] = fm
     return fm

@@ -103,10 +103,7 @@ def available() -> list[dict[str, Any]]:
 def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path: Union[str, Path]) -> dict[str, Any]:
     """Write a generated benchmark (all its stored series, aliases and protocol) as a compact ``.npz``."""
     bench = store.benchmark(space, dataset, protocol)
-    conn = store.conn
-    archs = np.array([r[0] for r in conn.execute(
-        "SELECT DISTINCT arch_index FROM evaluations WHERE benchmark_id = ? ORDER BY arch_index", (bench.id,))],
-        dtype=np.int64)
+    archs = bench.arch_indices()
     dtype = bench.search_space.index_dtype  # sized by the space: no index wraps
     pos = np.full(bench.search_space.size, -1, dtype=np.int64)
     pos[archs] = np.arange(archs.size)
@@ -122,10 +119,7 @@ def export_benchmark(store: Store, space: str, dataset: str, protocol: str, path
         epochs = bench.epochs(metric)
         seeds = sorted({s for e in epochs for s in bench.seeds(metric, e)})
         cube = np.full((archs.size, len(seeds), len(epochs)), np.nan)
-        rows = conn.execute(
-            "SELECT e.arch_index, e.seed, e.epoch, e.value FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
-            "WHERE e.benchmark_id = ? AND m.name = ?", (bench.id, metric)).fetchall()
-        data = np.array(rows, dtype=np.float64)
+        data = bench.records(metric)
         si = np.searchsorted(seeds, data[:, 1].astype(np.int64))
         ei = np.searchsorted(epochs, data[:, 2].astype(np.int64))
         cube[pos[data[:, 0].astype(np.int64)], si, ei] = data[:, 3]
@@ -178,10 +172,8 @@ def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 def export_proxies(store: Store, space: str, dataset: str, path: Union[str, Path],
                    data_labels: Optional[set[str]] = None) -> dict[str, Any]:
     """Write the stored proxy scores of a space and dataset (zcdb's own: seed >= 0) as a compact ``.npz``."""
-    rows = store.conn.execute(
-        "SELECT proxy, seed, batch_size, data, arch_index, value, time, reason FROM proxy_scores "
-        "WHERE space = ? AND dataset = ? AND seed >= 0 ORDER BY proxy, seed, batch_size, data, arch_index",
-        (space, dataset)).fetchall()
+    rows = [(r[1], r[2], r[3], r[4], r[0], r[5], r[6], r[7])
+            for r in store.proxy_score_records(space, dataset, computed_only=True)]
     if data_labels is not None:
         rows = [r for r in rows if r[3] in data_labels]
     if not rows:

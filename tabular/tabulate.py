@@ -217,13 +217,11 @@ def _write_result(store: Store, p: Protocol, r: TaskResult) -> None:
 
 def stored_tasks(store: Store, p: Protocol, seed: int) -> set[int]:
     """Architectures whose training under ``p`` with ``seed`` is already in the store."""
-    rows = store.conn.execute(
-        "SELECT e.arch_index FROM evaluations e JOIN benchmarks b ON b.id = e.benchmark_id "
-        "JOIN metrics m ON m.id = e.metric_id WHERE b.space = ? AND b.dataset = ? AND b.protocol = ? "
-        "AND m.name = 'test_acc' AND e.epoch = ? AND e.seed = ?",
-        (p.space, p.dataset, p.name, p.epochs, seed),
-    ).fetchall()
-    return {r[0] for r in rows}
+    try:
+        bench = store.benchmark(p.space, p.dataset, p.name)
+    except ZcdbError:  # nothing of this benchmark stored yet
+        return set()
+    return bench.stored_archs("test_acc", p.epochs, seed)
 
 
 def tabulate(

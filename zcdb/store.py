@@ -305,6 +305,29 @@ class Store:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur]
 
+    def proxy_scores(self, space: str, dataset: str, proxy: str, seed: int, batch_size: int,
+                     data: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One stored score set: ``(arch_index int64, score, time)`` arrays (NaN where a score or time is undefined)."""
+        rows = self.conn.execute(
+            "SELECT arch_index, value, time FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
+            "AND batch_size=? AND data=? ORDER BY arch_index", (space, dataset, proxy, seed, batch_size, data),
+        ).fetchall()
+        a = np.array(rows, dtype=np.float64).reshape(-1, 3)  # NULL -> nan
+        return a[:, 0].astype(np.int64), a[:, 1].copy(), a[:, 2].copy()
+
+    def proxy_score_records(self, space: str, dataset: str, computed_only: bool = False) -> list[tuple]:
+        """Every stored score of a space and dataset as ``(arch_index, proxy, seed, batch_size, data, score, time,
+        reason)``, ordered by set then architecture; ``computed_only``: zcdb's own (seed >= 0), not imported ones."""
+        return self.conn.execute(
+            "SELECT arch_index, proxy, seed, batch_size, data, value, time, reason FROM proxy_scores "
+            "WHERE space=? AND dataset=? AND (? = 0 OR seed >= 0) ORDER BY proxy, seed, batch_size, data, arch_index",
+            (space, dataset, int(computed_only))).fetchall()
+
+    @property
+    def generation(self) -> int:
+        """A counter that changes with every import into this store (for caches of what it holds)."""
+        return self._generation
+
     def info(self) -> dict[str, Any]:
         """A summary of the store: path, schema, benchmarks with their metrics, proxies, imports."""
         benches = []
@@ -841,6 +864,27 @@ class Benchmark:
             a = np.array(rows, dtype=np.int64).reshape(-1, 2)
             self._aliases = (a[:, 0].copy(), a[:, 1].copy())
         return self._aliases
+
+    def arch_indices(self) -> np.ndarray:
+        """The architectures that have at least one stored value, sorted."""
+        return np.array([r[0] for r in self.store.conn.execute(
+            "SELECT DISTINCT arch_index FROM evaluations WHERE benchmark_id = ? ORDER BY arch_index", (self.id,))],
+            dtype=np.int64)
+
+    def records(self, metric: str) -> np.ndarray:
+        """Every stored value of ``metric``: an ``(n, 4)`` float array of arch_index, seed, epoch, value."""
+        rows = self.store.conn.execute(
+            "SELECT e.arch_index, e.seed, e.epoch, e.value FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
+            "WHERE e.benchmark_id = ? AND m.name = ?", (self.id, metric)).fetchall()
+        return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+    def stored_archs(self, metric: str, epoch: int, seed: int) -> set[int]:
+        """Architectures with a stored ``metric`` at ``epoch`` for ``seed`` (no mean, no alias)."""
+        rows = self.store.conn.execute(
+            "SELECT e.arch_index FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
+            "WHERE e.benchmark_id = ? AND m.name = ? AND e.epoch = ? AND e.seed = ?",
+            (self.id, metric, int(epoch), int(seed))).fetchall()
+        return {r[0] for r in rows}
 
     def protocol_description(self) -> Optional[dict[str, Any]]:
         """The stored recipe of this benchmark's protocol (for generated benchmarks), or None."""

@@ -225,14 +225,10 @@ def problem_from_benchmark(
         p_scores = np.full((len(sets), n), np.nan)
         p_times = np.zeros((len(sets), n))
         for k, ps in enumerate(sets):
-            rows = bench.store.conn.execute(
-                "SELECT arch_index, value, time FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
-                "AND batch_size=? AND data=?", (bench.space, bench.dataset, ps.proxy, ps.seed, ps.batch_size, ps.data),
-            ).fetchall()
-            a = np.array(rows, dtype=np.float64).reshape(-1, 3)
-            i = a[:, 0].astype(np.int64)
-            p_scores[k, i] = a[:, 1] * proxy_orientation(ps.proxy)
-            p_times[k, i] = np.nan_to_num(a[:, 2], nan=0.0)
+            i, value, secs = bench.store.proxy_scores(bench.space, bench.dataset, ps.proxy, ps.seed, ps.batch_size,
+                                                      ps.data)
+            p_scores[k, i] = value * proxy_orientation(ps.proxy)
+            p_times[k, i] = np.nan_to_num(secs, nan=0.0)
     return SearchProblem(
         space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=search_metric,
         report_metric=report_metric, epochs=epochs, search=search, report=report, cost=cost,
