@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from zcdb.errors import EmptyStore, UnknownMetric, ZcdbError
-from zcdb.store import MEAN_SEED, higher_is_better
+from zcdb.bench import BaseBenchmark
+from zcdb.errors import UnknownMetric, ZcdbError
+from zcdb.store import MEAN_SEED
 
 if TYPE_CHECKING:  # pragma: no cover
     from zcdb.store import Benchmark
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Surrogate
 
 
-class SurrogateBenchmark:
+class SurrogateBenchmark(BaseBenchmark):
     """Fitted surrogates of one space and dataset (one per metric and epoch), answering like a benchmark."""
 
     def __init__(self, surrogates: Sequence["Surrogate"], truth: Optional["Benchmark"] = None) -> None:
@@ -141,29 +142,6 @@ class SurrogateBenchmark:
             raise ZcdbError(f"the surrogate of {metric} has no uncertainty: fit it with uncertainty='bootstrap' "
                             "or 'quantile' (--uncertainty)")
         return s
-
-    def index(self, arch: Any) -> int:
-        """Official index of ``arch`` (string, index or ops tuple)."""
-        return self.search_space.index_of(arch)
-
-    def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
-        """``metric`` of one architecture (a prediction unless the overlaid table has it)."""
-        return float(self.values(metric, epoch, seed)[self.search_space.index_of(arch)])
-
-    def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
-            maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
-        """The ``k`` best architectures by ``metric``: (index, arch string, value), best first; ties by index."""
-        from zcdb.store import rank_top
-
-        v = self.values(metric, epoch)
-        order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
-        if order.size == 0:
-            raise EmptyStore(f"the surrogate benchmark has no finite {metric}")
-        return [(int(i), self.search_space.string_of(int(i)), float(v[i])) for i in order]
-
-    def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
-        """The best architecture by ``metric``: (index, arch string, value)."""
-        return self.top(metric, 1, epoch, maximize)[0]
 
     def aliases(self) -> tuple[np.ndarray, np.ndarray]:
         """No aliases: a surrogate answers every architecture itself (empty arrays, as a full table)."""

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import __version__
 from .errors import CorruptFile, EmptyStore, ImportConflict, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError
+from .bench import BaseBenchmark, rank_top  # noqa: F401  (rank_top: part of this module's API)
 from .spaces import get_space
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,13 +128,6 @@ def check_metric_name(metric: str) -> str:
 def higher_is_better(metric: str) -> bool:
     """Whether larger values of ``metric`` are better (accuracies) or worse (losses, costs)."""
     return not (metric in _LOWER_IS_BETTER or metric.startswith(_LOWER_IS_BETTER_PREFIXES))
-
-
-def rank_top(values: np.ndarray, k: int, maximize: bool) -> np.ndarray:
-    """Indices of the ``k`` best finite values, best first; ties broken by the smaller index."""
-    finite = np.flatnonzero(~np.isnan(values))
-    key = -values[finite] if maximize else values[finite]
-    return finite[np.lexsort((finite, key))][:k]
 
 
 def default_path() -> Path:
@@ -741,7 +735,7 @@ class ImportBatch:
         return changed
 
 
-class Benchmark:
+class Benchmark(BaseBenchmark):
     """One tabular benchmark: a space, a dataset and a protocol, with its stored metrics.
 
     Metric series are loaded once into dense numpy arrays indexed by architecture
@@ -891,16 +885,9 @@ class Benchmark:
         r = self.store.conn.execute("SELECT description FROM protocols WHERE name = ?", (self.protocol,)).fetchone()
         return json.loads(r[0]) if r else None
 
-    def index(self, arch: Any) -> int:
-        """Official index of ``arch`` (string, index or ops tuple)."""
-        if type(arch) is str:
-            i = self._index_map().get(arch)
-            if i is not None:
-                return i
-        return self.search_space.index_of(arch)
-
     def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
-        """``metric`` of one architecture (NaN if the table lacks it)."""
+        """``metric`` of one architecture (NaN if the table lacks it); :meth:`BaseBenchmark.query` with the
+        cached array and the string index read first (the hot path of search loops)."""
         arr = self._cache.get((metric, epoch, seed))
         if arr is None:
             arr = self.values(metric, epoch, seed)
@@ -911,19 +898,6 @@ class Benchmark:
         else:
             i = self.search_space.index_of(arch)
         return float(arr[i])
-
-    def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
-            maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
-        """The ``k`` best architectures by ``metric``: (index, arch string, value), best first."""
-        v = self.values(metric, epoch)
-        order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
-        if order.size == 0:
-            raise EmptyStore(f"{self.space}/{self.dataset} has no values of {metric}")
-        return [(int(i), self.search_space.string_of(int(i)), float(v[i])) for i in order]
-
-    def best(self, metric: str, epoch: Optional[int] = None, maximize: Optional[bool] = None) -> tuple[int, str, float]:
-        """The best architecture by ``metric``: (index, arch string, value)."""
-        return self.top(metric, 1, epoch, maximize)[0]
 
     def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
