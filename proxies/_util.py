@@ -109,7 +109,7 @@ def private_copy(model: nn.Module) -> nn.Module:
 def channels_last(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Move ``net`` (in place) and return ``x`` in the channels-last (NHWC) memory layout,
     if the network declares that its forward allows it (``channels_last_safe``, as
-    :class:`zcdb.models.NB201Network` does); otherwise leave both as they are.
+    :class:`zcdb.spaces.nb201_network.NB201Network` does); otherwise leave both as they are.
 
     On CPU, oneDNN's NHWC convolution kernels make the passes of tenas_ntk, zico and zen
     on an NB201 network 1.8-2.2x faster than NCHW ones (measured side by side; see the

@@ -24,7 +24,7 @@ def run(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[str
         out["params"] = clock.outcome("params", value)
     if "flops" in names:
         with clock.stage(["flops"]):
-            from zcdb.models import profile
+            from zcdb.counting import profile
 
             shape = resolve_shape(batch, input_shape, "flops")
             value = profile(model, shape)[1]
@@ -51,9 +51,9 @@ def flops(model: nn.Module, batch: Optional[Batch] = None, seed: int = 0,
           input_shape: Optional[Sequence[int]] = None) -> float:
     """FLOPs of one forward pass of one image, in millions (as NAS-Bench-Suite-Zero counts them).
 
-    Counted with hooks by :func:`zcdb.models.profile` under its default convention, the
+    Counted with hooks by :func:`zcdb.counting.profile` under its default convention, the
     one of NAS-Bench-Suite-Zero's released ``flops`` (every leaf module counts: conv and
-    linear multiply-accumulates, BatchNorm, ReLU, pooling; see :mod:`zcdb.models.counting`).
+    linear multiply-accumulates, BatchNorm, ReLU, pooling; see :mod:`zcdb.counting`).
     Dong & Yang, ICLR 2020, "NAS-Bench-201"; Krishnakumar et al., NeurIPS 2022. Data-free:
     only the input shape is used, from ``input_shape`` ``(C, H, W)`` or else ``batch``.
     """

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zcdb.models import build_nb201
+from zcdb.spaces.nb201_network import build_nb201
 from zcdb.proxies import REGISTRY, build_seeded, compute_proxies
 from zcdb.spaces import nb201
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 import zcdb
-from zcdb.proxies.runs import data_label, rank_metrics, scores, _orientation
+from zcdb.proxies.stored import data_label, rank_metrics, scores, _orientation
 from zcdb.spaces import nb201
 
 #: Spearman with NB201 test accuracy as published (cifar10 unless noted).

@@ -6,7 +6,7 @@
 Imports the shipped ``nb201-digits`` table (``zcdb import builtin nb201-digits``: partial
 while it is being generated; architectures without values are unavailable to the search)
 and, as proxies for the proxy-aware algorithms, ``params`` and ``flops`` of the available
-architectures from :func:`zcdb.models.count_cost` (the digits-v1 skeleton: C=8, one cell
+architectures from :func:`zcdb.spaces.nb201_cost.count_cost` (the digits-v1 skeleton: C=8, one cell
 per stage; exact, microseconds each; ``data=count_cost``). Then compares every algorithm,
 searching on ``val_acc`` and reporting ``test_acc`` at epoch 12, under a budget of
 simulated training seconds (the table's ``train_time``; ~2000 s is ~300 full trainings).
@@ -27,7 +27,7 @@ PROXIES = ("params", "flops")
 def build(db: Path) -> None:
     """Import the digits table and the count_cost proxies of its available architectures (idempotent)."""
     import zcdb
-    from zcdb.models import count_cost
+    from zcdb.spaces.nb201_cost import count_cost
     from zcdb.search import load_problem
     from zcdb.tabular.builtin import import_builtin
 

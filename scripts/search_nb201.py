@@ -5,7 +5,7 @@
 
 Builds (once) a store from the shared CSVs: test accuracy (200 epochs) and NASLib's
 validation accuracy, plus, as the proxies of the proxy-aware algorithms, ``params`` and
-``flops`` of all 15,625 architectures from :func:`zcdb.models.count_cost` (exact closed
+``flops`` of all 15,625 architectures from :func:`zcdb.spaces.nb201_cost.count_cost` (exact closed
 forms, stored with their real compute time, a few microseconds each; set ``data=count_cost``).
 Then compares the algorithms on each dataset: search on ``val_acc``, report ``test_acc``,
 writing ``compare.md``, ``compare.csv`` and ``anytime.png`` per dataset, and prints the
@@ -31,7 +31,7 @@ PROXIES = ("params", "flops")
 def build(db: Path, data: Path) -> None:
     """Import the NB201 tables and the count_cost proxies into ``db`` (idempotent)."""
     import zcdb
-    from zcdb.models import count_cost
+    from zcdb.spaces.nb201_cost import count_cost
     from zcdb.spaces import nb201
 
     store = zcdb.open(db)

@@ -18,7 +18,7 @@ architecture ``indices[k]``. Everything else is synthesized, deterministically:
 * curves rise as ``1 - exp(-6 (e + 1) / E)`` to the final value; losses are
   ``0.05 + 2.3 (1 - acc / 100)``; training accuracy ends 5 points above the test accuracy;
 * ``params`` and ``flop`` are the exact counts of NAS-Bench-201's own counter (millions,
-  MFLOPs; :func:`zcdb.models.count_cost` with ``convention="nb201"``);
+  MFLOPs; :func:`zcdb.spaces.nb201_cost.count_cost` with ``convention="nb201"``);
   latency (seconds) and per-epoch times are made up from those and are equal for all
   seeds, as NATS-Bench's calibrated times are.
 
@@ -106,7 +106,7 @@ def write_nats_tss(
 # --------------------------------------------------------------------------- synthesis
 def _costs(index: int, dataset: str) -> tuple[float, float]:
     # Params and FLOPs exactly as NAS-Bench-201's own counter reports them in its files.
-    from zcdb.models import count_cost
+    from zcdb.spaces.nb201_cost import count_cost
 
     return count_cost(index, "cifar10" if dataset == "cifar10-valid" else dataset, convention="nb201")
 

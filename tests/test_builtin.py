@@ -92,7 +92,7 @@ def test_shipped_digits_proxies_cover_the_trained_architectures(store):
     builtin.import_builtin(store, "nb201-digits")
     builtin.import_builtin(store, "nb201-digits-proxies")
     from zcdb.proxies import REGISTRY
-    from zcdb.proxies.runs import evaluate
+    from zcdb.proxies.stored import evaluate
 
     sets = store.proxy_runs("nb201", "digits")
     assert {s["proxy"] for s in sets} == set(REGISTRY)

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from zcdb.cli import main
 from zcdb.errors import ZcdbError
-from zcdb.models import CONVENTIONS, build_nb201, count_cost, profile
+from zcdb.counting import profile
+from zcdb.spaces.nb201_cost import CONVENTIONS, count_cost
+from zcdb.spaces.nb201_network import build_nb201
 from zcdb.spaces import nb201
 
 from .conftest import require_shared

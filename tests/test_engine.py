@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zcdb.errors import ZcdbError
-from zcdb.models import build_nb201
+from zcdb.spaces.nb201_network import build_nb201
 from zcdb.proxies import REGISTRY, ProxyScore, add_to_import, build_seeded, compute_proxies, score_table
 
 ALL = list(REGISTRY)

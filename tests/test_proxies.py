@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from zcdb.errors import ZcdbError
-from zcdb.models import build_nb201
+from zcdb.spaces.nb201_network import build_nb201
 from zcdb.proxies import GROUPS, REGISTRY, build_seeded, get_proxy, tenas_rank
 from zcdb.proxies.registry import check_registry
 
@@ -157,7 +157,7 @@ def test_data_proxies_ask_for_a_batch():
 
 # --------------------------------------------------------------------------- known values
 def test_static_proxies_match_the_cost_formula():
-    from zcdb.models import count_cost
+    from zcdb.spaces.nb201_cost import count_cost
 
     model = build_nb201(MIXED, C=4, N=1)
     params, mflops = count_cost(MIXED, C=4, N=1)

@@ -293,7 +293,7 @@ def _hooked_counts(net) -> tuple[int, int]:
 
 @pytest.mark.parametrize("dataset", ["cifar10", "cifar100"])
 def test_formula_equals_the_built_network(dataset, one_torch_thread):
-    from zcdb.models.counting import profile
+    from zcdb.counting import profile
 
     archs = ["00000000", "11111111", "22222222", *macro.sample(9, seed=5).tolist()]
     num_classes = 10 if dataset == "cifar10" else 100

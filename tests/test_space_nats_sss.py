@@ -212,7 +212,7 @@ SIDES = {"cifar10-valid": 32, "cifar10": 32, "cifar100": 32, "ImageNet16-120": 1
 @example(index=284, dataset="ImageNet16-120")
 @example(index=nats_sss.index_of("64:8:64:8:64"), dataset="cifar100")
 def test_network_params_and_flops_equal_the_formula(one_torch_thread, index, dataset):
-    from zcdb.models.counting import profile
+    from zcdb.counting import profile
     from zcdb.spaces.nats_sss_network import build_nats_sss
 
     net = build_nats_sss(index, dataset)

@@ -148,7 +148,7 @@ def test_cost_and_curve(bench):
 
 
 def test_cost_fills_params_and_flops_by_formula_on_the_official_skeleton(store):
-    from zcdb.models import count_cost
+    from zcdb.spaces.nb201_cost import count_cost
 
     idx = np.arange(10)
     costs = np.array([count_cost(int(i), "cifar10") for i in idx])

@@ -426,7 +426,7 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
     """Compute proxies for architectures and store every score (resumable)."""
     import dataclasses
 
-    from .proxies.runs import compute_and_store
+    from .proxies.stored import compute_and_store
     from .spaces import get_space
     from .tabular.tabulate import select_archs
 
@@ -457,7 +457,7 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
 def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: Optional[str]) -> None:
     """Export every stored score with its arch string, proxy, seed, batch size and data."""
     from .paths import output_file
-    from .proxies.runs import export_rows, export_text
+    from .proxies.stored import export_rows, export_text
 
     target = output_file(out, "--out") if out else None
     text = export_text(export_rows(open_store(ctx), space, dataset), fmt)
@@ -489,7 +489,7 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
                  as_json: bool) -> None:
     """Spearman, Kendall, top-10% precision and n of every stored score set against a metric."""
     from .paths import PLOT_SUFFIXES, output_file
-    from .proxies.runs import evaluate, plot_evaluation
+    from .proxies.stored import evaluate, plot_evaluation
 
     if plot:
         output_file(plot, "--plot", PLOT_SUFFIXES)

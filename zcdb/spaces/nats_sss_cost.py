@@ -2,7 +2,7 @@
 
 The convention is the one NATS-Bench's files were written with (``get_model_infos`` in
 ``xautodl/utils/flop_benchmark.py`` of D-X-Y/AutoDL-Projects, zcdb's ``"nb201"``
-convention, see :mod:`zcdb.models.counting`):
+convention, see :mod:`zcdb.counting`):
 
 * FLOPs: multiply-accumulates of every ``Conv2d`` (``k*k*c_in*c_out`` per output
   position; no convolution here has a bias) and of the ``Linear`` classifier

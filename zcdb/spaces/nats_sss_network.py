@@ -25,7 +25,7 @@ does: the edges leaving the input node map ``ci -> co`` (the two ``nor_conv_3x3`
 ReLU-Conv3x3-BN, the ``skip_connect`` edge the identity when ``ci == co`` and otherwise a
 1x1 convolution + BN, the stride-1 ``FactorizedReduce``, which applies no ReLU); the other
 three ``nor_conv_3x3`` edges map ``co -> co``. The reduction block is NAS-Bench-201's
-(:class:`zcdb.models.nb201.ResidualReduction`). Every BatchNorm is affine and tracks
+(:class:`zcdb.spaces.nb201_network.ResidualReduction`). Every BatchNorm is affine and tracks
 running statistics. Module names follow the official network (``stem``,
 ``cells.<i>.layers.<k>``, ``conv_a``/``conv_b``/``downsample``, the projection's
 ``conv``/``bn``, ``lastact``, ``classifier``), so an official state dict loads key for key.
@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models.nb201 import ReLUConvBN, ResidualReduction
+from .nb201_network import ReLUConvBN, ResidualReduction
 from . import nats_sss
 from . import nb201 as topology
 from .nats_sss import ArchLike

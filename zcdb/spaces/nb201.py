@@ -406,7 +406,7 @@ class NB201Space(SearchSpace):
     network_variants = ("thin",)
     #: Protocols whose networks are the official skeleton (C=16, N=5), so :meth:`cost` gives their costs.
     official_protocols = ("200ep", "12ep")
-    #: FLOP counting conventions of :meth:`cost` (``zcdb.models.CONVENTIONS``): NAS-Bench-Suite-Zero's, then NAS-Bench-201's.
+    #: FLOP counting conventions of :meth:`cost` (``zcdb.spaces.nb201_cost.CONVENTIONS``): NAS-Bench-Suite-Zero's, then NAS-Bench-201's.
     cost_conventions = ("naslib", "nb201")
 
     parse = staticmethod(parse)
@@ -456,13 +456,13 @@ class NB201Space(SearchSpace):
         return vals[inv.ravel(), 0], vals[inv.ravel(), 1]
 
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        from ..models import build_nb201
+        from .nb201_network import build_nb201
 
         self.check_dataset(dataset)
         return build_nb201(arch, dataset, **kwargs)
 
     def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        from ..models import count_cost
+        from .nb201_cost import count_cost
 
         self.check_dataset(dataset, "cost counter")
         return count_cost(arch, dataset, **kwargs)

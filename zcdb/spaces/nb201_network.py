@@ -16,7 +16,7 @@ inference network (``InferCell`` and ``ResNetBasicblock`` default to
 build the cell BatchNorms with ``affine=False``; the ``params`` released in
 NAS-Bench-Suite-Zero's files count the affine parameters (e.g. 0.615386 M, not
 0.610362 M, for NASLib tuple ``(0, 2, 3, 2, 3, 1)``), so the affine network is the
-one those proxies were computed on. :func:`zcdb.models.count_cost` reproduces
+one those proxies were computed on. :func:`zcdb.spaces.nb201_cost.count_cost` reproduces
 all 725 released ``params`` and ``flops`` of this network exactly.
 
 Module names follow the official ``TinyNetwork`` (``stem``, ``cells.<i>.layers.<k>.op``,
@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 from ..errors import MissingCapability
-from ..spaces import nb201 as space
-from ..spaces.nb201 import ArchLike
+from . import nb201 as space
+from .nb201 import ArchLike
 
 __all__ = ["build_nb201", "NB201Network", "NB201Cell", "ResidualReduction", "ReLUConvBN", "Zero"]
 

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .cost import CONVENTIONS, check_convention
+from .spaces.nb201_cost import CONVENTIONS, check_convention
 
 __all__ = ["CONVENTIONS", "profile"]
 

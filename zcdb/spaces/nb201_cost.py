@@ -1,6 +1,6 @@
 """Exact parameter and FLOP counts of NAS-Bench-201 networks, by formula (no torch, no data).
 
-The counts follow the conventions described in :mod:`zcdb.models.counting` (``"naslib"``:
+The counts follow the conventions described in :mod:`zcdb.counting` (``"naslib"``:
 NAS-Bench-Suite-Zero's tensorwatch counts, the default; ``"nb201"``: NAS-Bench-201's
 own ``get_model_infos``), which measures them with hooks on the built network.
 Only ``nor_conv_3x3``, ``nor_conv_1x1`` and (under ``"naslib"``) ``avg_pool_3x3``
@@ -15,15 +15,15 @@ import functools
 from typing import Optional
 
 from ..errors import ZcdbError
-from ..spaces import nb201 as space
-from ..spaces.nb201 import ArchLike
+from . import nb201 as space
+from .nb201 import ArchLike
 
 __all__ = ["CONVENTIONS", "check_convention", "count_cost"]
 
 _CONV3 = space.OPS.index("nor_conv_3x3")
 _CONV1 = space.OPS.index("nor_conv_1x1")
 _POOL = space.OPS.index("avg_pool_3x3")
-#: The FLOP counting conventions (see :mod:`zcdb.models.counting`); params agree under both.
+#: The FLOP counting conventions (see :mod:`zcdb.counting`); params agree under both.
 CONVENTIONS: tuple[str, ...] = ("naslib", "nb201")
 
 
@@ -100,7 +100,7 @@ def count_cost(arch: ArchLike, dataset: str = "cifar10", C: int = 16, N: int = 5
     and input shape; ``num_classes`` and ``input_shape`` ``(C, H, W)`` override them.
     ``convention`` is ``"naslib"`` (NAS-Bench-Suite-Zero's ``flops``/``params``,
     the default) or ``"nb201"`` (NAS-Bench-201's own ``flop``); params agree.
-    Equal to :func:`zcdb.models.counting.profile` on :func:`zcdb.models.build_nb201`'s network.
+    Equal to :func:`zcdb.counting.profile` on :func:`zcdb.spaces.nb201_network.build_nb201`'s network.
     Raises :class:`~zcdb.errors.UnknownArch`, :class:`~zcdb.errors.UnknownDataset`,
     or :class:`~zcdb.errors.ZcdbError` for an unknown convention or an input side
     that is not a multiple of 4.

@@ -18,7 +18,7 @@ from scipy import stats
 
 import zcdb
 from zcdb.datasets import sample_batch
-from zcdb.proxies import compute_proxies, runs
+from zcdb.proxies import compute_proxies, stored as runs
 from zcdb.spaces import nb201
 
 from .conftest import dump, require_shared, run_cli as run

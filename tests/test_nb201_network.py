@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from zcdb.errors import UnknownArch, UnknownDataset
-from zcdb.models import NB201Network, build_nb201, count_cost
+from zcdb.spaces.nb201_cost import count_cost
+from zcdb.spaces.nb201_network import NB201Network, build_nb201
 from zcdb.spaces import nb201
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
