@@ -7,7 +7,11 @@
   and :func:`load`, which refuses a model fitted on other features;
 * :class:`SurrogateBenchmark`: answers ``values``/``query``/``top`` like a tabular
   benchmark, says which answers are predictions, and gives their uncertainty;
-* :func:`pool_of`, :func:`split`, :func:`score`, :func:`study`: the evaluation protocol.
+* :func:`pool_of`, :func:`split` (:mod:`.splits`), :func:`score` (:mod:`.metrics`, pure),
+  :func:`study` (:mod:`.evaluation`): the evaluation protocol.
+
+Modules import one way only: metrics, features <- splits <- model (serving and saving)
+<- fitting <- evaluation.
 
 Importing this package reads nothing and does not import scikit-learn.
 """
@@ -15,10 +19,12 @@ Importing this package reads nothing and does not import scikit-learn.
 from __future__ import annotations
 
 from .benchmark import SurrogateBenchmark
-from .evaluation import pool_of, score, split, study
+from .evaluation import study
 from .features import FEATURE_SETS, FeatureMatrix, FeatureMismatch, feature_matrix
-from .model import (REGRESSORS, Surrogate, UntrustedModelWarning, default_model, fit, fit_sample, load, make_regressor,
-                    open_surrogate, read_meta, train_hash)
+from .fitting import default_model, fit, fit_sample, make_regressor
+from .metrics import score
+from .model import REGRESSORS, Surrogate, UntrustedModelWarning, load, open_surrogate, read_meta, train_hash
+from .splits import pool_of, split
 
 __all__ = [
     "FEATURE_SETS", "FeatureMatrix", "FeatureMismatch", "feature_matrix",

@@ -1,4 +1,4 @@
-"""Splitting architectures, scoring predictions and the multi-seed study protocol.
+"""The multi-seed study protocol (splits are in :mod:`.splits`, scores in :mod:`.metrics`).
 
 The study follows NAS-Bench-Suite-Zero's surrogate protocol (White et al., 2022): for
 each trial, draw ``n_train`` training and ``n_test`` test architectures, disjoint, from
@@ -17,79 +17,12 @@ import numpy as np
 from zcdb.errors import ZcdbError
 
 from .features import feature_matrix, parse_spec
+from .fitting import fit
+from .metrics import SCORE_KEYS, score
+from .splits import pool_of, split
 
 if TYPE_CHECKING:  # pragma: no cover
     from zcdb.store import Benchmark
-
-#: Columns of a scored prediction, in report order.
-SCORE_KEYS: tuple[str, ...] = ("spearman", "kendall", "r2", "top10")
-
-
-def score(pred: np.ndarray, truth: np.ndarray, top: float = 0.1) -> dict[str, float]:
-    """Spearman, Kendall tau, R^2 and top-``top`` precision of ``pred`` against ``truth`` (finite pairs).
-
-    Top-10% precision: the share of the truly best 10% (of the scored architectures)
-    that the prediction also puts in its best 10%; higher is better for both inputs.
-    """
-    from scipy import stats
-
-    pred = np.asarray(pred, dtype=np.float64)
-    truth = np.asarray(truth, dtype=np.float64)
-    ok = np.isfinite(pred) & np.isfinite(truth)
-    p, t = pred[ok], truth[ok]
-    n = int(ok.sum())
-    if n < 3:
-        return dict(n=n, spearman=math.nan, kendall=math.nan, r2=math.nan, top10=math.nan)
-    k = max(1, int(round(top * n)))
-    top_p = set(np.argsort(-p, kind="stable")[:k].tolist())
-    top_t = set(np.argsort(-t, kind="stable")[:k].tolist())
-    ss = float(((t - t.mean()) ** 2).sum())
-    r2 = 1.0 - float(((t - p) ** 2).sum()) / ss if ss > 0 else math.nan
-    constant = np.ptp(p) == 0 or np.ptp(t) == 0
-    return dict(n=n, spearman=math.nan if constant else float(stats.spearmanr(p, t)[0]),
-                kendall=math.nan if constant else float(stats.kendalltau(p, t)[0]), r2=r2,
-                top10=len(top_p & top_t) / k)
-
-
-def pool_of(benchmark: "Benchmark", metric: str, features: Union[str, Sequence[str]] = "onehot",
-            epoch: Optional[int] = None, **zc: Any) -> np.ndarray:
-    """Official indices a split draws from: the metric is measured and, if the features read proxies, some score is.
-
-    Aliases (architectures a generated table answers by another member of their
-    isomorphism class, :meth:`~zcdb.store.Benchmark.aliases`) are left out: their value
-    is a copy, and a copy on both sides of a split would leak. With ``zc`` features the
-    pool is the architectures with at least one stored score of the selected proxies
-    (NAS-Bench-Suite-Zero's protocol samples the architectures it scored); ``zc`` takes
-    ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``.
-    """
-    ok = np.isfinite(benchmark.values(metric, epoch))
-    ok[benchmark.aliases()[0]] = False
-    names = [n for n, _ in parse_spec(features)]
-    if "zc" in names:
-        zc_only = ",".join(f"zc:{'+'.join(a)}" if a else "zc" for n, a in parse_spec(features) if n == "zc")
-        fm = feature_matrix(benchmark, zc_only, **zc)
-        ok &= np.isfinite(fm.X).any(axis=1)
-    return np.flatnonzero(ok)
-
-
-def split(pool: Sequence[int], n_train: int, seed: int, n_test: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint ``(train, test)`` official indices drawn from ``pool`` with a seeded generator.
-
-    ``n_test=None`` takes every pool architecture not in the training set.
-    """
-    pool = np.unique(np.asarray(pool, dtype=np.int64))
-    if n_train < 1:
-        raise ZcdbError(f"n_train must be at least 1, got {n_train}")
-    rest = pool.size - n_train
-    if rest < 3 or (n_test is not None and n_test > rest):
-        want = f"{n_train} + {n_test}" if n_test is not None else f"{n_train} + at least 3"
-        raise ZcdbError(f"the pool has {pool.size} architectures, too few for {want} disjoint train/test ones: "
-                        "lower --n-train/--n-test")
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(pool)
-    train = np.sort(perm[:n_train])
-    test = perm[n_train:] if n_test is None else perm[n_train:n_train + n_test]
-    return train, np.sort(test)
 
 
 def study(
@@ -108,8 +41,6 @@ def study(
     top-10%, and mean fit seconds. ``progress(done, total)`` is called after each fit;
     ``model`` and ``target`` go to :func:`~zcdb.surrogates.fit`.
     """
-    from .model import fit
-
     specs = [",".join(s) if not isinstance(s, str) else s for s in feature_sets]
     if not specs:
         raise ZcdbError("no feature sets to study: give at least one, e.g. onehot")

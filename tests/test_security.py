@@ -20,6 +20,7 @@ import pytest
 import zcdb
 from zcdb.errors import CorruptFile, ZcdbError
 from zcdb.spaces import nb201
+from zcdb.surrogates import fitting as F
 from zcdb.surrogates import model as M
 from zcdb.tabular import _safe_pickle
 
@@ -51,7 +52,7 @@ def _rewrite(path: Path, blob: bytes) -> None:
 
 def _saved(bench, tmp_path, **kw) -> Path:
     train = np.flatnonzero(np.isfinite(bench.values("test_acc")))[:60]
-    return M.fit(bench, "test_acc", "onehot", train, **kw).save(tmp_path / "m.zcs")
+    return F.fit(bench, "test_acc", "onehot", train, **kw).save(tmp_path / "m.zcs")
 
 
 def test_every_saved_regressor_needs_only_allowlisted_globals_and_loads_back(tmp_path):
@@ -74,7 +75,7 @@ def test_every_saved_regressor_needs_only_allowlisted_globals_and_loads_back(tmp
                 continue
             for target in M.TARGETS:
                 with M._threads(1):
-                    models = M._fit_models(M.make_regressor(name, 0, 60), Xc if name == "gbr" else X, y, 0, unc,
+                    models = F._fit_models(F.make_regressor(name, 0, 60), Xc if name == "gbr" else X, y, 0, unc,
                                            2, (0.1, 0.9), target)
                 blob = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
                 Recorder(io.BytesIO(blob)).load()

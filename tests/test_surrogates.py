@@ -566,3 +566,34 @@ def test_search_runs_on_a_surrogate_benchmark(bench):
     assert final.mean() > np.nanpercentile(sb.values("test_acc"), 90)
     again = simulate(problem, make_algorithm("rea", {}), [1], Budget(queries=50))
     assert np.array_equal(again.arch[0], traj.arch[1])
+
+
+def test_surrogate_modules_import_one_way():
+    """No import circle in surrogates/, counting imports inside functions too (metrics stays pure);
+    imports for type checking only do not run and do not count."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parent.parent / "surrogates"
+    graph = {}
+    for f in pkg.glob("*.py"):
+        deps = set()
+        tree = ast.parse(f.read_text())
+        typing_only = {id(n) for b in ast.walk(tree) if isinstance(b, ast.If)
+                       and getattr(b.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(b)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and id(node) not in typing_only:
+                deps.add(node.module.split(".")[0])
+        graph[f.stem] = deps - {f.stem}
+    assert graph["metrics"] == set()
+
+    def reach(start, seen):
+        for d in graph.get(start, ()):
+            if d not in seen:
+                seen.add(d)
+                reach(d, seen)
+        return seen
+
+    for mod in graph:
+        if mod != "__init__":
+            assert mod not in reach(mod, set()), f"import circle through surrogates/{mod}.py"
