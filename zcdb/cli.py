@@ -278,7 +278,7 @@ def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Opti
     bench = open_store(ctx).benchmark(space, dataset, protocol)
     rows = []
     for a in archs:
-        i = bench.index(parse_arch_text(a))
+        i = bench.index(parse_arch_text(a, bench.search_space))
         rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric,
                          value=bench.query(i, metric, epoch, seed)))
     if as_json:
@@ -326,7 +326,7 @@ def cost(space: str, dataset: str, convention: Optional[str], archs: tuple[str, 
     kwargs = {} if convention is None else {"convention": convention}
     rows = []
     for a in archs:
-        key = parse_arch_text(a)
+        key = parse_arch_text(a, sp)
         params, flops = sp.cost(key, dataset, **kwargs)
         rows.append(dict(index=sp.index_of(key), arch=sp.string_of(key), params=params, flops=flops))
     if as_json:
