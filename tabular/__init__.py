@@ -17,6 +17,7 @@ def importers() -> dict[str, Callable]:
     from .builtin import import_builtin
     from .csv_table import import_csv
     from .hw_nas_bench import import_hw_nas_bench
+    from .nas_bench_macro import import_nas_bench_macro
     from .naslib_zc import import_naslib_zc
     from .nats_tss import import_nats_tss
     from .nb201_pth import import_nb201_pth
@@ -27,5 +28,6 @@ def importers() -> dict[str, Callable]:
         "nb201-pth": import_nb201_pth,
         "nats-tss": import_nats_tss,
         "hw-nas-bench": import_hw_nas_bench,
+        "nas-bench-macro": import_nas_bench_macro,
         "builtin": import_builtin,
     }

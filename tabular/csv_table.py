@@ -96,7 +96,7 @@ def import_csv(
                     raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)}: "
                                       "check the file for a missing or extra separator, or a truncated line")
                 try:
-                    idx.append(mod.index_of(parse_arch_text(row[a])))
+                    idx.append(mod.index_of(parse_arch_text(row[a], mod)))
                 except UnknownArch as exc:
                     raise UnknownArch(f"{p}:{line}: {exc}") from None
                 lines.append(line)

@@ -167,7 +167,7 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
         line = line.strip()
         if line and not line.startswith("#"):
             try:
-                out.append(mod.index_of(parse_arch_text(line)))
+                out.append(mod.index_of(parse_arch_text(line, mod)))
             except ZcdbError as exc:
                 raise type(exc)(f"{path}:{k}: {exc}") from None
     return np.unique(np.asarray(out, dtype=np.int64)), None

@@ -33,6 +33,17 @@ def test_registry_holds_instances_by_name():
         get_space("nb999")
 
 
+def test_arch_text_is_the_official_string_or_an_index(space):
+    """What a command line or a file gives: the space's string wins over digits read as an index
+    (macro's codes are digits: ``00000012`` is index 5, not 12)."""
+    from zcdb.spaces import parse_arch_text
+
+    for i in (0, 5, 12, space.size - 1):
+        s = space.string_of(i)
+        assert space.index_of(parse_arch_text(f" {s} ", space)) == i
+        assert space.index_of(parse_arch_text(str(i), space)) == i
+    assert parse_arch_text("00000012") == 12  # without the space: an index, as before
+
 def test_importing_the_spaces_reads_no_file_and_imports_no_torch():
     code = ("import sys, builtins; opened = []; real = builtins.open\n"
             "builtins.open = lambda *a, **k: (opened.append(a[0]), real(*a, **k))[1]\n"

@@ -7,7 +7,7 @@ between spaces; ``docs/spaces.md`` says how to add one.
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Optional, Union
 
 from ..errors import UnknownArch, UnknownSpace
 from . import macro, nats_sss, nb201
@@ -35,15 +35,26 @@ _INDEX = re.compile(r"[0-9]+")
 _MAX_INDEX_DIGITS = 18
 
 
-def parse_arch_text(text: str) -> Union[int, str]:
+def parse_arch_text(text: str, space: Optional[SearchSpace] = None) -> Union[int, str]:
     """An architecture written in a file or on a command line: an official index if the
     (stripped) text is ASCII digits, else the text, for the space to parse as its string.
+
+    Give ``space`` wherever it is known: a space whose official strings are digits too
+    (macro's 8-digit codes) gets the text back when its ``parse`` accepts it: then
+    ``00000012`` is that code (index 5), not index 12. The string wins because it is
+    the official form; an index is not written zero-padded to a code's length.
 
     Only ``[0-9]`` counts as a digit: ``str.isdigit`` also accepts ``²`` (which ``int``
     refuses) and ``int`` accepts other scripts' digits (``١٢``), neither an index anyone wrote.
     """
     text = text.strip()
     if _INDEX.fullmatch(text):
+        if space is not None:
+            try:
+                space.parse(text)
+                return text
+            except UnknownArch:
+                pass
         if len(text) > _MAX_INDEX_DIGITS:
             raise UnknownArch(f"index {text[:12]}... ({len(text)} digits) is out of range: give an official index")
         return int(text)
