@@ -68,7 +68,7 @@ def import_nas_bench_macro(store: Store, path: Union[str, os.PathLike], replace:
     Strict: the top level must be an object holding every one of the 6,561 codes exactly
     once (the benchmark is complete, so a file with fewer is refused, naming how many are
     missing), each a valid code; each record an object with the five fields; ``params`` and
-    ``flops`` must equal the network's exact counts (:func:`zcdb.spaces.macro_network.count_cost`),
+    ``flops`` must equal the network's exact counts (:func:`zcdb.spaces.macro_cost.count_cost`),
     or the file is not the released one. Accuracies outside 0..100 fail (the store's
     checks); a non-finite value, or an integer too large for a float, fails unless
     ``allow_missing``, which stores it as missing and counts it in ``batch.missing``.
@@ -121,7 +121,7 @@ def _records(p: Path, data: Any, sp: Any, n: int, allow_missing: bool) -> dict[i
     """Index -> [acc seed 0, 1, 2, mean_acc, params, flops], checked, in file order."""
     if not isinstance(data, dict):
         raise CorruptFile(f"{p}: expected a JSON object from 8-digit codes to records, got {_shown(data)}: {_HINT}")
-    from zcdb.spaces.macro_network import cost_table
+    from zcdb.spaces.macro_cost import cost_table
 
     count_params, count_flops = cost_table(DATASET)
     out: dict[int, list[float]] = {}

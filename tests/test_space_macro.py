@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from zcdb.errors import UnknownArch, UnknownDataset, ZcdbError
 from zcdb.spaces import macro
 from zcdb.spaces import macro_network as mn
+from zcdb.spaces import macro_cost as mc
 
 from .conftest import require_shared
 
@@ -307,8 +308,8 @@ def test_formula_equals_the_built_network(dataset, one_torch_thread):
 
 
 def test_cost_table_is_fast_and_agrees():
-    mn._cost_table.cache_clear()
-    mn._prices.cache_clear()
+    mc._cost_table.cache_clear()
+    mc._prices.cache_clear()
     start = time.perf_counter()
     params, flops = mn.cost_table()
     assert time.perf_counter() - start < 0.5

@@ -20,7 +20,7 @@ Which layers are alike: the first layer of each stage (:data:`REDUCTION_LAYERS`)
 halves the resolution and doubles the channels; there ``id`` is a learned 1x1
 convolution with stride 2 and BatchNorm, not an identity. Everywhere else ``id`` is
 a true identity, which is what :func:`canonical` builds on. This module does not
-import torch; the network and its costs are in :mod:`zcdb.spaces.macro_network`.
+import torch; the network is in :mod:`zcdb.spaces.macro_network`, its costs in :mod:`zcdb.spaces.macro_cost`.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class MacroSpace(SearchSpace):
     """NAS-Bench-Macro through the :class:`SearchSpace` interface (the module's functions are the direct API).
 
     Costs are in the store's units (params in millions, MFLOPs); the released file and
-    :func:`zcdb.spaces.macro_network.count_cost` give counts.
+    :func:`zcdb.spaces.macro_cost.count_cost` give counts.
     """
 
     name = NAME
@@ -284,14 +284,14 @@ class MacroSpace(SearchSpace):
         return build_macro(arch, dataset)
 
     def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        from .macro_network import count_cost
+        from .macro_cost import count_cost
 
         self.check_dataset(dataset, "cost counter")
         params, flops = count_cost(arch, dataset)
         return params / 1e6, flops / 1e6
 
     def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        from .macro_network import cost_table
+        from .macro_cost import cost_table
 
         self.check_dataset(dataset, "cost counter")
         params, flops = cost_table(dataset)
