@@ -1,6 +1,7 @@
 """Query speed of zcdb against the official NAS-Bench-201 API on the same table, in one run.
 
     .venv/bin/python scripts/bench_query.py [--data ../shared/data] [--queries 200000]
+    .venv/bin/python scripts/bench_query.py --space macro     # NAS-Bench-Macro (zcdb alone: no official API)
 
 Builds a store from the shared NB201 CSVs and, from the same table, a full
 15,625-architecture ``.pth`` in the official format (final-epoch records, built with
@@ -35,7 +36,10 @@ def main() -> None:
     ap.add_argument("--data", default=os.environ.get("ZCDB_SHARED_DATA") or str(REPO.parent / "shared" / "data"))
     ap.add_argument("--queries", type=int, default=200_000)
     ap.add_argument("--api-queries", type=int, default=20_000)
+    ap.add_argument("--space", choices=["nb201", "macro"], default="nb201")
     args = ap.parse_args()
+    if args.space == "macro":
+        return bench_macro(args)
 
     import zcdb
     from zcdb.spaces import nb201
@@ -152,6 +156,55 @@ def main() -> None:
         r = f"{ratio:,.0f}x" if ratio == ratio else ""
         print(f"{name:50s} {z:>16s} {a:>14s} {r:>10s}  {target}")
     print(f"\n(nas_201_api single queries: {n_api:,} of them; zcdb: {len(strings):,}; both on table {pth.name})")
+
+
+def bench_macro(args: argparse.Namespace) -> None:
+    """Open + first query, single queries by code and index, values(), on NAS-Bench-Macro."""
+    import zcdb
+    from zcdb.spaces import get_space
+    from zcdb.tabular.nas_bench_macro import import_nas_bench_macro
+
+    tmp = Path(tempfile.mkdtemp(prefix="zcdb-bench-"))
+    db = tmp / "macro.db"
+    t = time.perf_counter()
+    with zcdb.open(db) as store:
+        import_nas_bench_macro(store, Path(args.data) / "nas-bench-macro" / "nas-bench-macro_cifar10.json")
+    build = time.perf_counter() - t
+    sp = get_space("macro")
+    idx = np.random.default_rng(0).integers(0, sp.size, size=args.queries)
+    codes = [sp.string_of(int(i)) for i in idx]
+    t = time.perf_counter()
+    store = zcdb.open(db)
+    bench = store.benchmark("macro", "cifar10")
+    bench.query(codes[0], "test_acc")
+    z_open = time.perf_counter() - t
+    cold = subprocess.run(
+        [sys.executable, "-c", "import time; t = time.perf_counter(); import zcdb; "
+         f"s = zcdb.open({str(db)!r}); v = s.benchmark('macro', 'cifar10').query({codes[0]!r}, 'test_acc'); "
+         "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True)
+
+    def by_code() -> None:
+        q = bench.query
+        for c in codes:
+            q(c, "test_acc")
+
+    def by_index() -> None:
+        q = bench.query
+        for i in idx.tolist():
+            q(i, "test_acc")
+
+    single = best_of(by_code, 3) / len(codes)
+    single_idx = best_of(by_index, 3) / len(idx)
+    values = best_of(lambda: bench.values("test_acc"), 1000)
+    print(f"built the macro store in {build:.2f} s ({db.stat().st_size / 1e6:.1f} MB)\n")
+    rows = [("open + first query (in process)", f"{z_open * 1e3:.1f} ms", "<= 200 ms"),
+            ("open + first query (new process, incl. imports)", f"{float(cold.stdout) * 1e3:.0f} ms", ""),
+            ("single query by code", f"{1 / single:,.0f} /s", ">= 1,000,000 /s"),
+            ("single query by index", f"{1 / single_idx:,.0f} /s", ""),
+            (f"values() of {sp.size:,} (cached)", f"{values * 1e6:.1f} us", "")]
+    print(f"{'measure':50s} {'zcdb':>16s}  target")
+    for name, z, target in rows:
+        print(f"{name:50s} {z:>16s}  {target}")
 
 
 if __name__ == "__main__":
