@@ -38,3 +38,7 @@ class EmptyStore(ZcdbError):
 
 class ImportConflict(ZcdbError):
     """An import that would overwrite different values already in the store."""
+
+
+class StoreLocked(ZcdbError):
+    """Another process kept the store's write lock for longer than this one would wait."""
