@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ZcdbError
+from ..parallel import process_pool
 from .base import Algorithm
 from .problem import SearchProblem, problem_from_benchmark
 from .registry import ALGORITHMS, config_hash, make_algorithm
@@ -73,7 +73,7 @@ def simulate_parallel(problem: SearchProblem, algorithm: Algorithm, seeds: Seque
     if workers <= 1 or len(seeds) < 2:
         return simulate(problem, algorithm, seeds, budget)
     chunks = _split(seeds, workers)
-    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+    with process_pool(len(chunks)) as pool:
         parts = list(pool.map(simulate, [problem] * len(chunks), [algorithm] * len(chunks), chunks,
                               [budget] * len(chunks)))
     return Trajectories.concat(parts)
