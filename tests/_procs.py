@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,37 +32,63 @@ def env(**extra: str) -> dict[str, str]:
     return out
 
 
-def content(db: Any) -> dict[str, list[tuple]]:
-    """Every zcdb table of the store at ``db``, sorted, with ids, times and compute times resolved."""
-    c = sqlite3.connect(str(db))
+def _tables(c: sqlite3.Connection, measured: Sequence[str] = ()) -> Iterator[tuple[str, Iterator[tuple]]]:
+    """Each zcdb table's rows in an order that does not depend on the order of the writes, with
+    ids resolved and times left out (and the values of the ``measured`` metrics, e.g. the wall
+    ``train_time`` that ``zcdb tabulate`` records); big tables are read in key order, per id."""
+    bench = {r[0]: r[1:] for r in c.execute("SELECT id, space, dataset, protocol FROM benchmarks")}
+    metric = {r[0]: r[1] for r in c.execute("SELECT id, name FROM metrics")}
+    source = {r[0]: r[1:] for r in c.execute("SELECT id, source, sha256, importer, options, rows FROM provenance")}
+    runs = {r[0]: r[1:] for r in c.execute(
+        "SELECT id, config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget, seed "
+        "FROM search_runs")}
+    yield "archs", c.execute("SELECT * FROM archs ORDER BY 1, 2")
+    yield "benchmarks", iter(sorted(bench.values()))
+    yield "metrics", iter(sorted(metric.values()))
+    yield "provenance", iter(sorted(source.values(), key=repr))
+
+    def evaluations() -> Iterator[tuple]:
+        pairs = c.execute("SELECT DISTINCT benchmark_id, metric_id FROM evaluations").fetchall()
+        for b, m in sorted(pairs, key=lambda p: (bench[p[0]], metric[p[1]])):
+            for e, sd, a, v, src in c.execute(
+                    "SELECT epoch, seed, arch_index, value, source_id FROM evaluations WHERE benchmark_id = ? AND "
+                    "metric_id = ? ORDER BY epoch, seed, arch_index", (b, m)):
+                yield (*bench[b], metric[m], e, sd, a, None if metric[m] in measured else v, *source[src])
+
+    yield "evaluations", evaluations()
+    yield "series", iter(sorted(((*bench[b], metric[m], e, sd, n) for b, m, e, sd, n in
+                                 c.execute("SELECT * FROM series")), key=repr))
+    yield "proxy_scores", ((*r[:8], r[9], *source[r[10]]) for r in c.execute("SELECT * FROM proxy_scores ORDER BY "
+                                                                              "1, 2, 3, 4, 5, 6, 7"))
+    yield "protocols", c.execute("SELECT * FROM protocols ORDER BY 1")
+    yield "aliases", iter(sorted(((*bench[b], a, r) for b, a, r in c.execute("SELECT * FROM aliases")), key=repr))
+    yield "search_runs", iter(sorted(c.execute(
+        "SELECT algorithm, config, config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, "
+        "budget, seed, zcdb_version, queries, final_arch, final_report FROM search_runs"), key=repr))
+    yield "search_trajectories", iter(sorted(((*runs[r], *rest) for r, *rest in
+                                              c.execute("SELECT * FROM search_trajectories")), key=repr))
+
+
+def content(db: Any, measured: Sequence[str] = ()) -> dict[str, list[tuple]]:
+    """Every zcdb table of the store at ``db`` (see :func:`_tables`), as lists to compare."""
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        bench = {r[0]: r[1:] for r in c.execute("SELECT id, space, dataset, protocol FROM benchmarks")}
-        metric = {r[0]: r[1] for r in c.execute("SELECT id, name FROM metrics")}
-        source = {r[0]: r[1:] for r in c.execute("SELECT id, source, sha256, importer, options, rows FROM provenance")}
-        run = {r[0]: r[1:] for r in c.execute("SELECT id, config_hash, seed FROM search_runs")}
-        out = {
-            "archs": c.execute("SELECT * FROM archs").fetchall(),
-            "benchmarks": list(bench.values()),
-            "metrics": list(metric.values()),
-            "provenance": list(source.values()),
-            "evaluations": [(bench[b], metric[m], e, s, a, v, source[src]) for b, m, e, s, a, v, src in
-                            c.execute("SELECT * FROM evaluations")],
-            "series": [(bench[b], metric[m], e, s, n) for b, m, e, s, n in c.execute("SELECT * FROM series")],
-            "proxy_scores": [(*r[:8], r[9], source[r[10]]) for r in c.execute("SELECT * FROM proxy_scores")],
-            "protocols": c.execute("SELECT * FROM protocols").fetchall(),
-            "aliases": [(bench[b], a, r) for b, a, r in c.execute("SELECT * FROM aliases")],
-            "search_runs": c.execute(
-                "SELECT algorithm, config, config_hash, space, dataset, protocol, search_metric, report_metric, "
-                "budget_kind, budget, seed, zcdb_version, queries, final_arch, final_report FROM search_runs"
-            ).fetchall(),
-            "search_trajectories": [(run[r], *rest) for r, *rest in c.execute("SELECT * FROM search_trajectories")],
-        }
+        return {table: list(rows) for table, rows in _tables(c, measured)}
     finally:
         c.close()
-    return {k: sorted(v, key=repr) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- process trees
+def copy_store(src: Any, dst: Any) -> None:
+    """Copy the store at ``src`` to ``dst`` with SQLite's backup (what is still in its WAL included)."""
+    a, b = sqlite3.connect(str(src)), sqlite3.connect(str(dst))
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+
+
 def descendants(pid: int) -> list[int]:
     """Pids of every live descendant of ``pid`` (Linux: read from /proc)."""
     parent: dict[int, int] = {}
