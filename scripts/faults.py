@@ -33,7 +33,9 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from tests._procs import content, copy_store, descendants, env, kill_all, wait_gone, wait_until, zcdb  # noqa: E402
+from tests._procs import (  # noqa: E402
+    content, copy_store, descendants, env, eof_within, kill_all, wait_gone, wait_until, zcdb,
+)
 from zcdb import open as zcdb_open  # noqa: E402
 
 GRACE = 5.0  # seconds a killed command's workers get to exit
@@ -89,16 +91,19 @@ def csv_import(path: Path, dataset: str) -> list[str]:
 
 def _watch(db: Path, args: list[str]) -> tuple[float, Optional[float]]:
     """Run ``zcdb ARGS`` to completion: its wall seconds and when its first child appeared (or None)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(zcdb(db, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    first = None
-    while proc.poll() is None:
-        if first is None and descendants(proc.pid):
-            first = time.perf_counter() - t
-        time.sleep(0.05)
-    if proc.returncode != 0:
-        raise RuntimeError(f"zcdb {' '.join(args)} failed: {proc.stderr.read().strip()}")
-    return time.perf_counter() - t, first
+    with tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(zcdb(db, *args), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        first = None
+        while proc.poll() is None:
+            if first is None and descendants(proc.pid):
+                first = time.perf_counter() - t
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"zcdb {' '.join(args)} failed: {err.read().strip()}")
+    return seconds, first
 
 
 def kill_trials(ctx: Context, name: str, args: list[str], base: Optional[Path] = None, atomic: bool = False,
@@ -132,9 +137,12 @@ def kill_trials(ctx: Context, name: str, args: list[str], base: Optional[Path] =
             what = f"{name}, killed at {share * seconds:.1f} s of {seconds:.1f} s"
         children = descendants(proc.pid)
         finished = proc.poll() is not None
+        took = time.perf_counter() - t
         proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+        proc.wait()
         problems = []
+        if not (eof_within(proc.stdout, GRACE) and eof_within(proc.stderr, GRACE)):
+            problems.append(f"its output pipe stayed open {GRACE:.0f} s after the kill")
         left = wait_gone(children, GRACE)
         if left:
             problems.append(f"{len(left)} of {len(children)} children alive {GRACE:.0f} s after the kill")
@@ -149,8 +157,7 @@ def kill_trials(ctx: Context, name: str, args: list[str], base: Optional[Path] =
             problems.append(f"rerun exit {r.returncode}: {r.stderr.strip()[-200:]}")
         elif content(db, measured) != want:
             problems.append("rerun store differs from an uninterrupted run's")
-        took = time.perf_counter() - t
-        what += " (it had already finished)" if finished else f" ({len(children)} children, {took:.1f} s in)"
+        what += " (it had already finished)" if finished else f" ({took:.1f} s in, {len(children)} children)"
         out.append(Trial(what, not problems, "; ".join(problems)))
     return out
 

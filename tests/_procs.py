@@ -142,6 +142,21 @@ def kill_all(pids: Iterable[int]) -> None:
                 pass
 
 
+def eof_within(stream: Any, timeout: float) -> bool:
+    """Whether ``stream`` (a pipe) reaches end-of-file within ``timeout`` seconds (it is read to the end)."""
+    import threading
+
+    done = threading.Event()
+
+    def drain() -> None:
+        while stream.read(65536):
+            pass
+        done.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    return done.wait(timeout)
+
+
 def wait_until(cond: Any, timeout: float, step: float = 0.1) -> Optional[Any]:
     """Poll ``cond()`` until it returns something truthy (returned) or ``timeout`` seconds pass (None)."""
     deadline = time.monotonic() + timeout

@@ -10,29 +10,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
-from ._procs import descendants, kill_all, wait_gone, wait_until, zcdb as zcdb_argv
+from ._procs import descendants, eof_within, kill_all, wait_gone, wait_until, zcdb as zcdb_argv
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
 
 GRACE = 5.0  # seconds the workers get to notice that their parent died
-
-
-def _eof_within(stream, timeout: float) -> bool:
-    """Whether ``stream`` (a pipe) reaches end-of-file within ``timeout`` seconds."""
-    done = threading.Event()
-
-    def drain() -> None:
-        while stream.read(65536):
-            pass
-        done.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    return done.wait(timeout)
 
 
 def _kill_and_check(parent: subprocess.Popen, workers: list[int]) -> None:
@@ -40,8 +26,8 @@ def _kill_and_check(parent: subprocess.Popen, workers: list[int]) -> None:
     try:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        assert _eof_within(parent.stdout, GRACE), "a worker keeps the parent's stdout open"
-        assert _eof_within(parent.stderr, GRACE), "a worker keeps the parent's stderr open"
+        assert eof_within(parent.stdout, GRACE), "a worker keeps the parent's stdout open"
+        assert eof_within(parent.stderr, GRACE), "a worker keeps the parent's stderr open"
         left = wait_gone(workers, GRACE)
         assert not left, f"{len(left)} of {len(workers)} children outlived their parent by {GRACE} s"
     finally:

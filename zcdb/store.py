@@ -19,6 +19,10 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 
 ``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
 
+Writers in several processes take turns: each waits for the write transaction in progress
+(up to ``ZCDB_LOCK_TIMEOUT`` seconds), and the one holding it keeps its pid and command in
+``<store>-writer`` so that the others can say whom they wait for.
+
 Conventions: ``epoch`` is the fidelity (``0`` for properties that do not depend on
 training: params, FLOPs, latency); ``seed`` ``-1`` (:data:`MEAN_SEED`) marks a value the
 source reports already averaged over its seeds. A missing or NaN value is stored as NULL
@@ -261,6 +265,7 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.OperationalError as exc:
+                conn.close()
                 if _is_locked(exc):  # a new store that another process is switching to WAL
                     raise StoreLocked(self._locked_message()) from None
                 raise
