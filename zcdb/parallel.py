@@ -5,12 +5,14 @@ never sees its parent die: after ``kill -9`` of a ``zcdb`` command its workers (
 multiprocessing's resource tracker, which waits for them) lived on, holding gigabytes and
 the command's stdout and stderr. Workers made by :func:`process_pool` ask Linux to kill
 them when their parent exits (``prctl(PR_SET_PDEATHSIG)``), watch their parent's pid as
-well (other platforms, and a parent that died before the ``prctl``), and write their own
-output to the null device, so a pipe reading the command's output ends with the command.
+well (other platforms, and a parent that died before the ``prctl``), and are started with
+their stdout and stderr on the null device, so a pipe reading the command's output ends
+with the command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -53,12 +55,35 @@ def _start_worker(parent: int, death_signal: bool, initializer: Optional[Callabl
     _die_with(parent, death_signal)
     if initializer is not None:
         initializer(*initargs)
-    # Last, so that an initializer's error still reaches the terminal. Results and task errors
-    # go back to the parent through the pool; what a worker prints would be lost anyway.
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+
+
+def _ready() -> None:
+    """A task that does nothing: submitting it starts a worker."""
+
+
+@contextlib.contextmanager
+def _output_to_devnull() -> Iterator[None]:
+    """Point this process's file descriptors 1 and 2 at the null device for the block, so that
+    the processes it starts meanwhile do not inherit them."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    saved: list[tuple[int, int]] = []
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            try:
+                saved.append((fd, os.dup(fd)))
+            except OSError:  # not open: nothing to hide
+                continue
+            os.dup2(devnull, fd)
+        yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
 
 
 def process_pool(workers: int, initializer: Optional[Callable[..., Any]] = None,
@@ -72,8 +97,16 @@ def process_pool(workers: int, initializer: Optional[Callable[..., Any]] = None,
     import multiprocessing as mp
 
     main = threading.current_thread() is threading.main_thread()
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker,
-                               initargs=(os.getpid(), main, initializer, tuple(initargs)))
+    # Every worker, and multiprocessing's resource tracker, is started now, with stdout and
+    # stderr on the null device: a worker that is still starting up (importing, seconds on a
+    # busy machine) when the parent dies cannot keep the parent's output pipe open either.
+    # Results and task errors come back through the pool; what a worker prints is dropped.
+    with _output_to_devnull():
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker,
+                                   initargs=(os.getpid(), main, initializer, tuple(initargs)))
+        for _ in range(workers):
+            pool.submit(_ready)
+    return pool
 
 
 def run_unordered(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
