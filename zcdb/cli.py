@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -38,6 +39,11 @@ def handle_errors(fn: Callable) -> Callable:
             _fail(f"no such file: {exc.filename}: check the path")
         except KeyboardInterrupt:
             _fail("interrupted; nothing was half-written (imports are transactions; rerun to continue)")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            _fail(f"the store is locked by another process ({exc}): rerun when it is done, "
+                  "or set ZCDB_LOCK_TIMEOUT to more seconds to wait longer")
 
     return wrapper
 
@@ -46,7 +52,7 @@ def open_store(ctx: click.Context):  # -> zcdb.Store
     """The store named by ``--db`` (or ``ZCDB_DB``, or the platform default)."""
     from . import open as open_
 
-    return open_(ctx.obj.get("db"))
+    return open_(ctx.obj.get("db"), on_wait=lambda message: click.echo(message, err=True))
 
 
 def echo_json(obj: Any) -> None:

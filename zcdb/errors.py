@@ -51,3 +51,7 @@ def short_repr(x: object, limit: int = 60) -> str:
     except (ValueError, RecursionError):  # an int past Python's 4,300-digit str limit, deep nesting
         return f"a {type(x).__name__} too long to show"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class StoreLocked(ZcdbError):
+    """Another process kept the store's write lock for longer than this one would wait."""

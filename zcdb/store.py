@@ -19,6 +19,10 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 
 ``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
 
+Writers in several processes take turns: each waits for the write transaction in progress
+(up to ``ZCDB_LOCK_TIMEOUT`` seconds), and the one holding it keeps its pid and command in
+``<store>-writer`` so that the others can say whom they wait for.
+
 Conventions: ``epoch`` is the fidelity (``0`` for properties that do not depend on
 training: params, FLOPs, latency); ``seed`` ``-1`` (:data:`MEAN_SEED`) marks a value the
 source reports already averaged over its seeds. A missing or NaN value is stored as NULL
@@ -31,9 +35,12 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
+import shlex
 import sqlite3
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
@@ -41,7 +48,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, U
 import numpy as np
 
 from . import __version__
-from .errors import CorruptFile, EmptyStore, ImportConflict, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError
+from .errors import (
+    CorruptFile, EmptyStore, ImportConflict, StoreLocked, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError,
+)
 from .bench import BaseBenchmark, rank_top  # noqa: F401  (rank_top: part of this module's API)
 from .spaces import get_space
 
@@ -53,6 +62,13 @@ SCHEMA_VERSION = 3
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
+
+#: Seconds a write waits for another process's write transaction (``ZCDB_LOCK_TIMEOUT``). The
+#: longest zcdb makes is a full NAS-Bench-201 v1_1 import (~230 M rows, minutes); a holder that
+#: is still there after an hour is more likely stuck (a paused process, an open ``sqlite3`` shell).
+DEFAULT_LOCK_TIMEOUT = 3600.0
+#: Seconds of waiting after which ``on_wait`` is told who holds the store.
+_WAIT_NOTICE = 3.0
 
 _FIXED_METRICS = (
     "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
@@ -156,6 +172,28 @@ def resolve_path(path: Union[str, os.PathLike, None] = None) -> str:
     return str(default_path())
 
 
+def lock_timeout_from_env() -> float:
+    """``$ZCDB_LOCK_TIMEOUT`` in seconds, or :data:`DEFAULT_LOCK_TIMEOUT` when unset."""
+    text = os.environ.get("ZCDB_LOCK_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ZcdbError(f"ZCDB_LOCK_TIMEOUT={text!r}: set it to a number of seconds (e.g. 600), or unset it")
+    return value
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def sha256_of(path: Union[str, os.PathLike]) -> str:
     """SHA-256 of a file (or, for a directory, of its files' names and contents, sorted)."""
     h = hashlib.sha256()
@@ -183,18 +221,31 @@ class Series:
 class Store:
     """A zcdb database. Open it with :func:`zcdb.open`."""
 
-    def __init__(self, path: Union[str, os.PathLike, None] = None) -> None:
+    def __init__(self, path: Union[str, os.PathLike, None] = None, *, lock_timeout: Optional[float] = None,
+                 on_wait: Optional[Callable[[str], None]] = None) -> None:
         self.path = resolve_path(path)
+        #: Seconds a write waits for another process's write transaction before :class:`StoreLocked`.
+        self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else float(lock_timeout)
+        self.on_wait = on_wait
         memory = self.path == ":memory:"
+        # While a zcdb process holds the write lock, this file says who it is (for the others' messages).
+        self._writer_file = None if memory else self.path + "-writer"
         if not memory:
             p = Path(self.path)
             if p.is_dir():
                 raise CorruptFile(f"{self.path} is a directory: give the path of a zcdb database file")
             p.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=self.lock_timeout)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):  # e.g. another process recovering the WAL of a writer that was killed
+                raise StoreLocked(self._locked_message()) from None
+            raise CorruptFile(
+                f"{self.path} is not a zcdb database ({exc}): pass another --db path or move the file away"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise CorruptFile(
                 f"{self.path} is not a zcdb database ({exc}): pass another --db path or move the file away"
@@ -210,8 +261,14 @@ class Store:
         self.conn = conn
         self._db: Any = None
         if not memory:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if _is_locked(exc):  # a new store that another process is switching to WAL
+                    raise StoreLocked(self._locked_message()) from None
+                raise
         if version < SCHEMA_VERSION:
             with self._transaction():
                 for stmt in _SCHEMA.split(";"):
@@ -250,14 +307,97 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """A write transaction: waits up to :attr:`lock_timeout` for other writers, then :class:`StoreLocked`."""
+        self._begin()
         try:
             yield self.conn
         except BaseException:
+            self._forget_writer()
             self.conn.execute("ROLLBACK")
             raise
         else:
+            # Before COMMIT: once the lock is released the next writer may already have written its own.
+            self._forget_writer()
             self.conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        start = time.monotonic()
+        told = False
+        try:
+            while True:
+                left = self.lock_timeout - (time.monotonic() - start)
+                # SQLite's busy handler waits in slices, so that a long wait can be reported and bounded here.
+                self.conn.execute(f"PRAGMA busy_timeout = {int(1000 * max(0.0, min(1.0, left)))}")
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_locked(exc):
+                        raise
+                waited = time.monotonic() - start
+                if waited >= self.lock_timeout:
+                    raise StoreLocked(self._locked_message(waited))
+                if not told and self.on_wait is not None and waited >= _WAIT_NOTICE:
+                    told = True
+                    self.on_wait(self._waiting_message())
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(1000 * self.lock_timeout)}")
+        self._record_writer()
+
+    def _record_writer(self) -> None:
+        if self._writer_file is None:
+            return
+        argv = list(sys.argv) or ["python"]
+        name = os.path.basename(argv[0]) if argv[0] not in ("", "-c") else "python -c"
+        record = {"pid": os.getpid(), "command": shlex.join([name, *argv[1:]])[:200], "since": time.time()}
+        tmp = f"{self._writer_file}.{os.getpid()}"
+        try:
+            with open(tmp, "w") as fh:
+                json.dump(record, fh)
+            os.replace(tmp, self._writer_file)
+        except OSError:  # a read-only folder: the messages just cannot name the writer
+            pass
+
+    def _forget_writer(self) -> None:
+        if self._writer_file is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._writer_file)
+
+    def _writer(self) -> Optional[dict[str, Any]]:
+        """The zcdb process that recorded itself as holding the write lock, if it is still alive."""
+        if self._writer_file is None:
+            return None
+        try:
+            with open(self._writer_file) as fh:
+                rec = json.load(fh)
+            pid = int(rec["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:  # it died inside a transaction; SQLite has already released its lock
+            return None
+        except OSError:  # alive, but another user's
+            pass
+        return rec
+
+    def _holder(self) -> str:
+        rec = self._writer()
+        if rec is None:
+            return f"another process (not a zcdb command; `fuser {self.path}` lists the processes using it)"
+        since = time.time() - float(rec.get("since", time.time()))
+        return f"pid {rec['pid']} (`{rec.get('command', '?')}`, writing for {_duration(max(0.0, since))})"
+
+    def _waiting_message(self) -> str:
+        return (f"waiting for {self._holder()} to finish writing {self.path} "
+                f"(up to {_duration(self.lock_timeout)}, ZCDB_LOCK_TIMEOUT)")
+
+    def _locked_message(self, waited: Optional[float] = None) -> str:
+        took = f" within {_duration(waited)}" if waited is not None else ""
+        return (f"{self.path} is being written by {self._holder()}, which did not finish{took}: "
+                "rerun when it is done, or set ZCDB_LOCK_TIMEOUT to more seconds to wait longer")
 
     # ------------------------------------------------------------------ catalog
     def benchmark_rows(self) -> list[dict[str, Any]]:

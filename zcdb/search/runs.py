@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ZcdbError
+from ..parallel import process_pool
 from .base import Algorithm
 from .problem import SearchProblem, problem_from_benchmark
 from .registry import ALGORITHMS, config_hash, make_algorithm
@@ -73,7 +73,7 @@ def simulate_parallel(problem: SearchProblem, algorithm: Algorithm, seeds: Seque
     if workers <= 1 or len(seeds) < 2:
         return simulate(problem, algorithm, seeds, budget)
     chunks = _split(seeds, workers)
-    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+    with process_pool(len(chunks)) as pool:
         parts = list(pool.map(simulate, [problem] * len(chunks), [algorithm] * len(chunks), chunks,
                               [budget] * len(chunks)))
     return Trajectories.concat(parts)
@@ -107,8 +107,13 @@ def run_search(
     missing = [s for s in seed_list if s not in stored]
     computed = simulate_parallel(problem, algo, missing, budget, workers) if missing else empty_trajectories()
     if missing:
-        _save(store, name, cfg_text, key, computed)
-    reused = load_trajectories(store, [stored[s] for s in seed_list if s in stored])
+        saved = _save(store, name, cfg_text, key, computed)
+        if len(saved) < len(missing):  # another process stored some of these runs meanwhile: reuse its rows
+            computed = computed.select(saved) if saved else empty_trajectories()
+            missing = saved
+            stored = _stored_runs(store, key, seed_list)
+    new = set(missing)
+    reused = load_trajectories(store, [stored[s] for s in seed_list if s not in new])
     both = Trajectories.concat([reused, computed])
     traj = both.select(seed_list) if len(both.seeds) else both
     traj.cpu_seconds = both.cpu_seconds  # what computing these runs cost, now or when they were stored
@@ -129,7 +134,12 @@ def _stored_runs(store: "Store", key: tuple, seeds: list[int]) -> dict[int, int]
     return out
 
 
-def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectories) -> None:
+def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectories) -> list[int]:
+    """Store the runs of ``traj`` that are not stored yet; return their seeds.
+
+    Checked inside the write transaction: an identical run in another process may have
+    stored some of the same seeds since this one looked.
+    """
     conn = store.conn
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     cpu = traj.cpu_seconds / max(len(traj.seeds), 1)
@@ -139,8 +149,12 @@ def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectori
     q = np.broadcast_to(np.arange(T), (S, T))
     mask = q < traj.length[:, None]
     with store._transaction():
+        already = _stored_runs(store, key, traj.seeds.tolist())
+        keep = np.array([int(s) not in already for s in traj.seeds.tolist()], dtype=bool)
         ids = []
         for k, seed in enumerate(traj.seeds.tolist()):
+            if not keep[k]:
+                continue
             cur = conn.execute(
                 "INSERT INTO search_runs (algorithm, config, config_hash, space, dataset, protocol, search_metric, "
                 "report_metric, budget_kind, budget, seed, zcdb_version, time, cpu_seconds, queries, final_arch, "
@@ -149,11 +163,14 @@ def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectori
                  int(final_arch[k]) if final_arch[k] >= 0 else None, final_report[k]),
             )
             ids.append(int(cur.lastrowid))
-        run = np.broadcast_to(np.array(ids, dtype=np.int64)[:, None], (S, T))
+        run = np.zeros((S, T), dtype=np.int64)
+        run[keep] = np.array(ids, dtype=np.int64)[:, None]
+        mask = mask & keep[:, None]
         cols = [run[mask], q[mask], traj.arch[mask], traj.epoch[mask], traj.value[mask], traj.time[mask],
                 traj.incumbent[mask], traj.incumbent_report[mask]]
         conn.executemany("INSERT INTO search_trajectories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          zip(*(c.tolist() for c in cols)))
+    return [int(s) for s, k in zip(traj.seeds.tolist(), keep) if k]
 
 
 def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
