@@ -289,18 +289,103 @@ def _lock_timeout(w: Path, base: Path) -> Trial:
     return Trial("lock held past ZCDB_LOCK_TIMEOUT", not problems, "; ".join(problems))
 
 
+def _surrogate_store(work: Path) -> tuple[Path, Path]:
+    """A store with a small synthetic benchmark and a surrogate file fitted on it."""
+    from zcdb.spaces import get_space
+    from zcdb.surrogates import fit
+
+    db = work / "s.db"
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(get_space("nb201").size, 200, replace=False))
+    with zcdb_open(db) as store:
+        with store.importing("synthetic", "faults") as imp:
+            imp.add_evaluations("nb201", "synth", "synth-v1", "test_acc", 12, -1, idx, rng.uniform(10, 90, idx.size))
+        path = fit(store.benchmark("nb201", "synth"), "test_acc", "onehot", idx[:60]).save(work / "m.zcs")
+    return db, path
+
+
+def _plant(kind: str, d: Path, blob: bytes, zcs: Optional[Path]) -> list[str]:
+    """Write ``blob`` where a command of ``kind`` reads a pickle; the command's arguments."""
+    import bz2
+    import hashlib
+    import json
+    import zipfile
+
+    if kind == "nb201-pth":
+        (d / "NAS-Bench-201-v1_1-096897.pth").write_bytes(blob)
+        return ["import", "nb201-pth", str(d / "NAS-Bench-201-v1_1-096897.pth")]
+    if kind in ("nats-tss", "nats-sss"):
+        root = d / ("NATS-tss-v1_0-3ffb9-simple" if kind == "nats-tss" else "NATS-sss-v1_0-50262-simple")
+        root.mkdir()
+        (root / "meta.pickle.pbz2").write_bytes(bz2.compress(blob))
+        return ["import", kind, str(root)]
+    if kind == "hw-nas-bench":
+        (d / "HW-NAS-Bench-v1_0.pickle").write_bytes(blob)
+        return ["import", "hw-nas-bench", str(d / "HW-NAS-Bench-v1_0.pickle")]
+    if kind == "cifar10 batch":
+        (d / "cifar-10-batches-py").mkdir()
+        (d / "cifar-10-batches-py" / "test_batch").write_bytes(blob)
+        return ["proxies", "compute", "--dataset", "cifar10", "--data", str(d / "cifar-10-batches-py"), "--split",
+                "test", "--proxies", "nwot", "--sample", "1", "--quiet"]
+    assert kind == "surrogate .zcs" and zcs is not None
+    with zipfile.ZipFile(zcs) as z:
+        meta = json.loads(z.read("surrogate.json"))
+    meta["models_sha256"] = hashlib.sha256(blob).hexdigest()  # an attacker recomputes the checksum
+    out = d / "m.zcs"
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("surrogate.json", json.dumps(meta))
+        z.writestr("models.pkl", blob)
+    return ["surrogate", "eval", str(out)]
+
+
+def malicious_files(ctx: Context) -> list[Trial]:
+    """Every pickle gadget of tests/_gadgets.py in every file zcdb unpickles, through the real command:
+    handled when it exits 2 with one line, no traceback, nothing created, the store unchanged."""
+    from tests._gadgets import gadgets
+
+    kinds = ["nb201-pth", "nats-tss", "nats-sss", "hw-nas-bench", "cifar10 batch", "surrogate .zcs"]
+    db, zcs = _surrogate_store(ctx.work)
+    names = list(gadgets(Path("x")))
+    if ctx.quick:
+        names = ctx.rng.sample(names, 4)
+    out = []
+    for kind in kinds:
+        for k, name in enumerate(names):
+            d = ctx.work / f"{kind.split()[0]}-{k}"
+            d.mkdir()
+            marker = d / "pwned.pth"
+            store = d / "store.db"
+            shutil.copy(db, store)
+            before = content(store)
+            r = run(store, *_plant(kind, d, gadgets(marker)[name], zcs))
+            lines = r.stderr.strip().splitlines()
+            problems = []
+            if r.returncode != 2:
+                problems.append(f"exit {r.returncode}")
+            if "Traceback" in r.stderr or len(lines) != 1:
+                problems.append(f"{len(lines)} lines on stderr")
+            if marker.exists() or any(p.name != marker.name and p.suffix == ".pth" and "NAS-Bench" not in p.name
+                                      for p in d.iterdir()):
+                problems.append("the gadget created a file")
+            if content(store) != before:
+                problems.append("the store changed")
+            out.append(Trial(f"{kind}: {name}", not problems, "; ".join(problems)))
+    return out
+
+
 #: The categories, in the order of the table. Each takes a :class:`Context` and returns its trials;
-#: add a category (e.g. "malicious files") as one more function and one more entry here.
+#: a new category is one more function and one more entry here.
 CATEGORIES: dict[str, Callable[[Context], list[Trial]]] = {
     "kill -9 import": kill_import,
     "kill -9 proxies compute": kill_proxies,
     "kill -9 tabulate": kill_tabulate,
     "kill -9 search run": kill_search,
     "concurrent writers": concurrent_writers,
+    "malicious files": malicious_files,
 }
 #: Trials per category: (default, --quick).
 TRIALS = {"kill -9 import": (3, 1), "kill -9 proxies compute": (3, 1), "kill -9 tabulate": (2, 1),
-          "kill -9 search run": (4, 2), "concurrent writers": (2, 1)}
+          "kill -9 search run": (4, 2), "concurrent writers": (2, 1), "malicious files": (1, 1)}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
