@@ -176,7 +176,9 @@ class ResultsTable:
         self._put_cost((protocol, dataset, "params"), slot, self._combine(seeds, params))
         self._put_cost((protocol, dataset, "flops"), slot, self._combine(seeds, flops))
         if latencies:
-            self._put_cost((protocol, dataset, "latency_gpu"), slot, 1000.0 * sum(latencies) / len(latencies))
+            # the mean in seconds first, as the APIs' get_compute_costs, then ms: 1000 * sum / n
+            # is not always 1000 * (sum / n) in the last bit
+            self._put_cost((protocol, dataset, "latency_gpu"), slot, 1000.0 * self._mean(latencies))
 
     def _combine(self, seeds: list[int], values: list[float]) -> float:
         if (self._costs_rule == "nats" and len(values) > 1 and len({f"{v:.5f}" for v in values}) > 1
