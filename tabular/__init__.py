@@ -18,6 +18,7 @@ def importers() -> dict[str, Callable]:
     from .csv_table import import_csv
     from .hw_nas_bench import import_hw_nas_bench
     from .naslib_zc import import_naslib_zc
+    from .nats_sss import import_nats_sss
     from .nats_tss import import_nats_tss
     from .nb201_pth import import_nb201_pth
 
@@ -26,6 +27,7 @@ def importers() -> dict[str, Callable]:
         "naslib-zc": import_naslib_zc,
         "nb201-pth": import_nb201_pth,
         "nats-tss": import_nats_tss,
+        "nats-sss": import_nats_sss,
         "hw-nas-bench": import_hw_nas_bench,
         "builtin": import_builtin,
     }
