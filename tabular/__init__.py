@@ -19,6 +19,7 @@ def importers() -> dict[str, Callable]:
     from .hw_nas_bench import import_hw_nas_bench
     from .nas_bench_macro import import_nas_bench_macro
     from .naslib_zc import import_naslib_zc
+    from .nats_sss import import_nats_sss
     from .nats_tss import import_nats_tss
     from .nb201_pth import import_nb201_pth
 
@@ -27,6 +28,7 @@ def importers() -> dict[str, Callable]:
         "naslib-zc": import_naslib_zc,
         "nb201-pth": import_nb201_pth,
         "nats-tss": import_nats_tss,
+        "nats-sss": import_nats_sss,
         "hw-nas-bench": import_hw_nas_bench,
         "nas-bench-macro": import_nas_bench_macro,
         "builtin": import_builtin,

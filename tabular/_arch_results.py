@@ -15,7 +15,10 @@ and a ``ResultsCount`` state dict holds one training run::
 
 :class:`ResultsTable` validates these and gathers the values per (protocol, dataset, seed,
 metric), so that an import hands the store one numpy array per series (metric, epoch, seed)
-instead of one row at a time.
+instead of one row at a time. The search space is a parameter (the object
+:func:`zcdb.spaces.get_space` returns): it gives the official strings (the ``arch_str``
+check), the size and the name the rows are stored under (NAS-Bench-201's and both
+NATS-Bench spaces' files share this format).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Optional
 import numpy as np
 
 from zcdb.errors import CorruptFile, short_repr as _shown
-from zcdb.spaces import nb201
+from zcdb.spaces import SearchSpace
 from zcdb.store import MEAN_SEED, ImportBatch
 
 #: The evaluation set each dataset's val_* and test_* come from, as the official APIs'
@@ -61,14 +64,16 @@ Piece = tuple[Any, Optional[list]]
 class ResultsTable:
     """Validated values of many ``ArchResults`` state dicts, gathered per series.
 
-    ``n_archs`` bounds the number of distinct architectures added. ``costs`` picks how
-    params/FLOPs of several seeds are combined, as the official API of the format does:
-    ``"mean"`` (nas_201_api) or ``"nats"`` (nats_bench: the mean, but seed 888's value when
-    the seeds disagree in the fifth decimal, a fix for a legacy bug in some runs).
+    ``space`` is the search space of the rows (its strings check each ``arch_str``; its
+    name is the rows' space). ``n_archs`` bounds the number of distinct architectures
+    added. ``costs`` picks how params/FLOPs of several seeds are combined, as the official
+    API of the format does: ``"mean"`` (nas_201_api) or ``"nats"`` (nats_bench: the mean,
+    but seed 888's value when the seeds disagree in the fifth decimal, a fix for a legacy
+    bug in some runs).
     ``hint`` ends every error message (what the user should do).
     """
 
-    def __init__(self, source: str, n_archs: int, costs: str, hint: str) -> None:
+    def __init__(self, source: str, n_archs: int, costs: str, hint: str, *, space: SearchSpace) -> None:
         if costs not in ("mean", "nats"):
             raise ValueError(f"costs must be 'mean' or 'nats', not {costs!r}")
         self.source = source
@@ -80,7 +85,8 @@ class ResultsTable:
         self._pieces: dict[tuple[str, str, int, str], list[tuple[int, Any, Optional[list], int]]] = {}
         self._costs: dict[tuple[str, str, str], np.ndarray] = {}
         self._eval_keys: dict[tuple[str, int], list[str]] = {}
-        self._strings = nb201.all_strings()
+        self.space = space
+        self._strings = space.all_strings()
 
     # ------------------------------------------------------------------ errors
     def fail(self, arch: Optional[int], detail: str) -> CorruptFile:
@@ -170,13 +176,19 @@ class ResultsTable:
         self._put_cost((protocol, dataset, "params"), slot, self._combine(seeds, params))
         self._put_cost((protocol, dataset, "flops"), slot, self._combine(seeds, flops))
         if latencies:
-            self._put_cost((protocol, dataset, "latency_gpu"), slot, 1000.0 * sum(latencies) / len(latencies))
+            # the mean in seconds first, as the APIs' get_compute_costs, then ms: 1000 * sum / n
+            # is not always 1000 * (sum / n) in the last bit
+            self._put_cost((protocol, dataset, "latency_gpu"), slot, 1000.0 * self._mean(latencies))
 
     def _combine(self, seeds: list[int], values: list[float]) -> float:
+        if (self._costs_rule == "nats" and len(values) > 1 and len({f"{v:.5f}" for v in values}) > 1
+                and _NATS_REFERENCE_SEED in seeds):
+            return values[seeds.index(_NATS_REFERENCE_SEED)]
+        return self._mean(values)
+
+    def _mean(self, values: list[float]) -> float:
         if self._costs_rule == "mean":
             return float(np.mean(values))  # nas_201_api's get_compute_costs
-        if len(values) > 1 and len({f"{v:.5f}" for v in values}) > 1 and _NATS_REFERENCE_SEED in seeds:
-            return values[seeds.index(_NATS_REFERENCE_SEED)]
         return sum(values) / len(values)  # nats_bench's mean()
 
     # ------------------------------------------------------------------ value parsing
@@ -312,21 +324,21 @@ class ResultsTable:
                 for epoch, slots, values in _finals(self._pieces.pop(key)):
                     ok = ~np.isnan(values)
                     if ok.any():
-                        batch.add_evaluations("nb201", dataset, protocol, metric, epoch, seed, index[slots[ok]],
-                                              values[ok])
+                        batch.add_evaluations(self.space.name, dataset, protocol, metric, epoch, seed,
+                                              index[slots[ok]], values[ok])
                 continue
             mat = self._matrix(self._pieces.pop(key))
             for e in range(mat.shape[1]):
                 col = mat[:, e]
                 ok = ~np.isnan(col)
                 if ok.any():
-                    batch.add_evaluations("nb201", dataset, protocol, metric, e + 1, seed, index[ok], col[ok])
+                    batch.add_evaluations(self.space.name, dataset, protocol, metric, e + 1, seed, index[ok], col[ok])
         for key in sorted(self._costs):
             protocol, dataset, metric = key
             col = self._costs.pop(key)
             ok = ~np.isnan(col)
             if ok.any():
-                batch.add_evaluations("nb201", dataset, protocol, metric, 0, MEAN_SEED, index[ok], col[ok])
+                batch.add_evaluations(self.space.name, dataset, protocol, metric, 0, MEAN_SEED, index[ok], col[ok])
 
 
 def import_options(final_only: bool, allow_missing: bool) -> dict[str, bool]:
@@ -334,17 +346,18 @@ def import_options(final_only: bool, allow_missing: bool) -> dict[str, bool]:
     return {k: True for k, on in (("final_only", final_only), ("allow_missing", allow_missing)) if on}
 
 
-def check_meta_archs(source: str, meta_archs: Any, hint: str) -> None:
-    """Check that ``meta_archs`` lists the 15,625 official strings in official index order."""
-    if not isinstance(meta_archs, (list, tuple)) or len(meta_archs) != nb201.NUM_ARCHS:
+def check_meta_archs(source: str, meta_archs: Any, hint: str, space: SearchSpace) -> None:
+    """Check that ``meta_archs`` lists every official string of ``space`` in official index order."""
+    n_archs = space.require_size("a meta_archs check")
+    if not isinstance(meta_archs, (list, tuple)) or len(meta_archs) != n_archs:
         n = len(meta_archs) if isinstance(meta_archs, (list, tuple)) else type(meta_archs).__name__
-        raise CorruptFile(f"{source}: 'meta_archs' must list {nb201.NUM_ARCHS} architectures, got {n}: {hint}")
-    official = nb201.all_strings()
+        raise CorruptFile(f"{source}: 'meta_archs' must list {n_archs} architectures, got {n}: {hint}")
+    official = space.all_strings()
     if tuple(meta_archs) != official:
         i = next(k for k, (a, b) in enumerate(zip(meta_archs, official)) if a != b)
         raise CorruptFile(
             f"{source}: architecture {i} is {meta_archs[i]!r}, not the official {official[i]!r}: "
-            f"not the NAS-Bench-201 topology space: {hint}"
+            f"not the {space.name} space: {hint}"
         )
 
 

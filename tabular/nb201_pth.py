@@ -73,7 +73,7 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
 def _read(p: Path) -> ResultsTable:
     data = _load(p)
     arch2infos = _check_top_level(p, data)
-    table = ResultsTable(str(p), len(arch2infos), costs="mean", hint=_HINT)
+    table = ResultsTable(str(p), len(arch2infos), costs="mean", hint=_HINT, space=nb201.SPACE)
     for index in sorted(arch2infos):
         # pop: the loaded file shrinks as the table grows, instead of both being held whole
         entry = arch2infos.pop(index)
@@ -119,7 +119,7 @@ def _check_top_level(p: Path, data: Any) -> dict:
     missing = [k for k in ("meta_archs", "arch2infos", "evaluated_indexes") if k not in data]
     if missing:
         raise CorruptFile(f"{p} lacks {', '.join(map(repr, missing))}: not a NAS-Bench-201 file: {_HINT}")
-    check_meta_archs(str(p), data["meta_archs"], _HINT)
+    check_meta_archs(str(p), data["meta_archs"], _HINT, nb201.SPACE)
     arch2infos = data["arch2infos"]
     if not isinstance(arch2infos, dict):
         raise CorruptFile(f"{p}: 'arch2infos' is a {type(arch2infos).__name__}, not a dict: {_HINT}")

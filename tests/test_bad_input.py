@@ -153,6 +153,38 @@ def test_nb201_pth_and_nats_tss_huge_integer(db, tmp_path, edit, value):
     assert _dump(db) == before
 
 
+@pytest.mark.parametrize("edit", ["acc", "loss", "params", "latency", "curve", "seed"])
+@pytest.mark.parametrize("value", [DIGITS_401, HUGE], ids=["401 digits", "10**400"])
+def test_nats_sss_huge_integer(db, tmp_path, edit, value):
+    from nats_bench import pickle_load, pickle_save
+
+    from zcdb.tabular.fixtures import write_nats_sss
+
+    root = write_nats_sss(tmp_path / "sss", {"cifar100": {"test_acc": [40.0, 41.0]}}, indices=[0, 1],
+                          schedules={"01": (1, (777,), 0.5), "12": (2, (777, 888), 0.9), "90": (3, (777,), 1.0)})
+    path = root / "000001.pickle.pbz2"
+    data = pickle_load(str(path))
+    state = data["12"]
+    run = state["all_results"][("cifar100", 888)]
+    if edit == "acc":
+        run["eval_acc1es"]["x-test@1"] = value
+    elif edit == "loss":
+        run["eval_losses"]["x-valid@0"] = value
+    elif edit == "params":
+        run["params"] = value
+    elif edit == "latency":
+        run["latency"] = [value]
+    elif edit == "curve":
+        run["train_acc1es"] = {1: value}  # a sparse curve
+    else:
+        state["dataset_seed"]["cifar100"] = [777, value]
+        state["all_results"][("cifar100", value)] = state["all_results"].pop(("cifar100", 888))
+    pickle_save(data, str(path)[: -len(".pbz2")])
+    before = _dump(db)
+    _fails_cleanly(run_cli(db, "import", "nats-sss", str(root)), "architecture 1")
+    assert _dump(db) == before
+
+
 @pytest.mark.parametrize("value", [DIGITS_401, HUGE], ids=["401 digits", "10**400"])
 @pytest.mark.parametrize("as_list", [True, False])
 def test_hw_nas_bench_huge_integer(db, tmp_path, value, as_list):

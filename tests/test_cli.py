@@ -126,6 +126,6 @@ def test_import_official_formats_through_the_cli(db, tmp_path):
     bad.write_bytes(pth.read_bytes()[:1000])
     r = run(db, "import", "nb201-pth", str(bad))
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
-    for cmd in ("nats-tss", "hw-nas-bench"):
+    for cmd in ("nats-tss", "nats-sss", "hw-nas-bench"):
         r = run(db, "import", cmd, str(tmp_path / "missing"))
         assert r.exit_code == 2 and "Traceback" not in r.output

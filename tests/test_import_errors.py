@@ -114,7 +114,8 @@ def _official_cases(tmp_path):
     return [("nb201-pth", d / "text.pth"), ("nb201-pth", d / "cut.pth"), ("nb201-pth", d / "missing.pth"),
             ("nb201-pth", d), ("hw-nas-bench", d / "text.pickle"), ("hw-nas-bench", d / "cut.pickle"),
             ("hw-nas-bench", d), ("nats-tss", d / "nats-file"), ("nats-tss", d / "nats-empty"),
-            ("nats-tss", d / "missing")]
+            ("nats-tss", d / "missing"), ("nats-sss", d / "nats-file"), ("nats-sss", d / "nats-empty"),
+            ("nats-sss", d / "missing")]
 
 
 @pytest.fixture
@@ -198,3 +199,19 @@ def test_official_format_errors_name_the_fix(db, tmp_path):
     for command, path in _official_cases(tmp_path):
         assert_clean_error(run_cli(db, "import", command, str(path)), before, db)
     assert_clean_error(run_cli(db, "import", "builtin", "nope"), before, db)
+
+
+def test_nats_archive_of_the_other_space_names_the_fix(db, tmp_path):
+    """The likeliest mix-up: a topology archive given to nats-sss, a size archive to nats-tss."""
+    from zcdb.tabular.fixtures import write_nats_sss, write_nats_tss
+
+    tss = write_nats_tss(tmp_path / "NATS-tss-v1_0-3ffb9-simple", {"cifar10": {"test_acc": [90.0]}}, indices=[9],
+                         epochs=2, less_epochs=1)
+    sss = write_nats_sss(tmp_path / "NATS-sss-v1_0-50262-simple", {"cifar10": {"test_acc": [90.0]}}, indices=[9],
+                         schedules={"01": (1, (777,), 0.5), "12": (2, (777,), 0.9), "90": (3, (777,), 1.0)})
+    before = _snapshot(db)
+    for command, path, fix in (("nats-sss", tss, "pass the NATS-sss-v1_0-50262-simple directory"),
+                               ("nats-tss", sss, "pass the NATS-tss-v1_0-3ffb9-simple directory")):
+        r = run_cli(db, "import", command, str(path))
+        assert_clean_error(r, before, db)
+        assert "'meta_archs' must list" in r.stderr and fix in r.stderr

@@ -20,8 +20,8 @@ from zcdb.errors import CorruptFile
 from zcdb.tabular.fixtures import write_nats_tss
 from zcdb.tabular.nats_tss import import_nats_tss
 
-from .conftest import dump
-from .nb201_api_rows import api_rows, assert_rows_equal, store_rows
+from .conftest import dump, require_shared
+from .nb201_api_rows import api_rows, assert_rows_equal, more_info_rows, store_rows
 
 INDICES = [0, 3, 11, 4242, 15624]
 TABLE = {
@@ -208,3 +208,26 @@ def test_final_only_keeps_the_last_epoch_of_every_curve(imported, archive, tmp_p
     with zcdb.open(db) as s:
         assert store_rows(s) == want and len(want) < len(full) / 20
     assert json.loads(r.output)["rows"] == len(want)
+
+
+REAL_INDICES = [0, 11, 284]  # the records of the shared sample
+
+
+@pytest.mark.shared
+def test_real_records_equal_the_official_api_value_for_value():
+    """The shared sample of the official archive (meta + records 0, 11, 284), read in place.
+
+    Every value nats_bench answers, per hp (12, 200), dataset, seed and epoch, and the
+    costs, through its public queries and its per-trial objects: the same keys, every value
+    exactly equal (latency: 1000 times the API's mean in seconds).
+    """
+    root = require_shared("nats-bench", "NATS-tss-v1_0-3ffb9-simple")
+    api = nats_bench.create(str(root), "tss", fast_mode=True, verbose=False)
+    with zcdb.open(":memory:") as s:
+        batch = import_nats_tss(s, root)
+        got = store_rows(s)
+    protocols = {"12": "12ep", "200": "200ep"}
+    want = more_info_rows(api, REAL_INDICES, protocols)
+    assert len(want) == batch.rows == 33894
+    assert_rows_equal(got, want, rel=0)
+    assert_rows_equal(got, api_rows(api, REAL_INDICES, protocols), rel=0)

@@ -202,12 +202,28 @@ def _as_nats(d: Path, blob: bytes) -> list[str]:
     return ["nats-tss", str(root)]
 
 
+def _as_nats_sss(d: Path, blob: bytes) -> list[str]:
+    import bz2
+
+    from nats_bench import pickle_save
+
+    from zcdb.spaces import get_space
+
+    root = d / "NATS-sss-v1_0-50262-simple"
+    root.mkdir()
+    pickle_save({"meta_archs": list(get_space("nats-sss").all_strings()), "total_archs": 32768, "arch2infos": None,
+                 "evaluated_indexes": set()}, str(root / "meta.pickle"))
+    (root / "000007.pickle.pbz2").write_bytes(bz2.compress(blob))  # the gadget in a record, past a good meta
+    return ["nats-sss", str(root)]
+
+
 def _as_hw(d: Path, blob: bytes) -> list[str]:
     (d / "HW-NAS-Bench-v1_0.pickle").write_bytes(blob)
     return ["hw-nas-bench", str(d / "HW-NAS-Bench-v1_0.pickle")]
 
 
-@pytest.mark.parametrize("fmt", [_as_pth, _as_nats, _as_hw], ids=["nb201-pth", "nats-tss", "hw-nas-bench"])
+@pytest.mark.parametrize("fmt", [_as_pth, _as_nats, _as_nats_sss, _as_hw],
+                         ids=["nb201-pth", "nats-tss", "nats-sss", "hw-nas-bench"])
 @pytest.mark.parametrize("gadget", list(gadgets(Path("x"))))
 def test_importer_pickles_refuse_every_gadget(tmp_path, gadget, fmt):
     marker = tmp_path / "ran"

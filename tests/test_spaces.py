@@ -160,9 +160,12 @@ def test_networks_give_logits_and_their_params_match_the_cost(name, dataset, sha
 # tabular/builtin.py's shipped tables) may name it.
 _GENERIC = ["zcdb/store.py", "zcdb/cli.py", "zcdb/parallel.py", "zcdb/datasets.py", "zcdb/search", "proxies",
             "surrogates", "tabular/tabulate.py", "tabular/builtin.py", "tabular/csv_table.py",
-            "tabular/naslib_zc.py", "tabular/__init__.py"]
+            "tabular/naslib_zc.py", "tabular/__init__.py", "tabular/_arch_results.py", "tabular/_nats_fast.py"]
 _NAMES = re.compile(r"""(import\s+(nb201|macro|nats_sss)\b|spaces\.(nb201|macro|nats_sss)\b|build_nb201|"""
                     r"""==\s*["'](nb201|macro|nats-sss)["']|["'](nb201|macro|nats-sss)["']\s*[:,)\]]|NUM_ARCHS)""")
+#: An importer's name may be its space's (``nats-sss`` reads that space's official files): the
+#: importer registry and the CLI's importer commands list it as an importer, not as a space.
+_IMPORTER_NAME = re.compile(r"""_file_importer\("[\w-]+"|"[\w-]+": import_\w+""")
 
 
 def test_no_generic_module_names_a_concrete_space():
@@ -171,7 +174,7 @@ def test_no_generic_module_names_a_concrete_space():
         p = REPO / entry
         for f in ([p] if p.is_file() else sorted(p.rglob("*.py"))):
             for k, line in enumerate(f.read_text().splitlines(), 1):
-                code = line.split("#")[0]
+                code = _IMPORTER_NAME.sub("", line.split("#")[0])
                 if _NAMES.search(code) and '"""' not in code and "e.g." not in code:
                     offenders.append(f"{f.relative_to(REPO)}:{k}: {line.strip()}")
     assert not offenders, "\n".join(offenders)

@@ -224,7 +224,8 @@ def _file_importer(name: str, help_text: str, curves: bool = False) -> None:
 
     if curves:
         command = click.option("--final-only", is_flag=True,
-                               help="Keep only each curve's last epoch (200 or 12): about 1/100 of the rows.")(command)
+                               help="Keep only each curve's last epoch (e.g. 200 or 12) and the costs: "
+                                    "about 1/100 of the rows.")(command)
     for deco in (handle_errors, click.pass_context, json_option, replace_option, allow_missing_option,
                  click.argument("path", type=click.Path()), import_.command(name=name, help=help_text)):
         command = deco(command)
@@ -234,6 +235,8 @@ _file_importer("nb201-pth", "Import the official NAS-Bench-201 file (NAS-Bench-2
                             "12- and 200-epoch settings, per-epoch curves, per-seed results, costs.", curves=True)
 _file_importer("nats-tss", "Import NATS-Bench's topology benchmark from its fast-mode directory "
                            "(NATS-tss-v1_0-3ffb9-simple/).", curves=True)
+_file_importer("nats-sss", "Import NATS-Bench's size benchmark from its fast-mode directory "
+                           "(NATS-sss-v1_0-50262-simple/): 01-, 12- and 90-epoch schedules.", curves=True)
 _file_importer("hw-nas-bench", "Import HW-NAS-Bench latency and energy from HW-NAS-Bench-v1_0.pickle.")
 _file_importer("nas-bench-macro", "Import NAS-Bench-Macro from nas-bench-macro_cifar10.json: CIFAR-10 test accuracy "
                                   "of all 6,561 codes (seeds 0-2 and their mean, 50 epochs), params, FLOPs.")
