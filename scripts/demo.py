@@ -46,6 +46,7 @@ def tour() -> int:
         leftover.unlink(missing_ok=True)
     start = time.perf_counter()
     print(f"zcdb demo: store {DB}")
+    zcdb("spaces")  # one line per search space zcdb holds
     zcdb("import", "builtin", "--list")
     zcdb("import", "builtin", "nb201-digits")
     if "nb201-digits-proxies" in present:
@@ -56,6 +57,8 @@ def tour() -> int:
          "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|")
     zcdb("cost", "--dataset", "cifar10",
          "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    zcdb("cost", "--space", "macro", "--dataset", "cifar10", "02012100", "22212202")
+    zcdb("cost", "--space", "nats-sss", "--dataset", "cifar100", "8:16:32:48:64", "64:64:64:64:64")
     if "nb201-digits-proxies" in present:
         zcdb("proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--plot", str(OUT / "demo-proxies.png"))
     # a surrogate: fit on 1,200 of the 6,466 trained architectures, scored on the rest

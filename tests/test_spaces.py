@@ -178,3 +178,17 @@ def test_no_generic_module_names_a_concrete_space():
                 if _NAMES.search(code) and '"""' not in code and "e.g." not in code:
                     offenders.append(f"{f.relative_to(REPO)}:{k}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_cli_lists_one_line_per_space(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    r = run_cli(tmp_path / "s.db", "spaces", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [x["space"] for x in rows] == list(SPACES)
+    assert {x["space"]: x["size"] for x in rows} == {n: sp.size for n, sp in SPACES.items()}
+    r = run_cli(tmp_path / "s.db", "spaces")
+    assert len(r.output.strip().splitlines()) == 1 + len(SPACES)

@@ -137,6 +137,20 @@ def info(ctx: click.Context, as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- import
+@main.command(name="spaces")
+@json_option
+@handle_errors
+def spaces_cmd(as_json: bool) -> None:
+    """The search spaces zcdb knows: size, choices, an example string, datasets with networks, default protocol."""
+    from .spaces import describe_spaces
+
+    rows = describe_spaces()
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["space", "size", "positions", "choices", "protocol", "networks", "example"])
+
+
 @main.group(name="import")
 def import_() -> None:
     """Import a benchmark file into the store (one transaction; re-importing changes nothing)."""

@@ -13,7 +13,7 @@ from ..errors import UnknownArch, UnknownSpace
 from . import macro, nats_sss, nb201
 from .base import MissingCapability, ProductSpace, SearchSpace
 
-__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
+__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "describe_spaces", "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE)}
@@ -28,6 +28,19 @@ def get_space(name: str) -> SearchSpace:
         return SPACES[name]
     except (KeyError, TypeError):
         raise UnknownSpace(f"unknown space {name!r}: use one of {', '.join(SPACES)}") from None
+
+
+def describe_spaces() -> list[dict[str, object]]:
+    """One row per registered space: name, size, positions x choices, datasets with networks, default protocol."""
+    rows = []
+    for sp in SPACES.values():
+        widths = sorted({len(c) for c in sp.choices})
+        rows.append(dict(
+            space=sp.name, size=sp.size, positions=len(sp.positions),
+            choices="/".join(map(str, widths)) + (" (product)" if sp.product else ""),
+            example=sp.string_of(0) if sp.size else "", networks=",".join(sp.datasets) or "none",
+            protocol=sp.default_protocol or "", encodings=",".join(sp.encodings)))
+    return rows
 
 
 _INDEX = re.compile(r"[0-9]+")
