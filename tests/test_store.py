@@ -230,3 +230,18 @@ def test_import_and_query_stay_light():
             "print(sorted(m for m in ('torch', 'pandas', 'sqlite_utils', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_sql_lives_in_the_store_modules_only():
+    """Every SQL statement is in zcdb/store.py or zcdb/search_store.py; other modules ask them."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    allowed = {repo / "zcdb" / "store.py", repo / "zcdb" / "search_store.py"}
+    sql = re.compile(r"\.execute(many)?\(|\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b|\._transaction\(|"
+                     r"\._generation\b")
+    offenders = [f"{f.relative_to(repo)}:{k}" for d in ("zcdb", "proxies", "surrogates", "tabular")
+                 for f in sorted((repo / d).rglob("*.py")) if f not in allowed
+                 for k, line in enumerate(f.read_text().splitlines(), 1) if sql.search(line.split("#")[0])]
+    assert not offenders, offenders

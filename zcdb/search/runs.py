@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, search_store
 from ..errors import ZcdbError
 from ..parallel import process_pool
 from .base import Algorithm
@@ -123,54 +123,31 @@ def run_search(
 
 
 def _stored_runs(store: "Store", key: tuple, seeds: list[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    wanted = set(seeds)
-    for seed, run_id in store.conn.execute(
-        "SELECT seed, id FROM search_runs WHERE config_hash=? AND space=? AND dataset=? AND protocol=? AND "
-        "search_metric=? AND report_metric=? AND budget_kind=? AND budget=?", key,
-    ):
-        if seed in wanted:
-            out[int(seed)] = int(run_id)
-    return out
+    return search_store.stored_run_ids(store, key, seeds)
 
 
 def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectories) -> list[int]:
-    """Store the runs of ``traj`` that are not stored yet; return their seeds.
-
-    Checked inside the write transaction: an identical run in another process may have
-    stored some of the same seeds since this one looked.
-    """
-    conn = store.conn
+    """Store the runs of ``traj`` that are not stored yet (another process may have meanwhile); return their seeds."""
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     cpu = traj.cpu_seconds / max(len(traj.seeds), 1)
     final_arch = traj.final_arch().tolist()
     final_report = traj.final_report().tolist()
+    seeds = traj.seeds.tolist()
     S, T = traj.arch.shape
     q = np.broadcast_to(np.arange(T), (S, T))
-    mask = q < traj.length[:, None]
-    with store._transaction():
-        already = _stored_runs(store, key, traj.seeds.tolist())
-        keep = np.array([int(s) not in already for s in traj.seeds.tolist()], dtype=bool)
-        ids = []
-        for k, seed in enumerate(traj.seeds.tolist()):
-            if not keep[k]:
-                continue
-            cur = conn.execute(
-                "INSERT INTO search_runs (algorithm, config, config_hash, space, dataset, protocol, search_metric, "
-                "report_metric, budget_kind, budget, seed, zcdb_version, time, cpu_seconds, queries, final_arch, "
-                "final_report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, cfg_text, *key, seed, __version__, now, cpu, int(traj.length[k]),
-                 int(final_arch[k]) if final_arch[k] >= 0 else None, final_report[k]),
-            )
-            ids.append(int(cur.lastrowid))
-        run = np.zeros((S, T), dtype=np.int64)
-        run[keep] = np.array(ids, dtype=np.int64)[:, None]
-        mask = mask & keep[:, None]
+
+    def run_row(k: int) -> tuple:
+        return (name, cfg_text, *key, seeds[k], __version__, now, cpu, int(traj.length[k]),
+                int(final_arch[k]) if final_arch[k] >= 0 else None, final_report[k])
+
+    def trajectory_rows(ids: dict[int, int]) -> Any:
+        run = np.array([ids.get(int(s), 0) for s in seeds], dtype=np.int64)[:, None] * np.ones((1, T), np.int64)
+        mask = (q < traj.length[:, None]) & (run > 0)
         cols = [run[mask], q[mask], traj.arch[mask], traj.epoch[mask], traj.value[mask], traj.time[mask],
                 traj.incumbent[mask], traj.incumbent_report[mask]]
-        conn.executemany("INSERT INTO search_trajectories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         zip(*(c.tolist() for c in cols)))
-    return [int(s) for s, k in zip(traj.seeds.tolist(), keep) if k]
+        return zip(*(c.tolist() for c in cols))
+
+    return search_store.insert_runs(store, key, seeds, run_row, trajectory_rows)
 
 
 def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
@@ -178,18 +155,7 @@ def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
     if not run_ids:
         return empty_trajectories()
     ids = [int(i) for i in run_ids]
-    conn = store.conn
-    meta: dict[int, tuple[int, int]] = {}
-    data = []
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        marks = ",".join("?" * len(chunk))
-        for rid, seed, queries, cpu in conn.execute(
-                f"SELECT id, seed, queries, cpu_seconds FROM search_runs WHERE id IN ({marks})", chunk):
-            meta[rid] = (seed, queries, cpu or 0.0)
-        data.extend(conn.execute(
-            "SELECT run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report "
-            f"FROM search_trajectories WHERE run_id IN ({marks})", chunk).fetchall())
+    meta, data = search_store.run_rows(store, ids)
     S = len(ids)
     T = max((meta[r][1] for r in ids), default=0)
     row_of = {r: k for k, r in enumerate(ids)}
@@ -211,14 +177,7 @@ def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
 
 def stored_runs(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[dict[str, Any]]:
     """Stored run groups: algorithm, config hash, benchmark, metrics, budget, number of seeds, mean final report."""
-    cur = store.conn.execute(
-        "SELECT algorithm, config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget, "
-        "COUNT(*) AS seeds, AVG(final_report) AS mean_final FROM search_runs "
-        "WHERE (?1 IS NULL OR space = ?1) AND (?2 IS NULL OR dataset = ?2) "
-        "GROUP BY config_hash, space, dataset, protocol, search_metric, report_metric, budget_kind, budget "
-        "ORDER BY space, dataset, algorithm", (space, dataset))
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur]
+    return search_store.run_groups(store, space, dataset)
 
 
 def algorithm_table() -> list[dict[str, Any]]:
