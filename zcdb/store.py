@@ -892,6 +892,7 @@ class Benchmark(BaseBenchmark):
         self.search_space = get_space(space)
         self._generation = store._generation
         self._cache: dict[tuple[str, Optional[int], Optional[int]], np.ndarray] = {}
+        self._lists: dict[tuple[str, Optional[int], Optional[int]], list[float]] = {}
         self._series: Optional[dict[str, dict[int, list[int]]]] = None
         self._aliases: Optional[tuple[np.ndarray, np.ndarray]] = None
         self._index_map = self.search_space.index_map
@@ -1028,16 +1029,20 @@ class Benchmark(BaseBenchmark):
     def query(self, arch: Any, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> float:
         """``metric`` of one architecture (NaN if the table lacks it); :meth:`BaseBenchmark.query` with the
         cached array and the string index read first (the hot path of search loops)."""
-        arr = self._cache.get((metric, epoch, seed))
-        if arr is None:
-            arr = self.values(metric, epoch, seed)
+        # A Python list of the cached array: indexing it is several times faster than a numpy
+        # scalar read, and a benchmark object's values never change (imports make a new one).
+        values = self._lists.get((metric, epoch, seed))
+        if values is None:
+            values = self._lists[(metric, epoch, seed)] = self.values(metric, epoch, seed).tolist()
         if type(arch) is str:
             i = self._index_map().get(arch)
             if i is None:
                 i = self.search_space.index_of(arch)
+        elif type(arch) is int and 0 <= arch < self._n:
+            i = arch
         else:
             i = self.search_space.index_of(arch)
-        return float(arr[i])
+        return values[i]
 
     def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
