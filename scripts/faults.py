@@ -307,9 +307,8 @@ def _surrogate_store(work: Path) -> tuple[Path, Path]:
 def _plant(kind: str, d: Path, blob: bytes, zcs: Optional[Path]) -> list[str]:
     """Write ``blob`` where a command of ``kind`` reads a pickle; the command's arguments."""
     import bz2
-    import hashlib
-    import json
-    import zipfile
+
+    from tests._gadgets import rewrite_models
 
     if kind == "nb201-pth":
         (d / "NAS-Bench-201-v1_1-096897.pth").write_bytes(blob)
@@ -328,13 +327,7 @@ def _plant(kind: str, d: Path, blob: bytes, zcs: Optional[Path]) -> list[str]:
         return ["proxies", "compute", "--dataset", "cifar10", "--data", str(d / "cifar-10-batches-py"), "--split",
                 "test", "--proxies", "nwot", "--sample", "1", "--quiet"]
     assert kind == "surrogate .zcs" and zcs is not None
-    with zipfile.ZipFile(zcs) as z:
-        meta = json.loads(z.read("surrogate.json"))
-    meta["models_sha256"] = hashlib.sha256(blob).hexdigest()  # an attacker recomputes the checksum
-    out = d / "m.zcs"
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("surrogate.json", json.dumps(meta))
-        z.writestr("models.pkl", blob)
+    out = rewrite_models(zcs, blob, d / "m.zcs")  # an attacker recomputes the checksum
     return ["surrogate", "eval", str(out)]
 
 

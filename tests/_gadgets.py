@@ -5,7 +5,10 @@ Each, loaded by an unrestricted unpickler, creates or writes the marker path it 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import struct
+import zipfile
 from pathlib import Path
 
 
@@ -65,3 +68,15 @@ def gadgets(marker: Path) -> dict[str, bytes]:
         "numpy.load with allow_pickle": pickle4(call4("numpy", "load", str(marker), None, True)),
         "torch.load": pickle4(call4("torch", "load", str(marker))),
     }
+
+
+def rewrite_models(path: Path, blob: bytes, out: "Path | None" = None) -> Path:
+    """A surrogate file whose models.pkl is ``blob``, with the checksum recomputed as an attacker can."""
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(z.read("surrogate.json"))
+    meta["models_sha256"] = hashlib.sha256(blob).hexdigest()
+    out = out or path
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("surrogate.json", json.dumps(meta))
+        z.writestr("models.pkl", blob)
+    return out

@@ -139,6 +139,9 @@ class SearchSpace:
 
     def padded_neighbours(self) -> np.ndarray:
         """:meth:`neighbour_lists` as one ``(size, max degree)`` array padded with -1 (for vectorized moves)."""
+        table = getattr(self, "neighbour_table", None)
+        if table is not None:
+            return table()
         cache = self.__dict__.get("_padded_cache")
         if cache is None:
             lists = self.neighbour_lists()
@@ -178,6 +181,9 @@ class SearchSpace:
 
     def neighbour_lists(self) -> list[np.ndarray]:
         """:meth:`neighbours` of every index; the lists may differ in length."""
+        table = getattr(self, "neighbour_table", None)
+        if table is not None:  # a space with equally many neighbours everywhere keeps them as one array
+            return list(table())
         n = self.require_size("a neighbour table")
         return [np.asarray(self.neighbours(i), dtype=np.int64) for i in range(n)]
 
@@ -307,12 +313,6 @@ class ProductSpace(SearchSpace):
         """Every architecture that differs in exactly one position, position by position, choices
         ``(c + 1) % n .. (c + n - 1) % n``."""
         return self.neighbour_table()[self.index_of(arch)].tolist()
-
-    def neighbour_lists(self) -> list[np.ndarray]:
-        return list(self.neighbour_table())
-
-    def padded_neighbours(self) -> np.ndarray:
-        return self.neighbour_table()
 
     def neighbour_table(self) -> np.ndarray:
         """``(size, sum(n_k - 1))`` array of :meth:`neighbours` of every index (product spaces are not ragged)."""

@@ -269,12 +269,6 @@ class MacroSpace(SearchSpace):
         rep.setflags(write=False)
         return rep
 
-    def neighbour_lists(self) -> list[np.ndarray]:
-        return list(neighbour_table())
-
-    def padded_neighbours(self) -> np.ndarray:
-        return neighbour_table()
-
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
         from .macro_network import build_macro
 

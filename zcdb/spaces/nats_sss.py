@@ -279,12 +279,6 @@ class NatsSssSpace(SearchSpace):
         rep.setflags(write=False)
         return rep
 
-    def neighbour_lists(self) -> list[np.ndarray]:
-        return list(neighbour_table())
-
-    def padded_neighbours(self) -> np.ndarray:
-        return neighbour_table()
-
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
         from .nats_sss_network import build_nats_sss
 

@@ -425,14 +425,8 @@ class NB201Space(SearchSpace):
     to_naslib = staticmethod(to_naslib)
     suite_zero_epoch = 200
 
-    def padded_neighbours(self) -> np.ndarray:
-        return neighbour_table()
-
     def representatives(self) -> np.ndarray:
         return canonical_representatives()
-
-    def neighbour_lists(self) -> list[np.ndarray]:
-        return list(neighbour_table())
 
     def encode(self, indices: np.ndarray, kind: str = "onehot") -> tuple[list[str], np.ndarray]:
         if kind == "adjacency":
