@@ -235,3 +235,11 @@ def test_cli_errors_are_one_line(db, args, match):
 def test_cli_unknown_method(db):
     r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--proxies", "good", "--method", "median")
     assert r.exit_code == 2 and "median" in r.output
+
+
+def test_ensemble_is_a_search_proxy_higher_is_better(store):
+    from zcdb.search.problem import problem_from_benchmark
+
+    rep = combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "log-rank")
+    prob = problem_from_benchmark(store.benchmark("nb201", TGT), "test_acc", "test_acc", proxies=[rep.proxy])
+    np.testing.assert_array_equal(prob.proxy_scores[0], scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data))
