@@ -205,6 +205,8 @@ def export_text(rows: list[dict[str, Any]], fmt: str) -> str:
 
 # --------------------------------------------------------------------------- evaluate
 def _orientation(proxy: str) -> float:
+    """+1 when larger scores of ``proxy`` predict better, -1 otherwise; +1 for a name outside the registry,
+    which is what ensembles (``zcdb proxies combine``, never a registry name) and imported sets need."""
     from .registry import REGISTRY
 
     spec = REGISTRY.get(proxy)

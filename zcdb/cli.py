@@ -529,6 +529,38 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
         echo_table(rows, ["proxy", "spearman", "kendall", "top10", "n", "seed", "batch_size", "data"])
 
 
+@proxies.command(name="combine")
+@space_option
+@dataset_option
+@click.option("--proxies", "names", default=None, help="Members, comma-separated.")
+@click.option("--select-on", default=None, metavar="SPACE/DATASET[/METRIC]",
+              help="Choose the members on this other benchmark (greedy, by Spearman with METRIC, default test_acc).")
+@click.option("--max-members", type=click.IntRange(min=1), default=3, show_default=True,
+              help="At most this many members with --select-on.")
+@click.option("--method", type=click.Choice(["mean-rank", "log-rank", "mean-zscore"]), default="log-rank",
+              show_default=True, help="How the members' scores are aggregated.")
+@click.option("--name", default=None, help="Proxy name of the ensemble (default ens:METHOD:A.B.C).")
+@json_option
+@click.pass_context
+@handle_errors
+def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optional[str], select_on: Optional[str],
+                    max_members: int, method: str, name: Optional[str], as_json: bool) -> None:
+    """Store an ensemble of stored proxies as a proxy score set of its own (with its recipe)."""
+    import dataclasses
+
+    from .proxies.ensemble import combine_and_store
+
+    members = names.split(",") if names is not None else None
+    report = combine_and_store(open_store(ctx), space, dataset, members, method, name=name, select_on=select_on,
+                               max_members=max_members)
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+    else:
+        chosen = f" (chosen on {report.select_on})" if report.select_on else ""
+        click.echo(f"stored {report.proxy}: {report.archs} architectures, {report.incomplete} skipped (not scored "
+                   f"by every member); members{chosen}: " + ", ".join(m["proxy"] for m in report.members))
+
+
 # --------------------------------------------------------------------------- surrogates
 @main.group()
 def surrogate() -> None:

@@ -192,7 +192,9 @@ def parse_proxy_sets(store: "Store", space: str, dataset: str, names: Sequence[s
 
 
 def proxy_orientation(proxy: str) -> float:
-    """+1 when larger scores of ``proxy`` predict better architectures, -1 otherwise."""
+    """+1 when larger scores of ``proxy`` predict better architectures, -1 otherwise.
+
+    A name outside the registry (an ensemble from ``zcdb proxies combine``) is higher-is-better."""
     from ..proxies.registry import REGISTRY  # imports torch: only when a search uses proxies
 
     spec = REGISTRY.get(proxy)

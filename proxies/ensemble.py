@@ -1,0 +1,187 @@
+"""Ensembles in the store: combine stored score sets into a score set of their own, with its recipe.
+
+The ensemble is rows in ``proxy_scores`` like any proxy's, so ``zcdb proxies eval``,
+the surrogates' ``zc:NAME`` features and ``search --proxies NAME`` read it unchanged.
+Its proxy name is ``ens:METHOD:A.B.C`` (or the name given; never a registry name, whose
+orientation would be wrong): ensembles are higher-is-better, which is what the
+orientation lookups (``stored._orientation``, ``search.problem.proxy_orientation``)
+answer for a name outside the registry. The recipe (method, each member's score set,
+how the members were chosen) is the import's provenance options.
+
+Honest member selection (``select_on``): the members are chosen on another benchmark
+(a space/dataset with its own labels), by greedy forward selection maximising the
+ensemble's Spearman correlation with that benchmark's metric, among the proxies stored
+for both; then frozen and applied to the target. The target's labels are never read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from zcdb.errors import ZcdbError
+from zcdb.spaces import get_space
+from zcdb.store import Store
+
+from .combine import METHODS, combine
+from .stored import _orientation, rank_metrics, scores
+
+#: Prefix of the default ensemble proxy names.
+ENSEMBLE_PREFIX = "ens:"
+
+
+@dataclass
+class CombineReport:
+    """What :func:`combine_and_store` stored."""
+
+    proxy: str
+    method: str
+    members: list[dict[str, Any]]
+    data: str
+    #: Architectures stored (scored by every member) and skipped (scored by some members only).
+    archs: int
+    incomplete: int
+    select_on: Optional[str] = None
+    selection: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _score_set(store: Store, space: str, dataset: str, proxy: str) -> dict[str, Any]:
+    """The score set of ``proxy`` an ensemble reads: the one with most architectures, then lowest seed."""
+    sets = [r for r in store.proxy_runs(space, dataset) if r["proxy"] == proxy]
+    if not sets:
+        stored = sorted({r["proxy"] for r in store.proxy_runs(space, dataset)})
+        raise ZcdbError(f"proxy {proxy!r} has no scores for {space}/{dataset}: stored proxies are "
+                        f"{', '.join(stored) or 'none'} (run `zcdb proxies compute` first)")
+    best = min(sets, key=lambda c: (-c["n"], c["seed"], c["batch_size"], c["data"]))
+    return dict(proxy=proxy, seed=best["seed"], batch_size=best["batch_size"], data=best["data"])
+
+
+def _member_scores(store: Store, space: str, dataset: str, sets: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    return {s["proxy"]: scores(store, space, dataset, s["proxy"], s["seed"], s["batch_size"], s["data"])
+            for s in sets}
+
+
+def _parse_benchmark(text: str) -> tuple[str, str, str]:
+    parts = [p for p in text.split("/") if p]
+    if len(parts) not in (2, 3):
+        raise ZcdbError(f"bad --select-on {text!r}: write SPACE/DATASET or SPACE/DATASET/METRIC, e.g. nb201/digits")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else "test_acc"
+
+
+def select_members(store: Store, space: str, dataset: str, select_on: str, method: str,
+                   max_members: int = 3) -> tuple[list[str], list[dict[str, Any]]]:
+    """Members for an ensemble on ``space``/``dataset``, chosen on the benchmark ``select_on`` only.
+
+    ``select_on`` is ``SPACE/DATASET[/METRIC]`` (metric default ``test_acc``). Greedy forward
+    selection: start empty, add the proxy (stored for both benchmarks) that most raises the
+    ensemble's Spearman with the metric on ``select_on``, stop when none raises it or at
+    ``max_members``. Ties go to the alphabetically first name. Returns (members, the
+    greedy steps: members and Spearman after each). Reads no label of the target.
+    """
+    src_space, src_dataset, metric = _parse_benchmark(select_on)
+    if (src_space, src_dataset) == (space, dataset):
+        raise ZcdbError(f"--select-on {select_on} is the target benchmark itself: choose the members on another "
+                        "space or dataset")
+    if max_members < 1:
+        raise ZcdbError("max_members must be at least 1")
+    truth = store.benchmark(src_space, src_dataset).values(metric)
+    target = {r["proxy"] for r in store.proxy_runs(space, dataset)}
+    common = sorted(target & {r["proxy"] for r in store.proxy_runs(src_space, src_dataset)})
+    if not common:
+        raise ZcdbError(f"no proxy is stored for both {space}/{dataset} and {src_space}/{src_dataset}: compute the "
+                        "same proxies on both first")
+    src = _member_scores(store, src_space, src_dataset, [_score_set(store, src_space, src_dataset, p) for p in common])
+    orient = {p: _orientation(p) for p in common}
+    chosen: list[str] = []
+    steps: list[dict[str, Any]] = []
+    best = -math.inf
+    while len(chosen) < max_members:
+        trial = []
+        for p in common:
+            if p in chosen:
+                continue
+            members = chosen + [p]
+            rho = rank_metrics(combine({m: src[m] for m in members}, method, orient), truth)["spearman"]
+            if math.isfinite(rho):
+                trial.append((-rho, p))
+        if not trial:
+            break
+        neg, p = min(trial)
+        if -neg <= best:
+            break
+        best = -neg
+        chosen.append(p)
+        steps.append(dict(members=list(chosen), spearman=best))
+    if not chosen:
+        raise ZcdbError(f"no stored proxy correlates with {metric} on {src_space}/{src_dataset} (too few scored "
+                        "architectures with labels): score more of them first")
+    return chosen, steps
+
+
+def ensemble_name(method: str, members: Sequence[str]) -> str:
+    """The default proxy name of an ensemble, e.g. ``ens:log-rank:nwot.synflow.zico``.
+
+    Members are joined by ``.``, not ``+`` or ``,``, which separate names in ``--features
+    zc:A+B`` and ``--proxies A,B``."""
+    return f"{ENSEMBLE_PREFIX}{method}:{'.'.join(members)}"
+
+
+def combine_and_store(
+    store: Store, space: str, dataset: str, members: Optional[Sequence[str]] = None, method: str = "log-rank",
+    name: Optional[str] = None, select_on: Optional[str] = None, max_members: int = 3,
+) -> CombineReport:
+    """Combine stored score sets of ``members`` (or members chosen on ``select_on``) and store the result.
+
+    Each member reads its score set with the most architectures (then lowest seed, batch
+    size, data label). The ensemble is stored under ``name`` (default :func:`ensemble_name`)
+    with seed and batch size the members' when they share them (else -1 and 0), data label
+    ``ens(PROXY@SEED/BATCH/DATA+...)``, time the sum of the members' times, and the recipe
+    in the provenance options. Storing it again replaces the previous rows of that name.
+    """
+    from .registry import REGISTRY
+
+    get_space(space)
+    if method not in METHODS:
+        raise ZcdbError(f"unknown ensemble method {method!r}: use one of {', '.join(METHODS)}")
+    if (members is None) == (select_on is None):
+        raise ZcdbError("give either the members (--proxies a,b,c) or a benchmark to choose them on (--select-on)")
+    steps: list[dict[str, Any]] = []
+    if select_on is not None:
+        members, steps = select_members(store, space, dataset, select_on, method, max_members)
+    members = list(dict.fromkeys(m.strip() for m in members if m.strip()))
+    if not members:
+        raise ZcdbError("no member proxies named: give --proxies a,b,c")
+    sets = [_score_set(store, space, dataset, p) for p in members]
+    proxy = name or ensemble_name(method, members)
+    if any(c in proxy for c in "+, "):
+        raise ZcdbError(f"--name {proxy!r}: a proxy name cannot hold '+', ',' or spaces (they separate names in "
+                        "--features zc:A+B and --proxies A,B)")
+    if proxy in REGISTRY:
+        raise ZcdbError(f"--name {proxy!r} is a registry proxy: give the ensemble a name of its own")
+    if proxy in members:
+        raise ZcdbError(f"--name {proxy!r} is one of the members: give the ensemble a name of its own")
+    member_scores = _member_scores(store, space, dataset, sets)
+    values = combine(member_scores, method, {p: _orientation(p) for p in members})
+    idx = np.flatnonzero(np.isfinite(values))
+    if idx.size == 0:
+        raise ZcdbError(f"members {', '.join(members)} have no architecture scored by all of them on "
+                        f"{space}/{dataset}: compute them on the same architectures")
+    times = np.zeros(idx.size)
+    for s in sets:
+        arr = np.full(values.size, np.nan)
+        i, _, t = store.proxy_scores(space, dataset, s["proxy"], s["seed"], s["batch_size"], s["data"])
+        arr[i] = t
+        times += np.nan_to_num(arr[idx])
+    seeds = {s["seed"] for s in sets}
+    sizes = {s["batch_size"] for s in sets}
+    seed = seeds.pop() if len(seeds) == 1 else -1
+    batch_size = sizes.pop() if len(sizes) == 1 else 0
+    data = "ens(" + "+".join(f"{s['proxy']}@{s['seed']}/{s['batch_size']}/{s['data']}" for s in sets) + ")"
+    recipe = dict(ensemble=proxy, method=method, members=sets, select_on=select_on, selection=steps)
+    with store.importing(f"zcdb proxies combine {proxy}", "proxies-combine", recipe, replace=True) as imp:
+        imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, data, idx, values[idx], times)
+    some = np.any([np.isfinite(v) for v in member_scores.values()], axis=0)
+    return CombineReport(proxy, method, sets, data, int(idx.size), int(some.sum()) - int(idx.size), select_on, steps)

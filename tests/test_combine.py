@@ -1,0 +1,245 @@
+"""`zcdb proxies combine`: rank aggregation by hand, its invariances, storing, honest member selection, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import zcdb
+from zcdb.errors import ZcdbError
+from zcdb.proxies.combine import METHODS, combine
+from zcdb.proxies.ensemble import combine_and_store, select_members
+from zcdb.proxies.stored import evaluate, scores
+
+from .conftest import run_cli as run
+
+# 5 architectures; a higher-is-better, b lower-is-better, c collapsed (ties everything but arch 4, its worst).
+A = np.array([1.0, 2, 2, 4, 5])
+B = np.array([5.0, 3, 3, 1, 2])
+C = np.array([3.0, 3, 3, 3, 0])
+ORIENT = {"a": 1.0, "b": -1.0, "c": 1.0}
+
+
+def test_mean_rank_by_hand():
+    # oriented ranks (ties averaged): a 1, 2.5, 2.5, 4, 5; b 1, 2.5, 2.5, 5, 4
+    got = combine({"a": A, "b": B}, "mean-rank", ORIENT)
+    np.testing.assert_allclose(got, [0, 0.375, 0.375, 0.875, 0.875])
+    # c ranks 3.5, 3.5, 3.5, 3.5, 1
+    got = combine({"a": A, "b": B, "c": C}, "mean-rank", ORIENT)
+    np.testing.assert_allclose(got, (np.array([5.5, 8.5, 8.5, 12.5, 10]) / 3 - 1) / 4)
+
+
+def test_log_rank_by_hand_and_it_sinks_the_network_one_member_scores_worst():
+    got = combine({"a": A, "b": B}, "log-rank", ORIENT)
+    np.testing.assert_allclose(got, np.log([0.2 * 0.2, 0.5 * 0.5, 0.5 * 0.5, 0.8, 0.8]))
+    three = {"a": A, "b": B, "c": C}
+    got = combine(three, "log-rank", ORIENT)
+    np.testing.assert_allclose(got, np.log([0.2 * 0.2 * 0.7, 0.5 * 0.5 * 0.7, 0.5 * 0.5 * 0.7, 0.8 * 0.7, 0.8 * 0.2]))
+    # arch 4 (best for a, second for b, worst for c) falls below arch 1 under log-rank, not under mean-rank
+    mean = combine(three, "mean-rank", ORIENT)
+    assert got[4] < got[1] and mean[4] > mean[1]
+
+
+def test_mean_zscore_by_hand():
+    za = (A - 2.8) / math.sqrt(2.16)
+    zb = (-B + 2.8) / math.sqrt(1.76)
+    np.testing.assert_allclose(combine({"a": A, "b": B}, "mean-zscore", ORIENT), (za + zb) / 2)
+    # a constant member contributes 0
+    np.testing.assert_allclose(combine({"a": A, "k": np.ones(5)}, "mean-zscore", {"a": 1, "k": 1}), za / 2)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_nan_in_any_member_is_nan_and_ranks_use_the_rest(method):
+    a = A.copy()
+    a[2] = np.nan
+    got = combine({"a": a, "b": B}, method, ORIENT)
+    assert np.isnan(got[2]) and np.isfinite(np.delete(got, 2)).all()
+    keep = [0, 1, 3, 4]
+    np.testing.assert_allclose(got[keep], combine({"a": A[keep], "b": B[keep]}, method, ORIENT))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(scores={}, method="log-rank", orient={}), "at least one member"),
+    (dict(scores={"a": A}, method="median", orient=ORIENT), "unknown ensemble method"),
+    (dict(scores={"a": A, "z": B}, method="log-rank", orient=ORIENT), "no orientation for z"),
+    (dict(scores={"a": A, "b": B[:3]}, method="log-rank", orient=ORIENT), "equally long"),
+])
+def test_bad_input(bad, match):
+    with pytest.raises(ZcdbError, match=match):
+        combine(**bad)
+
+
+members_st = st.integers(5, 30).flatmap(lambda n: st.lists(
+    st.lists(st.integers(-4, 4).map(float), min_size=n, max_size=n), min_size=1, max_size=3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(members_st, st.randoms(use_true_random=False), st.sampled_from(list(METHODS)))
+def test_permuting_architectures_permutes_the_ensemble(cols, rnd, method):
+    sc = {f"m{i}": np.array(c) for i, c in enumerate(cols)}
+    orient = {k: (-1.0 if i % 2 else 1.0) for i, k in enumerate(sc)}
+    perm = list(range(len(cols[0])))
+    rnd.shuffle(perm)
+    got = combine({k: v[perm] for k, v in sc.items()}, method, orient)
+    np.testing.assert_allclose(got, combine(sc, method, orient)[perm], atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(members_st, st.sampled_from(["mean-rank", "log-rank"]))
+def test_monotone_transforms_of_a_member_change_nothing(cols, method):
+    sc = {f"m{i}": np.array(c) for i, c in enumerate(cols)}
+    orient = {k: 1.0 for k in sc}
+    base = combine(sc, method, orient)
+    # strictly increasing (exact on small integers), and a flip of sign with a flip of orientation
+    np.testing.assert_allclose(combine({**sc, "m0": sc["m0"] ** 3 + 2 * sc["m0"] + 7}, method, orient), base)
+    np.testing.assert_allclose(combine({**sc, "m0": np.exp(sc["m0"])}, method, orient), base)
+    np.testing.assert_allclose(combine({**sc, "m0": -sc["m0"]}, method, {**orient, "m0": -1.0}), base)
+
+
+# --------------------------------------------------------------------------- store
+N = 300
+SRC, TGT = "src", "tgt"
+
+
+def build(store: zcdb.Store, target_labels: str = "true") -> None:
+    """nb201 on two synthetic datasets with the same proxies: ``good`` (accuracy plus noise),
+    ``tenas_ntk`` (registry, lower is better: minus accuracy plus noise), ``noise``, ``half``
+    (the first half of the architectures only) and ``late`` (the other half only). The
+    target's labels: true, permuted, or none at all."""
+    rng = np.random.default_rng(0)
+    idx = np.arange(0, 15625, 15625 // N)[:N]
+    with store.importing("synthetic", "test") as imp:
+        for ds in (SRC, TGT):
+            acc = rng.normal(70, 5, N)
+            if ds == SRC or target_labels != "none":
+                lab = acc if ds == SRC or target_labels == "true" else np.random.default_rng(9).permutation(acc)
+                imp.add_evaluations("nb201", ds, "synth-v1", "test_acc", 12, -1, idx, lab)
+            z = np.zeros(N)
+            imp.add_proxy_scores("nb201", ds, "good", 0, 64, "none", idx, acc + rng.normal(0, 3, N), z + 1)
+            imp.add_proxy_scores("nb201", ds, "tenas_ntk", 0, 64, "none", idx, -acc + rng.normal(0, 3, N), z + 2)
+            imp.add_proxy_scores("nb201", ds, "noise", 0, 64, "none", idx, rng.normal(0, 1, N), z)
+            imp.add_proxy_scores("nb201", ds, "half", 0, 64, "none", idx[:N // 2], rng.normal(0, 1, N // 2), z[:N // 2])
+            imp.add_proxy_scores("nb201", ds, "late", 0, 64, "none", idx[N // 2:], rng.normal(0, 1, N // 2), z[:N // 2])
+
+
+@pytest.fixture
+def store():
+    s = zcdb.open(":memory:")
+    build(s)
+    yield s
+    s.close()
+
+
+def test_stored_ensemble_is_a_proxy_with_its_recipe(store):
+    rep = combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "log-rank")
+    assert rep.proxy == "ens:log-rank:good.tenas_ntk" and rep.archs == N and rep.incomplete == 0
+    assert rep.data == "ens(good@0/64/none+tenas_ntk@0/64/none)"
+    sc = scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data)
+    want = combine({p: scores(store, "nb201", TGT, p, 0, 64, "none") for p in ("good", "tenas_ntk")}, "log-rank",
+                   {"good": 1.0, "tenas_ntk": -1.0})
+    np.testing.assert_array_equal(sc, want)
+    _, _, t = store.proxy_scores("nb201", TGT, rep.proxy, 0, 64, rep.data)
+    assert (t == 3).all()  # the members' times summed
+    opts = json.loads(store.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine'")
+                      .fetchone()[0])
+    assert opts["method"] == "log-rank" and [m["proxy"] for m in opts["members"]] == ["good", "tenas_ntk"]
+    rows = {r["proxy"]: r for r in evaluate(store, "nb201", TGT, "test_acc")}
+    # higher is better for the ensemble (not in the registry), and it beats each member
+    assert rows[rep.proxy]["spearman"] > max(rows["good"]["spearman"], rows["tenas_ntk"]["spearman"]) > 0.7
+    # again: the same rows, replaced
+    combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "log-rank")
+    np.testing.assert_array_equal(scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data), sc)
+
+
+def test_ensemble_is_a_surrogate_feature(store):
+    from zcdb.surrogates.features import feature_matrix
+
+    rep = combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "mean-rank", name="ens:mine")
+    fm = feature_matrix(store.benchmark("nb201", TGT), "zc:ens:mine+good")
+    assert fm.columns == ("zc:ens:mine", "zc:good")
+    np.testing.assert_array_equal(fm.X[:, 0], scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data))
+
+
+def test_partial_members_store_common_architectures_only(store):
+    rep = combine_and_store(store, "nb201", TGT, ["good", "half"], "mean-rank")
+    assert rep.archs == N // 2 and rep.incomplete == N // 2
+
+
+def test_selection_on_another_benchmark_never_reads_the_target_labels():
+    out = []
+    for labels in ("true", "permuted", "none"):
+        s = zcdb.open(":memory:")
+        build(s, labels)
+        members, steps = select_members(s, "nb201", TGT, f"nb201/{SRC}", "log-rank")
+        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_on=f"nb201/{SRC}/test_acc")
+        out.append((members, steps, rep.proxy, scores(s, "nb201", TGT, rep.proxy, 0, 64, rep.data)))
+        s.close()
+    assert out[0][0][:2] == ["good", "tenas_ntk"] or out[0][0][:2] == ["tenas_ntk", "good"]
+    assert "noise" not in out[0][0]
+    for o in out[1:]:
+        assert o[:3] == out[0][:3]
+        np.testing.assert_array_equal(o[3], out[0][3])
+
+
+def test_selection_recorded_in_the_recipe(store):
+    rep = combine_and_store(store, "nb201", TGT, method="mean-rank", select_on=f"nb201/{SRC}", max_members=2)
+    opts = json.loads(store.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine'")
+                      .fetchone()[0])
+    assert opts["select_on"] == f"nb201/{SRC}" and len(opts["members"]) <= 2
+    assert opts["selection"][-1]["members"] == [m["proxy"] for m in rep.members]
+
+
+# --------------------------------------------------------------------------- CLI
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "c.db"
+    s = zcdb.open(path)
+    build(s)
+    s.close()
+    return path
+
+
+def test_cli_combine_then_eval_lists_it(db):
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--proxies", "good,tenas_ntk",
+            "--method", "mean-rank", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["proxy"] == "ens:mean-rank:good.tenas_ntk"
+    r = run(db, "proxies", "eval", "--space", "nb201", "--dataset", TGT, "--json")
+    assert r.exit_code == 0, r.output
+    assert rep["proxy"] in {row["proxy"] for row in json.loads(r.output)}
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--select-on", f"nb201/{SRC}")
+    assert r.exit_code == 0 and "chosen on nb201/src" in r.output, r.output
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--proxies", "good,nope"], "proxy 'nope' has no scores"),
+    (["--proxies", "half,late"], "no architecture scored by all of them"),
+    (["--proxies", "good", "--name", "synflow"], "is a registry proxy"),
+    (["--proxies", "good", "--name", "a+b"], "cannot hold"),
+    ([], "give either the members"),
+    (["--proxies", "good", "--select-on", "nb201/src"], "give either the members"),
+    (["--select-on", "nb201/tgt"], "the target benchmark itself"),
+    (["--select-on", "nb201"], "bad --select-on"),
+])
+def test_cli_errors_are_one_line(db, args, match):
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, *args)
+    assert r.exit_code != 0 and match in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_cli_unknown_method(db):
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--proxies", "good", "--method", "median")
+    assert r.exit_code == 2 and "median" in r.output
+
+
+def test_ensemble_is_a_search_proxy_higher_is_better(store):
+    from zcdb.search.problem import problem_from_benchmark
+
+    rep = combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "log-rank")
+    prob = problem_from_benchmark(store.benchmark("nb201", TGT), "test_acc", "test_acc", proxies=[rep.proxy])
+    np.testing.assert_array_equal(prob.proxy_scores[0], scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data))
