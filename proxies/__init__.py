@@ -14,11 +14,11 @@ Importing this package computes nothing and reads no file.
 
 from __future__ import annotations
 
-from .engine import ProxyScore, add_to_import, build_seeded, compute_proxies, score_table, spec_table
+from .engine import ProxyScore, add_to_import, build_seeded, compute_proxies, resolve_device, score_table, spec_table
 from .registry import GROUPS, REGISTRY, ProxySpec, get_proxy
 from .tenas import tenas_rank
 
 __all__ = [
-    "REGISTRY", "GROUPS", "ProxySpec", "get_proxy", "compute_proxies", "ProxyScore", "build_seeded",
+    "REGISTRY", "GROUPS", "ProxySpec", "get_proxy", "compute_proxies", "resolve_device", "ProxyScore", "build_seeded",
     "score_table", "add_to_import", "spec_table", "tenas_rank",
 ]

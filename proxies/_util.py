@@ -126,6 +126,7 @@ def channels_last(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def device_of(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for a model without parameters)."""
     for p in model.parameters():
         return p.device
     return torch.device("cpu")
@@ -137,6 +138,8 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
 
 
 def generator(seed: int, device: torch.device = torch.device("cpu")) -> torch.Generator:
+    """A generator seeded by ``seed``. The proxies keep theirs on the CPU and move what they draw
+    to the model's device, so the random numbers are the same whatever the device."""
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
     return g
@@ -147,7 +150,10 @@ def gaussian_init(net: nn.Module, gen: torch.Generator) -> None:
     """Zen-NAS's ``network_weight_gaussian_init``: conv/linear weights N(0, 1), biases 0, norm layers (1, 0)."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            m.weight.normal_(0.0, 1.0, generator=gen)
+            if m.weight.device == gen.device:
+                m.weight.normal_(0.0, 1.0, generator=gen)
+            else:  # drawn where the generator lives: the same weights on every device
+                m.weight.copy_(torch.empty(m.weight.shape, device=gen.device).normal_(0.0, 1.0, generator=gen))
             if m.bias is not None:
                 m.bias.zero_()
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):

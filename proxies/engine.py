@@ -20,10 +20,11 @@ wall time spent on it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -64,6 +65,54 @@ def build_seeded(build_model: ModelBuilder, arch: Any, dataset: str, seed: int, 
         return build_model(arch, dataset=dataset, **kwargs)
 
 
+#: What ``device="auto"`` means, and the names a device may be given by.
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def check_device_name(device: Any) -> str:
+    """``device`` as a valid name (``cpu``, ``cuda``, ``cuda:N``, ``auto``), not resolved: for work
+    run elsewhere (on Dask workers), which resolve it themselves."""
+    name = str(device).strip().lower()
+    if name in DEVICES or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise ZcdbError(f"unknown device {device!r}: use cpu, cuda or auto")
+
+
+def resolve_device(device: Any = "cpu") -> torch.device:
+    """``cpu``, ``cuda`` (or ``cuda:N``), ``auto`` (CUDA where available, else CPU) or a
+    :class:`torch.device`, as a :class:`torch.device`; :class:`ZcdbError` for CUDA without one."""
+    if isinstance(device, torch.device):
+        dev = device
+    else:
+        name = check_device_name(device)
+        if name == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ZcdbError(f"device {dev} asked for, but torch sees no CUDA GPU: use --device cpu (or auto), "
+                        "or install a CUDA build of torch on a machine with one")
+    if dev.type not in ("cpu", "cuda"):
+        raise ZcdbError(f"unknown device {device!r}: use cpu, cuda or auto")
+    return dev
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """On CUDA, cuDNN's deterministic kernels and no autotuning (``cudnn.deterministic = True``,
+    ``cudnn.benchmark = False``) for the block, the caller's settings restored after it; nothing
+    on CPU. The flags are process-wide, so they are set here, around a computation, never at import."""
+    if device.type != "cuda":
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    saved = (cudnn.deterministic, cudnn.benchmark)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
+
+
 def space_builder(space: Any) -> ModelBuilder:
     """The network builder of a search space (name or :class:`~zcdb.spaces.SearchSpace`)."""
     from zcdb.spaces import get_space
@@ -81,7 +130,7 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
                     build_model: Optional[ModelBuilder] = None,
                     input_shape: Optional[Sequence[int]] = None,
                     on_arch: Optional[Callable[[Any, list[ProxyScore]], None]] = None,
-                    space: Any = None) -> list[ProxyScore]:
+                    space: Any = None, device: Any = "cpu") -> list[ProxyScore]:
     """Scores of ``proxies`` (registry names) for every architecture of ``archs``.
 
     ``batch`` is ``(x, y)`` (e.g. from :func:`zcdb.datasets.sample_batch`); it may be
@@ -92,7 +141,14 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
     architecture (for progress or incremental saving). Returns one :class:`ProxyScore`
     per (architecture, proxy), architectures in the given order, proxies in the
     requested order.
+
+    ``device`` (``cpu``, ``cuda``, ``auto``; see :func:`resolve_device`): each network is
+    built (and initialized) on the CPU, as on every device, then moved there; the batch
+    follows it, and the random numbers a proxy draws come from a CPU generator and are
+    moved too, so only the arithmetic differs from the CPU's. On CUDA the computation
+    runs under :func:`deterministic`.
     """
+    dev = resolve_device(device)
     names = list(dict.fromkeys(proxies))
     if not names:
         raise ZcdbError("no proxy requested: name at least one of " + ", ".join(REGISTRY))
@@ -124,7 +180,16 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
         key = tuple(sorted(s.build.items()))
         plan.setdefault(key, {}).setdefault(s.group, []).append(s.name)
 
+    with deterministic(dev):
+        return _compute(archs, names, plan, builder, dataset, batch, seed, input_shape, on_arch, dev)
+
+
+def _compute(archs: Iterable[Any], names: list[str], plan: dict, builder: ModelBuilder, dataset: str,
+             batch: Optional[Batch], seed: int, input_shape: Optional[Sequence[int]],
+             on_arch: Optional[Callable[[Any, list[ProxyScore]], None]], dev: torch.device) -> list[ProxyScore]:
     results: list[ProxyScore] = []
+    if isinstance(batch, (tuple, list)) and dev.type != "cpu":
+        batch = tuple(t.to(dev) if isinstance(t, torch.Tensor) else t for t in batch)  # type: ignore[assignment]
     for arch in archs:
         by_name: dict[str, ProxyScore] = {}
         for build_key, groups in plan.items():
@@ -133,7 +198,10 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
                 # A fresh seeded build per group, handed over to the runner: cheaper than the
                 # deep copy the runner would otherwise make, and no group sees another's changes.
                 t1, c1 = time.perf_counter(), time.process_time()
-                model = hand_over(build_seeded(builder, arch, dataset, seed, **dict(build_key)))
+                model = build_seeded(builder, arch, dataset, seed, **dict(build_key))
+                if dev.type != "cpu":
+                    model = model.to(dev)
+                model = hand_over(model)
                 try:
                     outcomes = runner(model, batch, seed, members, input_shape)
                 except _NUMERIC_ERRORS as exc:

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from zcdb.errors import ZcdbError
-from zcdb.parallel import run_unordered
+from zcdb.parallel import connect_scheduler, dask_unordered, run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space
 from zcdb.store import Store
@@ -92,7 +92,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optional[str]]]]:
-    space, arch, proxies, dataset, root, batch_size, seed, split, needs_data = args
+    space, arch, proxies, dataset, root, batch_size, seed, split, needs_data, device = args
     import torch
 
     from .engine import compute_proxies
@@ -101,7 +101,8 @@ def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optiona
     before = torch.get_num_threads()
     torch.set_num_threads(SCORE_THREADS)  # also in the caller's process (workers=1)
     try:
-        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed, space=space)
+        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed, space=space,
+                                 device=device)
     finally:
         torch.set_num_threads(before)
     return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
@@ -120,14 +121,23 @@ def stored_pairs(store: Store, space: str, dataset: str, seed: int, batch_size: 
 def compute_and_store(
     store: Store, space: str, dataset: str, proxies: str | Sequence[str], archs: Sequence[int], seed: int = 0,
     batch_size: int = 64, root: Optional[str] = None, split: str = "train", workers: int = 1,
-    progress: bool = True, recompute: bool = False,
+    progress: bool = True, recompute: bool = False, device: str = "cpu", scheduler: Optional[str] = None,
 ) -> ComputeReport:
     """Compute ``proxies`` for ``archs`` (official indices) and store every score as it is done.
 
     Scores already stored for the same configuration are skipped, unless ``recompute``:
     then they are computed again and overwritten (e.g. after an upgrade changed a proxy's
     numerics); an interrupted recompute cannot tell new scores from old and starts over.
+
+    ``device`` (``cpu``, ``cuda``, ``auto``): where the networks and the batch live (see
+    :func:`~zcdb.proxies.engine.compute_proxies`); a score computed off the CPU records the
+    device in its import's options. ``scheduler`` (``tcp://HOST:PORT``): the architectures are
+    scored on that Dask cluster's workers (which then need the device, and the data under
+    ``root`` at the same path), and this process alone writes the store, as with local workers.
     """
+    from .engine import check_device_name, resolve_device
+
+    dev = str(resolve_device(device)) if scheduler is None else check_device_name(device)
     mod = get_space(space)
     names = resolve_proxies(proxies, space)
     from .registry import get_proxy
@@ -142,18 +152,23 @@ def compute_and_store(
     for a in dict.fromkeys(idx):
         missing = [p for p in names if (p, a) not in done]
         if missing:
-            todo.append((space, a, missing, dataset, root, batch_size, seed, split, needs_data))
+            todo.append((space, a, missing, dataset, root, batch_size, seed, split, needs_data, dev))
         else:
             skipped += 1
+    options: dict[str, Any] = {"dataset": dataset, "seed": seed, "batch_size": batch_size,
+                               "torch_threads": SCORE_THREADS}
+    if dev != "cpu":  # CPU scores keep the options they always had
+        options["device"] = dev
+    client = connect_scheduler(scheduler) if scheduler else None
     bar = Progress(len(todo), f"proxies {dataset}", enabled=progress)
     start = time.perf_counter()
     n_nan = 0
     computed = 0
     try:
-        for arch, rows in run_unordered(_score_arch, todo, workers, _worker_init, (SCORE_THREADS,)):
-            with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies",
-                                 {"dataset": dataset, "seed": seed, "batch_size": batch_size,
-                                  "torch_threads": SCORE_THREADS},
+        results = (dask_unordered(_score_arch, todo, client, f"zcdb-proxies-{space}-{dataset}") if client is not None
+                   else run_unordered(_score_arch, todo, workers, _worker_init, (SCORE_THREADS,)))
+        for arch, rows in results:
+            with store.importing(f"zcdb proxies compute {dataset}:{split}", "proxies", options,
                                  replace=recompute) as imp:
                 for proxy, score, secs, reason in rows:
                     imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, labels[proxy], [arch], [score],
@@ -163,6 +178,8 @@ def compute_and_store(
             bar.update()
     finally:
         bar.close()
+        if client is not None:
+            client.close()
     return ComputeReport(len(todo) + skipped, skipped, computed, time.perf_counter() - start, n_nan, names)
 
 

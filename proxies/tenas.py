@@ -102,7 +102,7 @@ def run_lr(model: nn.Module, batch: Optional[Batch], seed: int, names: Sequence[
             finally:
                 for hd in handles:
                     hd.remove()
-            patterns.append(torch.cat(feats, dim=1) if feats else torch.zeros((LR_SAMPLES, 0), dtype=torch.bool))
+            patterns.append(torch.cat(feats, dim=1) if feats else torch.zeros((LR_SAMPLES, 0), dtype=torch.bool, device=x.device))
         codes = torch.cat(patterns, dim=0).to(torch.uint8)
         value = float(torch.unique(codes, dim=0).shape[0]) if codes.shape[1] else 1.0
     return {"tenas_lr": clock.outcome("tenas_lr", value, None)}

@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/bench_proxies.py [--archs 10] [--batch-size 64] [--workers 1] [--threads N] [--data DIR]
+                                    [--device cpu|cuda|auto]
 
 For each of ``--archs`` random NAS-Bench-201 architectures (cifar10 network, C=16, N=5)
 it times :func:`zcdb.proxies.compute_proxies` with every requested proxy at once, then
@@ -37,6 +38,7 @@ import torch
 
 from zcdb.spaces.nb201_network import build_nb201
 from zcdb.proxies import REGISTRY, build_seeded, compute_proxies
+from zcdb.proxies.engine import deterministic, resolve_device
 from zcdb.spaces import nb201
 
 
@@ -53,30 +55,32 @@ def load_batch(data: Path, batch_size: int, seed: int) -> tuple[torch.Tensor, to
 _STATE: dict = {}
 
 
-def _init(threads: int, data: str, batch_size: int, seed: int) -> str:
-    """Set up a process (the main one or a worker): threads and the batch; returns the batch's source."""
+def _init(threads: int, data: str, batch_size: int, seed: int, device: str = "cpu") -> str:
+    """Set up a process (the main one or a worker): threads, the batch (on ``device``); returns the batch's source."""
     torch.set_num_threads(threads)
+    dev = resolve_device(device)
     x, y, source = load_batch(Path(data), batch_size, seed)
-    _STATE.update(x=x, y=y, seed=seed)
+    _STATE.update(x=x.to(dev), y=y.to(dev), seed=seed, device=dev)
     return source
 
 
 def time_arch(task: tuple[str, str, list[str]]) -> dict:
     """Time one architecture: ``shared`` (one engine call) or ``alone`` (each proxy on its own build)."""
     arch, mode, names = task
-    x, y, seed = _STATE["x"], _STATE["y"], _STATE["seed"]
+    x, y, seed, dev = _STATE["x"], _STATE["y"], _STATE["seed"], _STATE["device"]
     threads = torch.get_num_threads()
     per, cpu, scores = {}, {}, {}
     w0, c0 = time.perf_counter(), time.process_time()
     if mode == "shared":
-        for r in compute_proxies([arch], names, "cifar10", (x, y), seed):
+        for r in compute_proxies([arch], names, "cifar10", (x, y), seed, device=dev):
             per[r.proxy], cpu[r.proxy], scores[r.proxy] = r.seconds, r.cpu_seconds / threads, r.score
     else:
         for n in names:
             spec = REGISTRY[n]
             t, c = time.perf_counter(), time.process_time()
-            model = build_seeded(build_nb201, arch, "cifar10", seed, **spec.build)
-            scores[n] = spec.fn(model, (x, y), seed)
+            model = build_seeded(build_nb201, arch, "cifar10", seed, **spec.build).to(dev)
+            with deterministic(dev):
+                scores[n] = spec.fn(model, (x, y), seed)
             per[n], cpu[n] = time.perf_counter() - t, (time.process_time() - c) / threads
     return dict(arch=arch, mode=mode, wall=time.perf_counter() - w0, cpu=(time.process_time() - c0) / threads,
                 per=per, cpu_per=cpu, scores=scores)
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1,
                     help="processes; with more than one, seconds per architecture are throughput figures")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                    help="where networks and batch live (auto: cuda if available)")
     ap.add_argument("--proxies", default=",".join(REGISTRY), help="comma-separated registry names")
     default_data = Path(os.environ.get("ZCDB_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
     ap.add_argument("--data", type=Path, default=default_data / "cifar10")
@@ -115,11 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     threads = args.threads or max(1, cores // args.workers)
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
-    initargs = (threads, str(args.data), args.batch_size, args.seed)
+    initargs = (threads, str(args.data), args.batch_size, args.seed, args.device)
     source = _init(*initargs)  # the workers of --workers K set themselves up the same way
     archs = [nb201.string_of(int(i)) for i in nb201.sample(args.archs, args.seed)]
     print(f"{len(archs)} archs, {len(names)} proxies, batch {args.batch_size} from {source}, {args.workers} "
-          f"process(es) x {threads} thread(s) on {cores} cores (OMP_WAIT_POLICY="
+          f"process(es) x {threads} thread(s) on {cores} cores, device {_STATE['device']} (OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'default')}), load average {os.getloadavg()[0]:.2f}")
 
     results: list[dict] = []

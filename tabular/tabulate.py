@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from zcdb.errors import ZcdbError
-from zcdb.parallel import run_unordered
+from zcdb.parallel import connect_scheduler, dask_unordered, run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space, parse_arch_text
 from zcdb.store import Store
@@ -83,61 +83,70 @@ def _evaluate(net: Any, x: Any, y: Any) -> tuple[float, float]:
     return loss, acc
 
 
-def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root: Optional[str] = None) -> TaskResult:
+def train_arch(arch_index: int, seed: int, protocol: Union[str, Protocol], root: Optional[str] = None,
+               device: str = "cpu") -> TaskResult:
     """Train one architecture under ``protocol`` with ``seed``; per-epoch curves of :data:`CURVE_METRICS`.
 
     Deterministic: one thread, initialization and batch order drawn from ``seed`` only,
-    the caller's torch RNG and thread count restored afterwards.
+    the caller's torch RNG and thread count restored afterwards. On ``device="cuda"`` the
+    network and the data live on the GPU (initialized on the CPU as everywhere, batch order
+    drawn on the CPU) and cuDNN runs deterministic (see :func:`zcdb.proxies.engine.deterministic`).
     """
+    from zcdb.proxies.engine import deterministic, resolve_device
+
     import torch
     import torch.nn.functional as F
 
     p = get_protocol(protocol) if isinstance(protocol, str) else protocol
     sp = get_space(p.space)
     data = _splits(p.dataset, root)
+    dev = resolve_device(device)
+    if dev.type != "cpu":
+        data = {k: (x.to(dev), y.to(dev)) for k, (x, y) in data.items()}
     xtr, ytr = data["train"]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = sp.network(int(arch_index), p.dataset, **p.network_kwargs)
-        gen = torch.Generator().manual_seed(seed)
-        steps_per_epoch = -(-len(xtr) // p.batch_size)
-        opt = torch.optim.SGD(net.parameters(), lr=p.lr, momentum=p.momentum, nesterov=p.nesterov,
-                              weight_decay=p.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=p.epochs * steps_per_epoch)
-        curves = {m: np.zeros(p.epochs) for m in CURVE_METRICS}
-        total_time = 0.0
-        for epoch in range(p.epochs):
-            net.train()
-            t = time.perf_counter()
-            order = torch.randperm(len(xtr), generator=gen)
-            loss_sum = 0.0
-            correct = 0
-            for s in range(steps_per_epoch):
-                b = order[s * p.batch_size:(s + 1) * p.batch_size]
-                logits = net(xtr[b])
-                loss = F.cross_entropy(logits, ytr[b])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                loss_sum += loss.item() * len(b)
-                correct += int((logits.argmax(1) == ytr[b]).sum())
-            total_time += time.perf_counter() - t
-            curves["train_loss"][epoch] = loss_sum / len(xtr)
-            curves["train_acc"][epoch] = correct / len(xtr) * 100
-            curves["val_loss"][epoch], curves["val_acc"][epoch] = _evaluate(net, *data["val"])
-            curves["test_loss"][epoch], curves["test_acc"][epoch] = _evaluate(net, *data["test"])
-            curves["train_time"][epoch] = total_time
+        with deterministic(dev):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net = sp.network(int(arch_index), p.dataset, **p.network_kwargs).to(dev)
+            gen = torch.Generator().manual_seed(seed)
+            steps_per_epoch = -(-len(xtr) // p.batch_size)
+            opt = torch.optim.SGD(net.parameters(), lr=p.lr, momentum=p.momentum, nesterov=p.nesterov,
+                                  weight_decay=p.weight_decay)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=p.epochs * steps_per_epoch)
+            curves = {m: np.zeros(p.epochs) for m in CURVE_METRICS}
+            total_time = 0.0
+            for epoch in range(p.epochs):
+                net.train()
+                t = time.perf_counter()
+                order = torch.randperm(len(xtr), generator=gen)
+                loss_sum = 0.0
+                correct = 0
+                for s in range(steps_per_epoch):
+                    b = order[s * p.batch_size:(s + 1) * p.batch_size]
+                    logits = net(xtr[b])
+                    loss = F.cross_entropy(logits, ytr[b])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    loss_sum += loss.item() * len(b)
+                    correct += int((logits.argmax(1) == ytr[b]).sum())
+                total_time += time.perf_counter() - t
+                curves["train_loss"][epoch] = loss_sum / len(xtr)
+                curves["train_acc"][epoch] = correct / len(xtr) * 100
+                curves["val_loss"][epoch], curves["val_acc"][epoch] = _evaluate(net, *data["val"])
+                curves["test_loss"][epoch], curves["test_acc"][epoch] = _evaluate(net, *data["test"])
+                curves["train_time"][epoch] = total_time
     finally:
         torch.set_num_threads(threads)
     params, flops = sp.cost(int(arch_index), p.dataset, **p.network_kwargs)
     return TaskResult(int(arch_index), int(seed), curves, float(params), float(flops))
 
 
-def _run_task(args: tuple[int, int, Protocol, Optional[str]]) -> TaskResult:
+def _run_task(args: tuple[int, int, Protocol, Optional[str], str]) -> TaskResult:
     return train_arch(*args)
 
 
@@ -174,35 +183,11 @@ def select_archs(space: str, archs: str) -> tuple[np.ndarray, Optional[np.ndarra
 
 
 # --------------------------------------------------------------------------- execution
-def connect_scheduler(address: str, timeout: float = 10.0) -> Any:
-    """A ``dask.distributed.Client`` for ``address``; :class:`ZcdbError` if it cannot be reached."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ZcdbError("--scheduler needs dask.distributed: pip install 'zcdb[distributed]'") from None
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ZcdbError(
-            f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}): start one "
-            "(`dask scheduler`, or dask-jobqueue on SLURM) or drop --scheduler to train locally"
-        ) from None
-
-
-def _dask_results(tasks: list[tuple], client: Any) -> Iterator[TaskResult]:
-    from dask.distributed import as_completed
-
-    with client.as_current():
-        futures = [client.submit(_run_task, t, pure=False, key=f"zcdb-train-{t[2].name}-{t[0]}-{t[1]}")
-                   for t in tasks]
-        for fut in as_completed(futures):
-            yield fut.result()
-            fut.release()
-
-
 # --------------------------------------------------------------------------- storing
-def _write_result(store: Store, p: Protocol, r: TaskResult) -> None:
+def _write_result(store: Store, p: Protocol, r: TaskResult, device: Any = "cpu") -> None:
     options = {"protocol": p.name, "seed": r.seed}
+    if str(device) not in ("None", "cpu"):  # CPU runs keep the options they always had
+        options["device"] = str(device)
     # allow_missing: a run that diverged has NaN losses, a result to keep as missing, not bad input
     with store.importing(f"zcdb tabulate {p.name}", "tabulate", options, allow_missing=True) as batch:
         batch.add_protocol(p.name, p.to_json())
@@ -227,14 +212,16 @@ def stored_tasks(store: Store, p: Protocol, seed: int) -> set[int]:
 def tabulate(
     store: Store, space: str, dataset: str, protocol: Union[str, Protocol], archs: str = "unique", seeds: Sequence[int] = (0,),
     workers: int = 1, scheduler: Optional[str] = None, root: Optional[str] = None, progress: bool = True,
-    limit: Optional[int] = None,
+    limit: Optional[int] = None, device: str = "cpu",
 ) -> TabulateReport:
     """Train ``archs`` under ``protocol`` for each seed and store every epoch's metrics.
 
     ``archs``: ``all``, ``unique`` (one member per isomorphism class, recorded as answering
     for the whole class), a number N (a seeded sample), or a file of architectures.
     ``limit`` caps the number of tasks run in this call (to work in chunks).
-    Resumable: (arch, seed) pairs already stored are skipped.
+    Resumable: (arch, seed) pairs already stored are skipped. ``device`` (``cpu``, ``cuda``,
+    ``auto``) is where each task trains: with ``--scheduler``, on the workers, which must
+    have it (``auto`` is resolved here, on the client).
     """
     p = get_protocol(protocol) if isinstance(protocol, str) else protocol
     get_space(space)
@@ -245,6 +232,9 @@ def tabulate(
     datasets.dataset_info(dataset)
     _splits(dataset, root)  # a dataset without data fails here, before anything is written
     chosen, rep = select_archs(space, archs)
+    from zcdb.proxies.engine import check_device_name, resolve_device
+
+    dev = resolve_device(device) if not scheduler else check_device_name(device)
     client = connect_scheduler(scheduler) if scheduler else None
     start = time.perf_counter()
     n_alias = 0
@@ -261,15 +251,16 @@ def tabulate(
             if a in done:
                 skipped += 1
             else:
-                tasks.append((a, int(seed), p, root))
+                tasks.append((a, int(seed), p, root, str(dev)))
     if limit is not None:
         tasks = tasks[:limit]
     bar = Progress(len(tasks), f"tabulate {p.name}", enabled=progress)
     trained = 0
     try:
-        results = _dask_results(tasks, client) if client is not None else run_unordered(_run_task, tasks, workers)
+        results = (dask_unordered(_run_task, tasks, client, f"zcdb-train-{p.name}") if client is not None
+                   else run_unordered(_run_task, tasks, workers))
         for r in results:
-            _write_result(store, p, r)
+            _write_result(store, p, r, dev)
             trained += 1
             bar.update()
     finally:

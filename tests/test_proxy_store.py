@@ -241,3 +241,31 @@ def test_scores_do_not_depend_on_the_worker_count_or_the_callers_threads(tmp_pat
         torch.set_num_threads(before)
     assert len(got[0]) == 6 and all(math.isfinite(v) for v in got[0].values())
     assert got[0] == got[1]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_stores_what_a_local_run_stores(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    archs = [int(a) for a in nb201.sample(3, seed=2)]
+    names = ["params", "synflow", "nwot"]
+    local, remote = zcdb.open(tmp_path / "l.db"), zcdb.open(tmp_path / "d.db")
+    runs.compute_and_store(local, "nb201", "digits", names, archs, workers=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        rep = runs.compute_and_store(remote, "nb201", "digits", names, archs, scheduler=cluster.scheduler_address,
+                                     progress=False)
+        assert rep.computed == 3
+        again = runs.compute_and_store(remote, "nb201", "digits", names, archs, scheduler=cluster.scheduler_address,
+                                       progress=False)
+        assert (again.computed, again.skipped) == (0, 3)
+    for p in names:
+        label = LABELS.get(p, "none")
+        a = dict(zip(*local.proxy_scores("nb201", "digits", p, 0, 64, label)[:2]))
+        b = dict(zip(*remote.proxy_scores("nb201", "digits", p, 0, 64, label)[:2]))
+        assert a == b and len(a) == 3
+
+
+def test_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
+    r = run(tmp_path / "p.db", "proxies", "compute", "--dataset", "digits", "--proxies", "params", "--sample", "2",
+            "--scheduler", "tcp://127.0.0.1:9")
+    assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output

@@ -281,6 +281,9 @@ def import_builtin_cmd(ctx: click.Context, name: Optional[str], list_: bool, rep
 # --------------------------------------------------------------------------- queries
 space_option = click.option("--space", default=DEFAULT_SPACE, show_default=True, help="Search space.")
 dataset_option = click.option("--dataset", required=True, help="Dataset, e.g. cifar10.")
+device_option = click.option(
+    "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+    help="Where networks and data live; auto: cuda if torch sees a GPU, else cpu.")
 protocol_option = click.option("--protocol", default=None, help="Protocol (default: the only or default one).")
 
 
@@ -384,6 +387,7 @@ def _parse_seeds(text: str) -> list[int]:
 @click.option("--seeds", default="0", show_default=True, help="Training seeds, e.g. 0,1 or 0-2.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Run on this Dask scheduler instead.")
+@device_option
 @click.option("--data", "root", default=None, type=click.Path(), help="Dataset folder (not needed for digits).")
 @click.option("--limit", type=int, default=None, help="Train at most this many (arch, seed) pairs now.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -391,14 +395,15 @@ def _parse_seeds(text: str) -> list[int]:
 @click.pass_context
 @handle_errors
 def tabulate(ctx: click.Context, space: str, dataset: str, protocol: str, archs: str, seeds: str, workers: int,
-             scheduler: Optional[str], root: Optional[str], limit: Optional[int], quiet: bool, as_json: bool) -> None:
+             scheduler: Optional[str], device: str, root: Optional[str], limit: Optional[int], quiet: bool,
+             as_json: bool) -> None:
     """Train architectures under a protocol and store every epoch's metrics (resumable)."""
     import dataclasses
 
     from .tabular.tabulate import tabulate as run
 
     report = run(open_store(ctx), space, dataset, protocol, archs=archs, seeds=_parse_seeds(seeds), workers=workers,
-                 scheduler=scheduler, root=root, progress=not quiet, limit=limit)
+                 scheduler=scheduler, root=root, progress=not quiet, limit=limit, device=device)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:
@@ -439,6 +444,9 @@ def proxies_list(as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and the initialization.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Score on this Dask scheduler's workers instead (this process alone writes the store).")
+@device_option
 @click.option("--recompute", is_flag=True,
               help="Compute stored scores again and overwrite them (not resumable: a rerun starts over).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -447,7 +455,7 @@ def proxies_list(as_json: bool) -> None:
 @handle_errors
 def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional[str], split: str, names: str,
                     sample: Optional[int], archs_file: Optional[str], seed: int, batch_size: int, workers: int,
-                    recompute: bool, quiet: bool, as_json: bool) -> None:
+                    scheduler: Optional[str], device: str, recompute: bool, quiet: bool, as_json: bool) -> None:
     """Compute proxies for architectures and store every score (resumable)."""
     import dataclasses
 
@@ -464,7 +472,7 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
     archs = mod.sample(sample, seed=seed) if sample is not None else select_archs(space, archs_file)[0]
     report = compute_and_store(open_store(ctx), space, dataset, names, archs.tolist(), seed=seed,
                                batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet,
-                               recompute=recompute)
+                               recompute=recompute, device=device, scheduler=scheduler)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:

@@ -134,3 +134,40 @@ def run_unordered(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
                 nxt = next(it, None)
                 if nxt is not None:
                     pending.add(pool.submit(fn, nxt))
+
+
+# --------------------------------------------------------------------------- Dask
+def connect_scheduler(address: str, timeout: float = 10.0) -> Any:
+    """A ``dask.distributed.Client`` for ``address``; :class:`ZcdbError` if it cannot be reached."""
+    from zcdb.errors import ZcdbError
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ZcdbError("--scheduler needs dask.distributed: pip install 'zcdb[distributed]'") from None
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ZcdbError(
+            f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}): start one "
+            "(`dask scheduler`, or dask-jobqueue on SLURM) or drop --scheduler to run locally"
+        ) from None
+
+
+def dask_unordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any, name: str) -> Iterator[R]:
+    """``fn(task)`` for every task on the Dask cluster of ``client``, in completion order.
+
+    Every task is submitted at once (the scheduler queues them); each result is released
+    once yielded. Keys are ``{name}-{k}-{token}``, unique to this call, so two runs on one
+    cluster never share a result.
+    """
+    import uuid
+
+    from dask.distributed import as_completed
+
+    token = uuid.uuid4().hex[:12]
+    with client.as_current():
+        futures = [client.submit(fn, t, pure=False, key=f"{name}-{k}-{token}") for k, t in enumerate(tasks)]
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
