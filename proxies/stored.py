@@ -252,14 +252,15 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     """Rank correlation of every stored score set with ``metric`` of the benchmark.
 
     Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
-    negated); ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
+    negated), and so is the metric (a lower-is-better one, a loss or a latency, is negated); ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
     combines them) is added where both components exist for one configuration. Only
     architectures with both a finite score and a finite metric count (``n``).
     """
     from scipy import stats
 
     bench = store.benchmark(space, metric_dataset or dataset, protocol)
-    truth = bench.values(metric, epoch)
+    # Oriented so that larger is better: a positive correlation means the proxy finds good architectures.
+    truth = bench.values(metric, epoch) * (1.0 if bench.higher_is_better(metric) else -1.0)
     rows = []
     sets = score_sets(store, space, dataset)
     if not sets:

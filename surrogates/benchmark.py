@@ -64,6 +64,11 @@ class SurrogateBenchmark(BaseBenchmark):
         src = next((s.source for s in self._surrogates.values() if s.source is not None), None)
         return src.store if src is not None else None
 
+    def metric_spec(self, metric: str) -> Any:
+        """The declaration of ``metric``: the store's where there is one (declared metrics), else built in."""
+        st = self.store
+        return st.metric(metric) if st is not None else super().metric_spec(metric)
+
     def __repr__(self) -> str:
         keys = ", ".join(f"{m}@{e}" for m, e in sorted(self._surrogates))
         return f"<zcdb.SurrogateBenchmark {self.space}/{self.dataset} [{keys}]{' + truth' if self.truth else ''}>"

@@ -7,11 +7,12 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from zcdb.errors import CorruptFile, UnknownArch, ZcdbError, short_repr as _shown
+from zcdb.metrics import MetricSpec
 from zcdb.spaces import get_space, parse_arch_text
 from zcdb.store import MEAN_SEED, ImportBatch, Store, check_metric_name, default_protocol
 
@@ -44,8 +45,12 @@ def import_csv(
     protocol: Optional[str] = None,
     allow_missing: bool = False,
     replace: bool = False,
+    declare: Sequence[MetricSpec] = (),
 ) -> ImportBatch:
     """Import ``columns`` (column name -> (dataset, metric)) of a CSV table keyed by ``arch_column``.
+
+    A metric that is neither built in nor already in the store needs its direction and unit
+    in ``declare`` (the CLI's ``--metric NAME:max|min[:UNIT]``).
 
     ``arch_column`` holds official architecture strings or official indices.
     ``epoch`` is the fidelity of the values; metrics that do not depend on training
@@ -62,8 +67,11 @@ def import_csv(
     protocol = protocol or default_protocol(space)
     if not columns:
         raise ZcdbError("nothing to import: give at least one --column COL=DATASET:METRIC")
+    declared = {d.name: d for d in declare}
     for col, (dataset, metric) in columns.items():
         check_metric_name(metric)
+        if metric not in declared:
+            store.metric(metric)  # built in or stored, else: declare it (one line, before reading the file)
         if epoch is None and not _epochless(metric):
             raise ZcdbError(f"{metric} depends on training: give the epoch of column {col!r} with --epoch E")
     p = Path(path)
@@ -116,7 +124,11 @@ def import_csv(
     def where(k: int) -> str:
         return f"{p}:{lines[k]}"
 
+    if declared:
+        options["declare"] = {n: [d.direction, d.unit, d.description] for n, d in sorted(declared.items())}
     with store.importing(p, "csv", options, replace=replace, allow_missing=allow_missing) as batch:
+        for d in declared.values():
+            batch.declare_metric(d.name, d.higher_is_better, d.unit, d.description)
         for c, (dataset, metric) in columns.items():
             ep = 0 if _epochless(metric) else int(epoch)  # type: ignore[arg-type]
             batch.add_evaluations(space, dataset, protocol, metric, ep, seed, arch_index, np.asarray(vals[c]),

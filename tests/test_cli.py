@@ -79,7 +79,8 @@ def test_errors_on_empty_store(db, args, match):
     (["query", "--dataset", "cifar10", "--metric", "test_acc", "99999"], "out of range"),
     (["query", "--dataset", "mnist", "--metric", "test_acc", "0"], "stored datasets are cifar10"),
     (["query", "--dataset", "cifar10", "--metric", "val_acc", "0"], "stored metrics are test_acc"),
-    (["top", "--dataset", "cifar10", "--metric", "acc"], "invalid metric name"),
+    (["top", "--dataset", "cifar10", "--metric", "Acc"], "invalid metric name"),
+    (["top", "--dataset", "cifar10", "--metric", "acc"], "has no 'acc': stored metrics are test_acc"),
 ])
 def test_errors_name_the_fix(db, tmp_path, args, match):
     run(db, "import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column", "arch",
@@ -129,3 +130,16 @@ def test_import_official_formats_through_the_cli(db, tmp_path):
     for cmd in ("nats-tss", "nats-sss", "hw-nas-bench"):
         r = run(db, "import", cmd, str(tmp_path / "missing"))
         assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_metrics_lists_declared_and_builtin(db, tmp_path):
+    r = run(db, "import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column", "arch",
+            "--column", "acc=cifar10:robust_fgsm", "--epoch", "200", "--metric", "robust_fgsm:max:%:FGSM accuracy")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(run(db, "metrics", "--json").output)
+    assert rows == [dict(metric="robust_fgsm", direction="max", unit="%", benchmarks=1, where="nb201/cifar10",
+                         description="FGSM accuracy")]
+    builtin = {r["metric"]: r for r in json.loads(run(db, "metrics", "--builtin", "--json").output)}
+    assert builtin["flops"]["direction"] == "min" and builtin["latency_<device>"]["unit"] == "ms"
+    info = json.loads(run(db, "info", "--json").output)
+    assert info["benchmarks"][0]["metrics"]["robust_fgsm"]["direction"] == "max"

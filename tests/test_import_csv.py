@@ -98,8 +98,26 @@ def test_bad_column_spec(spec):
 
 
 def test_bad_metric_in_spec():
-    with pytest.raises(UnknownMetric):
-        parse_column_spec("a=cifar10:accuracy")
+    with pytest.raises(UnknownMetric, match="invalid metric name"):
+        parse_column_spec("a=cifar10:Accuracy")
+
+
+def test_undeclared_metric_fails_before_reading_and_declared_one_imports(tmp_path):
+    import zcdb
+    from zcdb.metrics import parse_declaration
+
+    store = zcdb.open(tmp_path / "s.db")
+    p = _write(tmp_path / "t.csv", ["arch", "fgsm"], [[nb201.string_of(0), "41.5"], [nb201.string_of(7), "12.0"]])
+    with pytest.raises(UnknownMetric, match="'robust_fgsm' is not declared.*--metric robust_fgsm:max"):
+        import_csv(store, p, "nb201", "arch", {"fgsm": ("cifar10", "robust_fgsm")}, epoch=200)
+    assert store.conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == 0
+    decl = parse_declaration("robust_fgsm:max:%:accuracy under FGSM")
+    import_csv(store, p, "nb201", "arch", {"fgsm": ("cifar10", "robust_fgsm")}, epoch=200, declare=[decl])
+    bench = store.benchmark("nb201", "cifar10")
+    assert bench.best("robust_fgsm") == (0, nb201.string_of(0), 41.5)
+    assert store.metric("robust_fgsm").unit == "%"
+    with pytest.raises(UnknownMetric, match="write NAME:max or NAME:min"):
+        parse_declaration("robust_fgsm:up")
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

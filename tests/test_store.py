@@ -11,6 +11,7 @@ import pytest
 import zcdb
 from zcdb.errors import CorruptFile, EmptyStore, ImportConflict, UnknownDataset, UnknownMetric, ZcdbError
 from zcdb.spaces import nb201
+from zcdb.metrics import builtin
 from zcdb.store import MEAN_SEED, SCHEMA_VERSION, check_metric_name, higher_is_better
 
 from .conftest import dump
@@ -131,18 +132,81 @@ def test_unknown_dataset_metric_and_empty(store):
     bench = store.benchmark("nb201", "cifar10")
     with pytest.raises(UnknownMetric, match="stored metrics are test_acc"):
         bench.values("val_acc")
-    with pytest.raises(UnknownMetric, match="invalid metric name"):
+    with pytest.raises(UnknownMetric, match="has no 'accuracy': stored metrics are test_acc"):
         bench.values("accuracy")
+    with pytest.raises(UnknownMetric, match="invalid metric name"):
+        bench.values("Top-1 acc")
 
 
 @pytest.mark.parametrize("name,ok", [("test_acc", True), ("latency_edgegpu", True), ("energy_fpga", True),
-                                     ("latency_", False), ("acc", False), ("latency_a b", False)])
-def test_metric_vocabulary(name, ok):
+                                     ("robust_fgsm_eps1", True), ("latency_a b", False), ("Acc", False),
+                                     ("1st", False), ("", False), ("a" * 65, False), ("val-acc", False)])
+def test_metric_name_syntax(name, ok):
     if ok:
         assert check_metric_name(name) == name
     else:
-        with pytest.raises(UnknownMetric):
+        with pytest.raises(UnknownMetric, match="invalid metric name"):
             check_metric_name(name)
+
+
+def test_builtin_directions_and_families():
+    assert builtin("test_acc").higher_is_better and builtin("test_acc").unit == "%"
+    assert not builtin("latency_pixel3").higher_is_better and builtin("latency_pixel3").unit == "ms"
+    assert builtin("energy_fpga").unit == "mJ" and builtin("latency_") is None and builtin("robust_x") is None
+    with pytest.raises(UnknownMetric, match="not declared: give its direction"):
+        higher_is_better("robust_x")
+
+
+def _declared_fill(store, name, hib, unit, values, source="decl"):
+    with store.importing(source, "test", {"m": name, "v": float(values[0])}) as b:
+        b.declare_metric(name, hib, unit, "a declared metric")
+        b.add_evaluations("nb201", "cifar10", "200ep", name, 0, MEAN_SEED, np.arange(len(values)), values)
+    return b
+
+
+def test_declared_metric_direction_is_stored_and_ranks(tmp_path):
+    store = zcdb.open(tmp_path / "d.db")
+    _declared_fill(store, "eyeriss_arithmetic_intensity", True, "op/B", np.array([1.0, 5.0, 3.0]))
+    _declared_fill(store, "robust_pgd", False, "%", np.array([10.0, 2.0, 30.0]), source="decl2")
+    bench = store.benchmark("nb201", "cifar10")
+    assert bench.best("eyeriss_arithmetic_intensity")[0] == 1
+    assert bench.best("robust_pgd")[0] == 1  # declared lower-is-better ranks ascending
+    spec = store.metric("eyeriss_arithmetic_intensity")
+    assert (spec.higher_is_better, spec.unit, spec.description) == (True, "op/B", "a declared metric")
+    rows = {r["metric"]: r for r in store.metric_specs()}
+    assert rows["robust_pgd"]["direction"] == "min" and rows["eyeriss_arithmetic_intensity"]["unit"] == "op/B"
+    # the declaration lives in the file: a new connection reads it back
+    again = zcdb.open(tmp_path / "d.db")
+    assert not again.higher_is_better("robust_pgd") and again.benchmark("nb201", "cifar10").best("robust_pgd")[0] == 1
+
+
+def test_undeclared_or_conflicting_declaration_changes_nothing(store):
+    with pytest.raises(UnknownMetric, match="'robust_x' is not declared"):
+        with store.importing("u", "test", {}) as b:
+            b.add_evaluations("nb201", "cifar10", "200ep", "robust_x", 0, MEAN_SEED, [0], [1.0])
+    _declared_fill(store, "robust_x", True, "%", np.array([1.0]))
+    before = store.conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+    with pytest.raises(ImportConflict, match="stored with direction max"):
+        _declared_fill(store, "robust_x", False, "%", np.array([2.0]), source="other")
+    with pytest.raises(ImportConflict, match="built-in metric with direction max"):
+        _declared_fill(store, "test_acc", False, "%", np.array([2.0]), source="other2")
+    assert store.conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == before
+
+
+def test_schema3_store_gains_declarations(tmp_path):
+    import sqlite3
+    from zcdb.store import Store
+    path = tmp_path / "old.db"
+    with Store(str(path)) as st:
+        _fill(st, np.ones(5), metric="val_acc")
+    conn = sqlite3.connect(path)  # rewrite it as schema 3 wrote it: metrics(id, name) only
+    conn.executescript("ALTER TABLE metrics DROP COLUMN higher_is_better; ALTER TABLE metrics DROP COLUMN unit; "
+                       "ALTER TABLE metrics DROP COLUMN description; PRAGMA user_version = 3;")
+    conn.close()
+    with Store(str(path)) as st:
+        assert st.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert st.conn.execute("SELECT higher_is_better, unit FROM metrics WHERE name='val_acc'").fetchone() == (1, "%")
+        assert st.benchmark("nb201", "cifar10").query(0, "val_acc") == 1.0
 
 
 def test_idempotent_import_and_provenance(store):

@@ -55,6 +55,21 @@ class BaseBenchmark:
         """Architectures answered by another member of their class: ``(arch_index, representative)``."""
         raise NotImplementedError
 
+    def metric_spec(self, metric: str) -> Any:
+        """The declaration of ``metric`` (a :class:`zcdb.metrics.MetricSpec`): direction and unit.
+
+        Built-in names by default; a store-backed benchmark also knows the declared ones."""
+        from . import metrics as _metrics
+
+        spec = _metrics.builtin(metric)
+        if spec is None:
+            raise _metrics.unknown(metric)
+        return spec
+
+    def higher_is_better(self, metric: str) -> bool:
+        """Whether larger values of ``metric`` are better."""
+        return bool(self.metric_spec(metric).higher_is_better)
+
     # ------------------------------------------------------------------ what follows from it
     def index(self, arch: Any) -> int:
         """Index of ``arch`` (official string, index or the space's tuple form)."""
@@ -71,10 +86,8 @@ class BaseBenchmark:
     def top(self, metric: str, k: int = 5, epoch: Optional[int] = None,
             maximize: Optional[bool] = None) -> list[tuple[int, str, float]]:
         """The ``k`` best architectures by ``metric``: (index, arch string, value), best first; ties by index."""
-        from .store import higher_is_better
-
         v = self.values(metric, epoch)
-        order = rank_top(v, k, higher_is_better(metric) if maximize is None else maximize)
+        order = rank_top(v, k, self.higher_is_better(metric) if maximize is None else maximize)
         if order.size == 0:
             raise EmptyStore(f"{self.space}/{self.dataset} has no values of {metric}: import them first "
                              "(see `zcdb info`)")

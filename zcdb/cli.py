@@ -125,7 +125,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
     for b in data["benchmarks"]:
         for m, d in b["metrics"].items():
             rows.append(dict(space=b["space"], dataset=b["dataset"], protocol=b["protocol"], metric=m,
-                             epochs=d["epochs"], seeds=",".join(map(str, d["seeds"])), archs=d["archs"]))
+                             best=d["direction"], unit=d["unit"], epochs=d["epochs"],
+                             seeds=",".join(map(str, d["seeds"])), archs=d["archs"]))
     echo_table(rows)
     for b in data["benchmarks"]:
         if b["answered_by_class_representative"]:
@@ -134,6 +135,31 @@ def info(ctx: click.Context, as_json: bool) -> None:
     if data["proxies"]:
         click.echo("")
         echo_table(data["proxies"])
+
+
+@main.command(name="metrics")
+@click.option("--builtin", "builtin_only", is_flag=True, help="List the metrics zcdb knows by name instead.")
+@json_option
+@click.pass_context
+@handle_errors
+def metrics_cmd(ctx: click.Context, builtin_only: bool, as_json: bool) -> None:
+    """Every metric in the store: direction (max: higher is better), unit, where it is stored."""
+    from . import metrics as _metrics
+
+    if builtin_only:
+        rows = [dict(metric=s.name, direction=s.direction, unit=s.unit, description=s.description)
+                for s in _metrics.builtin_specs()]
+        rows += [dict(metric=f"{p}<device>", direction="max" if h else "min", unit=u, description="family by prefix")
+                 for p, h, u in _metrics.families()]
+    else:
+        rows = open_store(ctx).metric_specs()
+    if as_json:
+        echo_json(rows)
+    elif not rows:
+        click.echo("no metrics stored: import a table first (see `zcdb import --help`); "
+                   "`zcdb metrics --builtin` lists the names zcdb knows")
+    else:
+        echo_table(rows)
 
 
 # --------------------------------------------------------------------------- import
@@ -189,15 +215,18 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @click.option("--epoch", type=int, default=None, help="Fidelity of the training metrics (e.g. 200).")
 @click.option("--seed", type=int, default=-1, show_default=True, help="Seed of the values; -1: a mean over seeds.")
 @click.option("--protocol", default=None, help="Protocol name (default: the space's, 200ep for nb201).")
+@click.option("--metric", "declare", multiple=True, metavar="NAME:max|min[:UNIT[:DESCRIPTION]]",
+              help="Declare a metric zcdb does not know: its direction (max: higher is better) and unit.")
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
 def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, columns: tuple[str, ...],
-                   epoch: Optional[int], seed: int, protocol: Optional[str], allow_missing: bool, replace: bool,
-                   as_json: bool) -> None:
+                   epoch: Optional[int], seed: int, protocol: Optional[str], declare: tuple[str, ...],
+                   allow_missing: bool, replace: bool, as_json: bool) -> None:
     """Import columns of a CSV table with one row per architecture."""
+    from .metrics import parse_declaration
     from .tabular.csv_table import import_csv, parse_column_spec
 
     specs = {}
@@ -205,7 +234,8 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
         col, dataset, metric = parse_column_spec(spec)
         specs[col] = (dataset, metric)
     batch = import_csv(open_store(ctx), file, space, arch_column, specs, epoch=epoch, seed=seed,
-                       protocol=protocol, allow_missing=allow_missing, replace=replace)
+                       protocol=protocol, allow_missing=allow_missing, replace=replace,
+                       declare=[parse_declaration(d) for d in declare])
     _report_import(batch, as_json)
 
 

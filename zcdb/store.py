@@ -4,7 +4,7 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 
 ``archs``         space, arch_index, arch (official string), canonical (isomorphism class form)
 ``benchmarks``    id, space, dataset, protocol (the training recipe the rows come from)
-``metrics``       id, name
+``metrics``       id, name, higher_is_better, unit, description (the declaration of an open metric)
 ``evaluations``   benchmark_id, metric_id, epoch, seed, arch_index, value, source_id (WITHOUT ROWID,
                   keyed in that order: the query path reads one (metric, epoch, seed) series at a time)
 ``series``        catalog of the (benchmark, metric, epoch, seed) series and their row counts
@@ -52,13 +52,15 @@ from .errors import (
     CorruptFile, EmptyStore, ImportConflict, StoreLocked, UnknownArch, UnknownDataset, UnknownMetric, ZcdbError,
 )
 from .bench import BaseBenchmark, rank_top  # noqa: F401  (rank_top: part of this module's API)
+from . import metrics as _metrics
+from .metrics import MetricSpec
 from .spaces import get_space
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
@@ -70,15 +72,8 @@ DEFAULT_LOCK_TIMEOUT = 3600.0
 #: Seconds of waiting after which ``on_wait`` is told who holds the store.
 _WAIT_NOTICE = 3.0
 
-_FIXED_METRICS = (
-    "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
-    "train_time", "params", "flops",
-)
 #: Metrics in percent: a value outside 0..100 is a unit or parsing error in the source.
-PERCENT_METRICS = ("test_acc", "val_acc", "train_acc")
-_METRIC_PREFIXES = ("latency_", "energy_")
-_LOWER_IS_BETTER_PREFIXES = ("latency_", "energy_")
-_LOWER_IS_BETTER = {"train_loss", "val_loss", "test_loss", "train_time", "params", "flops"}
+PERCENT_METRICS = _metrics.PERCENT_METRICS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS archs (
@@ -87,7 +82,8 @@ CREATE TABLE IF NOT EXISTS archs (
 CREATE TABLE IF NOT EXISTS benchmarks (
     id INTEGER PRIMARY KEY, space TEXT NOT NULL, dataset TEXT NOT NULL, protocol TEXT NOT NULL,
     UNIQUE (space, dataset, protocol));
-CREATE TABLE IF NOT EXISTS metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, higher_is_better INTEGER, unit TEXT, description TEXT);
 CREATE TABLE IF NOT EXISTS provenance (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL, importer TEXT NOT NULL,
     options TEXT NOT NULL, zcdb_version TEXT NOT NULL, time TEXT NOT NULL, rows INTEGER NOT NULL);
@@ -130,20 +126,18 @@ CREATE VIEW IF NOT EXISTS evaluations_view AS
 
 
 def check_metric_name(metric: str) -> str:
-    """Validate a metric name against zcdb's vocabulary; return it."""
-    if metric in _FIXED_METRICS:
-        return metric
-    for p in _METRIC_PREFIXES:
-        if metric.startswith(p) and len(metric) > len(p) and metric[len(p):].replace("_", "").isalnum():
-            return metric
-    raise UnknownMetric(
-        f"invalid metric name {metric!r}: use one of {', '.join(_FIXED_METRICS)}, latency_<device>, energy_<device>"
-    )
+    """Validate the syntax of a metric name (see :mod:`zcdb.metrics`); return it."""
+    return _metrics.check_name(metric)
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether larger values of ``metric`` are better (accuracies) or worse (losses, costs)."""
-    return not (metric in _LOWER_IS_BETTER or metric.startswith(_LOWER_IS_BETTER_PREFIXES))
+    """Whether larger values of a built-in ``metric`` are better (accuracies) or worse (losses, costs).
+
+    For a declared metric ask the store (:meth:`Store.metric`)."""
+    spec = _metrics.builtin(metric)
+    if spec is None:
+        raise _metrics.unknown(metric)
+    return spec.higher_is_better
 
 
 def default_path() -> Path:
@@ -274,6 +268,7 @@ class Store:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         conn.execute(stmt)
+                _migrate_metrics(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._benchmarks: dict[tuple[str, str, str], "Benchmark"] = {}
         self._generation = 0
@@ -400,6 +395,46 @@ class Store:
                 "rerun when it is done, or set ZCDB_LOCK_TIMEOUT to more seconds to wait longer")
 
     # ------------------------------------------------------------------ catalog
+    def metric(self, name: str) -> MetricSpec:
+        """The declaration of metric ``name``: built in, or as an import declared it in this store."""
+        spec = _metrics.builtin(name)
+        if spec is not None:
+            return spec
+        _metrics.check_name(name)
+        r = self.conn.execute("SELECT higher_is_better, unit, description FROM metrics WHERE name = ?",
+                              (name,)).fetchone()
+        if r is None or r[0] is None:
+            raise _metrics.unknown(name)
+        return MetricSpec(name, bool(r[0]), r[1] or "", r[2] or "")
+
+    def _direction_unit(self, name: str) -> dict[str, str]:
+        try:
+            spec = self.metric(name)
+        except ZcdbError:  # a metric of a store written before declarations, not built in
+            return dict(direction="?", unit="")
+        return dict(direction=spec.direction, unit=spec.unit)
+
+    def higher_is_better(self, name: str) -> bool:
+        """Whether larger values of metric ``name`` are better (see :meth:`metric`)."""
+        return self.metric(name).higher_is_better
+
+    def metric_specs(self) -> list[dict[str, Any]]:
+        """Every metric stored, with its direction, unit, description and the benchmarks holding it."""
+        rows = self.conn.execute(
+            "SELECT m.name, m.higher_is_better, m.unit, m.description, COUNT(DISTINCT s.benchmark_id), "
+            "GROUP_CONCAT(DISTINCT b.space || '/' || b.dataset) FROM metrics m "
+            "JOIN series s ON s.metric_id = m.id JOIN benchmarks b ON b.id = s.benchmark_id "
+            "GROUP BY m.id ORDER BY m.name").fetchall()
+        out = []
+        for name, hib, unit, desc, nb, where in rows:
+            spec = _metrics.builtin(name)
+            if hib is None and spec is not None:
+                hib, unit, desc = spec.higher_is_better, spec.unit, spec.description
+            out.append(dict(metric=name, direction=None if hib is None else ("max" if hib else "min"),
+                            unit=unit or "", benchmarks=nb, where=",".join(sorted((where or "").split(","))),
+                            description=desc or ""))
+        return out
+
     def benchmark_rows(self) -> list[dict[str, Any]]:
         """Every benchmark with at least one row: space, dataset, protocol, id."""
         return [
@@ -480,7 +515,8 @@ class Store:
                     space=b["space"], dataset=b["dataset"], protocol=b["protocol"],
                     answered_by_class_representative=aliased,
                     metrics={
-                        k: dict(epochs=_span(v["epochs"]), seeds=sorted(v["seeds"]), archs=v["archs"])
+                        k: dict(epochs=_span(v["epochs"]), seeds=sorted(v["seeds"]), archs=v["archs"],
+                                **self._direction_unit(k))
                         for k, v in metrics.items()
                     },
                 )
@@ -578,6 +614,19 @@ class Store:
         return int(cur.lastrowid)
 
 
+def _migrate_metrics(conn: sqlite3.Connection) -> None:
+    """Schema 3 -> 4: metrics gain their declaration (direction, unit); the built-in names are filled in."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(metrics)")}
+    for col, kind in (("higher_is_better", "INTEGER"), ("unit", "TEXT"), ("description", "TEXT")):
+        if col not in cols:
+            conn.execute(f"ALTER TABLE metrics ADD COLUMN {col} {kind}")
+    for mid, name in conn.execute("SELECT id, name FROM metrics WHERE higher_is_better IS NULL").fetchall():
+        spec = _metrics.builtin(name)
+        if spec is not None:
+            conn.execute("UPDATE metrics SET higher_is_better = ?, unit = ?, description = ? WHERE id = ?",
+                         (int(spec.higher_is_better), spec.unit, spec.description, mid))
+
+
 def _span(values: set[int]) -> str:
     v = sorted(values)
     if len(v) <= 3:
@@ -604,10 +653,41 @@ class ImportBatch:
         self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray]] = []
         self._proxies: list[tuple] = []
         self._protocols: dict[str, str] = {}
+        self._declared: dict[str, MetricSpec] = {}
         self._aliases: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
         self.rows = 0
         #: Rows the commit inserted or changed (0 when re-importing the same data).
         self.changed = 0
+
+    def declare_metric(self, name: str, higher_is_better: bool, unit: str = "", description: str = "") -> MetricSpec:
+        """Declare an open metric's direction and unit before adding its values (stored with them).
+
+        A built-in name keeps its own declaration: declaring it otherwise is an error, as is
+        declaring a metric against what the store already holds for it."""
+        spec = MetricSpec(_metrics.check_name(name), bool(higher_is_better), str(unit), str(description))
+        known = _metrics.builtin(name)
+        if known is not None:
+            if known.higher_is_better != spec.higher_is_better:
+                raise ImportConflict(f"{name} is a built-in metric with direction {known.direction}: "
+                                     "import the values under another name")
+            return known
+        r = self.store.conn.execute("SELECT higher_is_better, unit FROM metrics WHERE name = ?", (name,)).fetchone()
+        if r is not None and r[0] is not None and (bool(r[0]), r[1] or "") != (spec.higher_is_better, spec.unit):
+            raise ImportConflict(
+                f"{name} is stored with direction {'max' if r[0] else 'min'} and unit {r[1] or '(none)'!r}, "
+                f"not {spec.direction} and {spec.unit or '(none)'!r}: import it under another name, or into another --db"
+            )
+        prev = self._declared.get(name)
+        if prev is not None and prev != spec:
+            raise ImportConflict(f"{name} is declared twice in one import ({prev.direction} {prev.unit!r} and "
+                                 f"{spec.direction} {spec.unit!r}): declare it once")
+        self._declared[name] = spec
+        return spec
+
+    def metric_spec(self, name: str) -> MetricSpec:
+        """The declaration this import will store ``name`` with (declared here, built in, or in the store)."""
+        spec = self._declared.get(name)
+        return spec if spec is not None else self.store.metric(name)
 
     def add_evaluations(
         self, space: str, dataset: str, protocol: str, metric: str, epoch: int, seed: int,
@@ -622,7 +702,7 @@ class ImportBatch:
         (e.g. ``"t.csv:7"``), for error messages; by default the source and the architecture.
         """
         sp = get_space(space)
-        check_metric_name(metric)
+        self.metric_spec(metric)
         idx = np.asarray(arch_index, dtype=np.int64)
         val = np.asarray(values, dtype=np.float64)
         if idx.shape != val.shape or idx.ndim != 1:
@@ -656,7 +736,7 @@ class ImportBatch:
                     + ": fix the file, or pass --allow-missing to store non-finite values as missing"
                 )
             self.missing += int(bad.sum())
-        if metric in PERCENT_METRICS:
+        if metric in PERCENT_METRICS or self.metric_spec(metric).unit == "%":
             out = np.isfinite(val) & ((val < 0) | (val > 100))  # non-finite ones were allowed above
             if out.any():
                 raise CorruptFile(
@@ -740,6 +820,19 @@ class ImportBatch:
                 # Same rows under another name or file: the store keeps its original provenance.
                 conn.execute("DELETE FROM provenance WHERE id = ?", (source_id,))
 
+    def _metric_id(self, metric: str) -> int:
+        spec = self.metric_spec(metric)
+        conn = self.store.conn
+        r = conn.execute("SELECT id, higher_is_better FROM metrics WHERE name = ?", (metric,)).fetchone()
+        if r is None:
+            cur = conn.execute("INSERT INTO metrics (name, higher_is_better, unit, description) VALUES (?, ?, ?, ?)",
+                               (metric, int(spec.higher_is_better), spec.unit, spec.description))
+            return int(cur.lastrowid)
+        if r[1] is None:
+            conn.execute("UPDATE metrics SET higher_is_better = ?, unit = ?, description = ? WHERE id = ?",
+                         (int(spec.higher_is_better), spec.unit, spec.description, r[0]))
+        return int(r[0])
+
     def _write_evaluations(self, source_id: int, replace: bool) -> int:
         if not self._evals:
             return 0
@@ -764,7 +857,7 @@ class ImportBatch:
                                                                protocol=protocol)
             mid = mids.get(metric)
             if mid is None:
-                mid = mids[metric] = s._id("metrics", name=metric)
+                mid = mids[metric] = self._metric_id(metric)
             vals = [None if not np.isfinite(v) else float(v) for v in val.tolist()] if not np.isfinite(val).all() \
                 else val.tolist()
             try:
@@ -921,6 +1014,10 @@ class Benchmark(BaseBenchmark):
     def seeds(self, metric: str, epoch: Optional[int] = None) -> list[int]:
         """Seeds stored for ``metric`` at ``epoch`` (default: its last epoch); ``-1`` is a reported mean."""
         return sorted(self._epochs_of(metric)[self._resolve_epoch(metric, epoch)])
+
+    def metric_spec(self, metric: str) -> MetricSpec:
+        """The declaration of ``metric`` in this store (built in or declared at import)."""
+        return self.store.metric(metric)
 
     def _epochs_of(self, metric: str) -> dict[int, list[int]]:
         cat = self._catalog()

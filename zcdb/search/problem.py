@@ -18,7 +18,6 @@ import numpy as np
 
 from ..errors import UnknownMetric, ZcdbError
 from ..spaces import get_space
-from ..store import higher_is_better
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Benchmark, Store
@@ -214,7 +213,7 @@ def problem_from_benchmark(
                 f"{bench.space}/{bench.dataset} has no {m}: stored metrics are {', '.join(metrics)}"
             )
     epochs = np.array([e for e in bench.epochs(search_metric) if e > 0] or bench.epochs(search_metric), dtype=np.int64)
-    s_sign = 1.0 if higher_is_better(search_metric) else -1.0
+    s_sign = 1.0 if bench.higher_is_better(search_metric) else -1.0
     search = np.stack([np.asarray(bench.values(search_metric, int(e)), dtype=np.float64) * s_sign for e in epochs])
     report = np.array(bench.values(report_metric), dtype=np.float64)
     cost = None
@@ -235,5 +234,5 @@ def problem_from_benchmark(
         space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=search_metric,
         report_metric=report_metric, epochs=epochs, search=search, report=report, cost=cost,
         proxy_sets=sets, proxy_scores=p_scores, proxy_times=p_times, search_sign=s_sign,
-        report_sign=1.0 if higher_is_better(report_metric) else -1.0,
+        report_sign=1.0 if bench.higher_is_better(report_metric) else -1.0,
     )
