@@ -265,7 +265,8 @@ def test_dask_local_cluster_stores_what_a_local_run_stores(tmp_path):
         assert a == b and len(a) == 3
 
 
-def test_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
+def test_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZCDB_SCHEDULER_TIMEOUT", "1")
     r = run(tmp_path / "p.db", "proxies", "compute", "--dataset", "digits", "--proxies", "params", "--sample", "2",
             "--scheduler", "tcp://127.0.0.1:9")
     assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output

@@ -94,7 +94,8 @@ def test_unique_records_aliases(store, monkeypatch):
     (dict(archs="/no/such/file"), ZcdbError, "use all, unique"),
     (dict(scheduler="tcp://127.0.0.1:9"), ZcdbError, "cannot reach the Dask scheduler"),
 ])
-def test_bad_input_changes_nothing(store, kwargs, exc, match):
+def test_bad_input_changes_nothing(store, kwargs, exc, match, monkeypatch):
+    monkeypatch.setenv("ZCDB_SCHEDULER_TIMEOUT", "1")  # nothing listens on port 9: fail fast
     before = dump(store)
     args = dict(space="nb201", dataset="digits", protocol=TINY, archs="2", seeds=[0], progress=False)
     args.update(kwargs)
@@ -103,7 +104,8 @@ def test_bad_input_changes_nothing(store, kwargs, exc, match):
     assert dump(store) == before
 
 
-def test_cli_errors(tmp_path):
+def test_cli_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZCDB_SCHEDULER_TIMEOUT", "1")
     r = CliRunner().invoke(main, ["--db", str(tmp_path / "t.db"), "tabulate", "--dataset", "digits",
                                   "--protocol", "nope"])
     assert r.exit_code == 2 and "unknown protocol" in r.output

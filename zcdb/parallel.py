@@ -137,9 +137,17 @@ def run_unordered(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
 
 
 # --------------------------------------------------------------------------- Dask
-def connect_scheduler(address: str, timeout: float = 10.0) -> Any:
-    """A ``dask.distributed.Client`` for ``address``; :class:`ZcdbError` if it cannot be reached."""
+def connect_scheduler(address: str, timeout: Optional[float] = None) -> Any:
+    """A ``dask.distributed.Client`` for ``address``; :class:`ZcdbError` if it cannot be reached.
+
+    ``timeout`` (seconds to wait for the scheduler) defaults to ``ZCDB_SCHEDULER_TIMEOUT`` or 10."""
     from zcdb.errors import ZcdbError
+
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("ZCDB_SCHEDULER_TIMEOUT", "10"))
+        except ValueError:
+            raise ZcdbError("ZCDB_SCHEDULER_TIMEOUT must be a number of seconds") from None
 
     try:
         from dask.distributed import Client
