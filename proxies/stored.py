@@ -230,42 +230,89 @@ def _orientation(proxy: str) -> float:
     return 1.0 if spec is None or spec.higher_is_better else -1.0
 
 
-def rank_metrics(score: np.ndarray, truth: np.ndarray, top: float = 0.1) -> dict[str, float]:
-    """Spearman, Kendall and top-``top`` precision of ``score`` against ``truth`` (finite pairs only)."""
+def rank_metrics(score: np.ndarray, truth: np.ndarray, top: float = 0.1, bootstrap: int = 0,
+                 resamples: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """Spearman, Kendall and top-``top`` precision of ``score`` against ``truth`` (finite pairs only).
+
+    With ``bootstrap`` > 0, also percentile 95% intervals of Spearman and Kendall over that many
+    resamples of the pairs (``resamples``: a ``(bootstrap, n)`` array of positions into the
+    finite pairs, so that several score sets can share the draws; default: seeded by 0).
+    """
     from scipy import stats
 
     ok = np.isfinite(score) & np.isfinite(truth)
     s, t = score[ok], truth[ok]
     n = int(ok.sum())
+    out: dict[str, Any] = dict(n=n, spearman=math.nan, kendall=math.nan, top10=math.nan)
+    if bootstrap:
+        out.update(spearman_ci=[math.nan, math.nan], kendall_ci=[math.nan, math.nan])
     if n < 3:
-        return dict(n=n, spearman=math.nan, kendall=math.nan, top10=math.nan)
+        return out
     k = max(1, int(round(top * n)))
     top_s = set(np.argsort(-s, kind="stable")[:k].tolist())
     top_t = set(np.argsort(-t, kind="stable")[:k].tolist())
-    return dict(n=n, spearman=float(stats.spearmanr(s, t)[0]), kendall=float(stats.kendalltau(s, t)[0]),
-                top10=len(top_s & top_t) / k)
+    out.update(spearman=float(stats.spearmanr(s, t)[0]), kendall=float(stats.kendalltau(s, t)[0]),
+               top10=len(top_s & top_t) / k)
+    if bootstrap:
+        draws = resamples if resamples is not None else bootstrap_draws(n, bootstrap)
+        if draws.shape[1] != n:
+            raise ZcdbError(f"bootstrap draws cover {draws.shape[1]} pairs, not {n}")
+        sp = np.empty(draws.shape[0])
+        kt = np.empty(draws.shape[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():  # a resample of constant scores has no correlation: NaN, ignored
+                warnings.simplefilter("ignore")
+                for b, i in enumerate(draws):
+                    sp[b] = stats.spearmanr(s[i], t[i])[0]
+                    kt[b] = stats.kendalltau(s[i], t[i])[0]
+        out["spearman_ci"] = _interval(sp)
+        out["kendall_ci"] = _interval(kt)
+    return out
+
+
+def bootstrap_draws(n: int, bootstrap: int, seed: int = 0) -> np.ndarray:
+    """``(bootstrap, n)`` positions drawn with replacement (seeded): the resamples of :func:`rank_metrics`."""
+    return np.random.default_rng(seed).integers(0, n, size=(bootstrap, n))
+
+
+def _interval(values: np.ndarray) -> list[float]:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return [math.nan, math.nan]
+    lo, hi = np.percentile(v, [2.5, 97.5])
+    return [float(lo), float(hi)]
 
 
 def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optional[int] = None,
              protocol: Optional[str] = None, metric_dataset: Optional[str] = None,
-             proxies: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
+             proxies: Optional[Sequence[str]] = None, common: bool = True,
+             bootstrap: int = 0, seed: int = 0) -> list[dict[str, Any]]:
     """Rank correlation of every stored score set with ``metric`` of the benchmark.
 
     Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
-    negated), and so is the metric (a lower-is-better one, a loss or a latency, is negated); ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
-    combines them) is added where both components exist for one configuration. Only
-    architectures with both a finite score and a finite metric count (``n``).
+    negated), and so is the metric (a lower-is-better one, a loss or a latency, is negated);
+    ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
+    combines them) is added where both components exist for one configuration.
+
+    ``common`` (the default) evaluates every score set on the same architectures: those with
+    a finite metric and a finite score in every set compared, so that a set scored on a few
+    easy architectures cannot rank above complete ones; ``common=False`` takes each set's
+    own finite pairs. ``n`` is always reported. ``bootstrap`` > 0 adds percentile 95%
+    intervals (``spearman_ci``, ``kendall_ci``) from that many resamples, shared by all sets
+    (seeded by ``seed``).
     """
     from scipy import stats
 
     bench = store.benchmark(space, metric_dataset or dataset, protocol)
     # Oriented so that larger is better: a positive correlation means the proxy finds good architectures.
     truth = bench.values(metric, epoch) * (1.0 if bench.higher_is_better(metric) else -1.0)
-    rows = []
     sets = score_sets(store, space, dataset)
     if not sets:
         raise ZcdbError(f"no proxy scores for {space}/{dataset}: run `zcdb proxies compute` or import some first")
     comps: dict[tuple, dict[str, np.ndarray]] = {}
+    chosen: list[tuple[dict[str, Any], np.ndarray]] = []
     for st in sets:
         if proxies is not None and st["proxy"] not in proxies and not (
                 TENAS_COMBINED in proxies and st["proxy"] in ("tenas_ntk", "tenas_lr")):
@@ -275,15 +322,37 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
         if st["proxy"] in ("tenas_ntk", "tenas_lr"):
             comps.setdefault(key, {})[st["proxy"]] = sc
         if proxies is None or st["proxy"] in proxies:
-            rows.append(dict(proxy=st["proxy"], seed=st["seed"], batch_size=st["batch_size"], data=st["data"],
-                             **rank_metrics(_orientation(st["proxy"]) * sc, truth)))
-    for (seed, bs), c in comps.items():
+            chosen.append((dict(proxy=st["proxy"], seed=st["seed"], batch_size=st["batch_size"], data=st["data"]),
+                           _orientation(st["proxy"]) * sc))
+    for (seed_, bs), c in comps.items():
         if len(c) == 2 and (proxies is None or TENAS_COMBINED in proxies):
             ok = np.isfinite(c["tenas_ntk"]) & np.isfinite(c["tenas_lr"])
             comb = np.full_like(c["tenas_ntk"], np.nan)
             comb[ok] = stats.rankdata(-c["tenas_ntk"][ok]) + stats.rankdata(c["tenas_lr"][ok])
-            rows.append(dict(proxy=TENAS_COMBINED, seed=seed, batch_size=bs, data="(ntk+lr ranks)",
-                             **rank_metrics(comb, truth)))
+            chosen.append((dict(proxy=TENAS_COMBINED, seed=seed_, batch_size=bs, data="(ntk+lr ranks)"), comb))
+    if not chosen:
+        raise ZcdbError(f"none of the proxies asked for has scores for {space}/{dataset}: see `zcdb info`")
+    mask = np.isfinite(truth)
+    if common:
+        for _, sc in chosen:
+            mask &= np.isfinite(sc)
+        if mask.sum() < 3:
+            smallest = min(chosen, key=lambda c: int(np.isfinite(c[1]).sum()))
+            raise ZcdbError(
+                f"the score sets of {space}/{dataset} have {int(mask.sum())} architectures in common (the smallest, "
+                f"{smallest[0]['proxy']} [{smallest[0]['data']}], has {int(np.isfinite(smallest[1]).sum())}): "
+                "pass --proxies to compare fewer, or --all-available to evaluate each on what it covers"
+            )
+    draws = bootstrap_draws(int(mask.sum()), bootstrap, seed) if (bootstrap and common) else None
+    rows = []
+    for row, sc in chosen:
+        if common:
+            r = rank_metrics(sc[mask], truth[mask], bootstrap=bootstrap, resamples=draws)
+        else:
+            n_own = int((np.isfinite(sc) & np.isfinite(truth)).sum())
+            r = rank_metrics(sc, truth, bootstrap=bootstrap,
+                             resamples=bootstrap_draws(n_own, bootstrap, seed) if bootstrap else None)
+        rows.append(dict(row, **r))
     rows.sort(key=lambda r: (-(r["spearman"] if r["spearman"] == r["spearman"] else -9), r["proxy"]))
     return rows
 
@@ -298,15 +367,27 @@ def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['proxy']}" + ("" if r["data"] in ("none", "random") else f" [{r['data']}]") for r in rows]
+    labels = [f"{r['proxy']}" + ("" if r["data"] in ("none", "random") else f" [{r['data']}]") + f" (n={r['n']})"
+              for r in rows]
     y = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(rows) + 1.2))
-    ax.barh(y - 0.2, [r["spearman"] for r in rows], height=0.4, label="Spearman")
-    ax.barh(y + 0.2, [r["kendall"] for r in rows], height=0.4, label="Kendall")
+
+    def err(key: str, value: str) -> Optional[np.ndarray]:
+        if not all(key in r for r in rows):
+            return None
+        lo = np.array([r[value] - r[key][0] for r in rows])
+        hi = np.array([r[key][1] - r[value] for r in rows])
+        return np.nan_to_num(np.vstack([lo, hi]))
+
+    ax.barh(y - 0.2, [r["spearman"] for r in rows], height=0.4, label="Spearman", xerr=err("spearman_ci", "spearman"),
+            error_kw=dict(lw=0.8, capsize=2))
+    ax.barh(y + 0.2, [r["kendall"] for r in rows], height=0.4, label="Kendall", xerr=err("kendall_ci", "kendall"),
+            error_kw=dict(lw=0.8, capsize=2))
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="k", lw=0.5)
-    ax.set_xlabel("rank correlation with the benchmark metric")
+    ax.set_xlabel("rank correlation with the benchmark metric" +
+                  (" (bars: 95% bootstrap interval)" if all("spearman_ci" in r for r in rows) else ""))
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

@@ -270,3 +270,28 @@ def test_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path, monkeypa
     r = run(tmp_path / "p.db", "proxies", "compute", "--dataset", "digits", "--proxies", "params", "--sample", "2",
             "--scheduler", "tcp://127.0.0.1:9")
     assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output
+
+
+def test_eval_compares_on_common_architectures_with_intervals(tmp_path):
+    """A score set covering 10 easy architectures no longer ranks above complete ones without a word:
+    by default every set is evaluated on the architectures all of them cover, with n and 95% intervals."""
+    store = zcdb.open(tmp_path / "e.db")
+    rng = np.random.default_rng(0)
+    n = 400
+    truth = rng.normal(size=n)
+    with store.importing("t", "test", {}) as b:
+        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 20, -1, np.arange(n), 50 + 10 * truth / 4)
+        noisy = truth + rng.normal(size=n)
+        b.add_proxy_scores("nb201", "digits", "full", 0, 8, "none", np.arange(n), noisy, np.zeros(n))
+        few = np.argsort(truth)[-10:]  # 10 architectures, perfectly ranked
+        b.add_proxy_scores("nb201", "digits", "few", 0, 8, "none", few, truth[few], np.zeros(10))
+    own = {r["proxy"]: r for r in runs.evaluate(store, "nb201", "digits", "test_acc", common=False)}
+    assert own["few"]["spearman"] == pytest.approx(1.0) and own["few"]["n"] == 10 and own["full"]["n"] == n
+    same = {r["proxy"]: r for r in runs.evaluate(store, "nb201", "digits", "test_acc", bootstrap=100)}
+    assert same["few"]["n"] == same["full"]["n"] == 10
+    full = runs.evaluate(store, "nb201", "digits", "test_acc", proxies=["full"], bootstrap=200)[0]
+    lo, hi = full["spearman_ci"]
+    assert lo < full["spearman"] < hi and hi - lo < 0.2
+    assert full["spearman"] == pytest.approx(stats.spearmanr(noisy, truth)[0])
+    r = run(tmp_path / "e.db", "proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--bootstrap", "50")
+    assert r.exit_code == 0 and "all on the same 10 architectures" in r.output and "[" in r.output, r.output

@@ -544,13 +544,18 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
 @click.option("--proxies", "names", default=None, help="Only these (comma-separated).")
 @click.option("--plot", type=click.Path(), default=None,
               help="Write a bar chart here (the suffix picks the format: .png, .svg, .pdf, ...).")
+@click.option("--all-available", is_flag=True,
+              help="Evaluate each score set on every architecture it covers (default: on those all sets cover).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Resamples for the 95%% intervals of Spearman and Kendall (0: none).")
 @json_option
 @click.pass_context
 @handle_errors
 def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                  metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
-                 as_json: bool) -> None:
-    """Spearman, Kendall, top-10% precision and n of every stored score set against a metric."""
+                 all_available: bool, bootstrap: int, as_json: bool) -> None:
+    """Spearman and Kendall (with bootstrap 95% intervals), top-10% precision and n of every stored
+    score set against a metric, all on the architectures every set covers unless --all-available."""
     from .paths import PLOT_SUFFIXES, output_file
     from .proxies.stored import evaluate, plot_evaluation
 
@@ -558,13 +563,25 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
         output_file(plot, "--plot", PLOT_SUFFIXES)
     wanted = [n.strip() for n in names.split(",")] if names else None
     rows = evaluate(open_store(ctx), space, dataset, metric, epoch=epoch, protocol=protocol,
-                    metric_dataset=metric_dataset, proxies=wanted)
+                    metric_dataset=metric_dataset, proxies=wanted, common=not all_available, bootstrap=bootstrap)
     if plot:
         plot_evaluation(rows, plot, f"{space}/{metric_dataset or dataset} {metric}: proxies on {dataset}")
     if as_json:
         echo_json(rows)
-    else:
-        echo_table(rows, ["proxy", "spearman", "kendall", "top10", "n", "seed", "batch_size", "data"])
+        return
+    shown = []
+    for r in rows:
+        d = dict(r)
+        for k in ("spearman_ci", "kendall_ci"):
+            if k in d:
+                d[k] = "[{:.3f}, {:.3f}]".format(*d[k])
+        shown.append(d)
+    cols = ["proxy", "spearman"] + (["spearman_ci"] if bootstrap else []) + ["kendall"] + \
+        (["kendall_ci"] if bootstrap else []) + ["top10", "n", "seed", "batch_size", "data"]
+    echo_table(shown, cols)
+    if rows and not all_available:
+        click.echo(f"all on the same {rows[0]['n']} architectures (those every score set covers; "
+                   "--all-available evaluates each on all it covers)")
 
 
 @proxies.command(name="combine")
