@@ -6,6 +6,8 @@ import json
 
 import click
 import pytest
+
+import zcdb
 from click.testing import CliRunner
 
 from zcdb.cli import main
@@ -67,6 +69,7 @@ def test_import_query_top_info(db, tmp_path):
     (["import", "naslib-zc", "/nonexistent.json"], "no such file"),
 ])
 def test_errors_on_empty_store(db, args, match):
+    zcdb.open(db).close()  # an existing, empty store (a missing one is its own error, below)
     r = run(db, *args)
     assert r.exit_code == 2
     assert match in r.output
@@ -143,3 +146,20 @@ def test_metrics_lists_declared_and_builtin(db, tmp_path):
     assert builtin["flops"]["direction"] == "min" and builtin["latency_<device>"]["unit"] == "ms"
     info = json.loads(run(db, "info", "--json").output)
     assert info["benchmarks"][0]["metrics"]["robust_fgsm"]["direction"] == "max"
+
+
+@pytest.mark.parametrize("args", [["info"], ["metrics"], ["top", "--dataset", "cifar10", "--metric", "test_acc"],
+                                  ["query", "--dataset", "cifar10", "--metric", "test_acc", "0"],
+                                  ["proxies", "eval", "--dataset", "cifar10"]])
+def test_reading_commands_do_not_create_a_store(tmp_path, args):
+    db = tmp_path / "missing.db"
+    r = run(db, *args)
+    assert r.exit_code == 2 and f"no store at {db}: import something first" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1 and not db.exists()
+
+
+def test_writing_commands_create_the_store(tmp_path):
+    db = tmp_path / "new" / "s.db"
+    r = run(db, "import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column", "arch",
+            "--column", "acc=cifar10:test_acc", "--epoch", "200")
+    assert r.exit_code == 0 and db.exists(), r.output

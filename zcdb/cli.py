@@ -48,11 +48,26 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def open_store(ctx: click.Context):  # -> zcdb.Store
-    """The store named by ``--db`` (or ``ZCDB_DB``, or the platform default)."""
-    from . import open as open_
+#: Commands that write the store (and so may create it); every other command only reads, and
+#: a store that does not exist is then an error instead of an empty file created as a side effect.
+WRITING_COMMANDS = ("import", "tabulate", "proxies compute", "proxies combine", "search run", "search compare",
+                    "study")
 
-    return open_(ctx.obj.get("db"), on_wait=lambda message: click.echo(message, err=True))
+
+def open_store(ctx: click.Context):  # -> zcdb.Store
+    """The store named by ``--db`` (or ``ZCDB_DB``, or the platform default).
+
+    A reading command (not in :data:`WRITING_COMMANDS`) on a path where no store exists fails
+    with one line instead of creating an empty store."""
+    from . import open as open_
+    from .store import resolve_path
+
+    path = resolve_path(ctx.obj.get("db"))
+    command = " ".join(ctx.command_path.split()[1:])
+    writing = any(command == w or command.startswith(w + " ") for w in WRITING_COMMANDS)
+    if not writing and path != ":memory:" and not Path(path).exists():
+        raise ZcdbError(f"no store at {path}: import something first (see `zcdb import --help`), or check --db")
+    return open_(path, on_wait=lambda message: click.echo(message, err=True))
 
 
 def echo_json(obj: Any) -> None:
