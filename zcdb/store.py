@@ -72,10 +72,17 @@ _WAIT_NOTICE = 3.0
 
 _FIXED_METRICS = (
     "test_acc", "val_acc", "train_acc", "train_loss", "val_loss", "test_loss",
-    "train_time", "params", "flops",
+    "train_time", "params", "flops", "val_pixel_acc", "val_ssim", "val_neg_loss",
 )
 #: Metrics in percent: a value outside 0..100 is a unit or parsing error in the source.
-PERCENT_METRICS = ("test_acc", "val_acc", "train_acc")
+#: ``val_pixel_acc`` is the fraction of pixels labelled correctly (dense prediction, not top-1 per image).
+PERCENT_METRICS = ("test_acc", "val_acc", "train_acc", "val_pixel_acc")
+#: Metrics with other bounded ranges: a value outside is a sign, unit or parsing error in the source.
+#: SSIM lies in -1..1; ``val_neg_loss`` is a loss negated by its source (higher is better), so never positive.
+BOUNDED_METRICS: dict[str, tuple[float, float, str]] = {
+    "val_ssim": (-1.0, 1.0, "SSIM lies in -1..1: check the column"),
+    "val_neg_loss": (-math.inf, 0.0, "a negated loss is never positive: store a loss as val_loss instead"),
+}
 _METRIC_PREFIXES = ("latency_", "energy_")
 _LOWER_IS_BETTER_PREFIXES = ("latency_", "energy_")
 _LOWER_IS_BETTER = {"train_loss", "val_loss", "test_loss", "train_time", "params", "flops"}
@@ -617,8 +624,8 @@ class ImportBatch:
 
         Every importer's values pass here, so these checks hold for all of them: a
         non-finite value is refused unless the batch allows missing values (then it is
-        counted in :attr:`missing`), and a percent metric (:data:`PERCENT_METRICS`) outside
-        0..100 is refused. ``where(k)`` names the place of ``values[k]``, source included
+        counted in :attr:`missing`), a percent metric (:data:`PERCENT_METRICS`) outside
+        0..100 is refused, and so is a bounded one (:data:`BOUNDED_METRICS`) outside its range. ``where(k)`` names the place of ``values[k]``, source included
         (e.g. ``"t.csv:7"``), for error messages; by default the source and the architecture.
         """
         sp = get_space(space)
@@ -663,6 +670,11 @@ class ImportBatch:
                     f"{place(int(np.flatnonzero(out)[0]))}, outside 0..100: correct the file "
                     "(accuracies are percentages: multiply fractions in 0..1 by 100)"
                 )
+        if metric in BOUNDED_METRICS:
+            low, high, fix = BOUNDED_METRICS[metric]
+            out = np.isfinite(val) & ((val < low) | (val > high))
+            if out.any():
+                raise CorruptFile(f"{place(int(np.flatnonzero(out)[0]))}, outside {low:g}..{high:g}: {fix}")
 
     def add_protocol(self, name: str, description_json: str) -> None:
         """Record the recipe (a JSON description) of protocol ``name`` with the rows."""
