@@ -862,28 +862,42 @@ class ImportBatch:
         conn = self.store.conn
         changed = 0
         for space, dataset, proxy, seed, bs, data, idx, val, tim, rs in self._proxies:
+            set_key = (space, dataset, proxy, seed, bs, data)
+            # a large chunk (a whole imported file) reads the stored set once; a few rows (one computed
+            # architecture) look their rows up one by one
+            stored: Optional[dict[int, tuple]] = None
+            if idx.size >= 256:
+                stored = {r[0]: r[1:] for r in conn.execute(
+                    "SELECT arch_index, value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? "
+                    "AND seed=? AND batch_size=? AND data=?", set_key)}
+            rows = []
             for k in range(idx.size):
                 v = float(val[k]) if np.isfinite(val[k]) else None
                 t = float(tim[k]) if np.isfinite(tim[k]) else None
-                key = (space, dataset, proxy, seed, bs, data, int(idx[k]))
-                old = conn.execute(
-                    "SELECT value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
-                    "AND batch_size=? AND data=? AND arch_index=?",
-                    key,
-                ).fetchone()
+                a = int(idx[k])
+                if stored is not None:
+                    old = stored.get(a)
+                else:
+                    old = conn.execute(
+                        "SELECT value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? "
+                        "AND seed=? AND batch_size=? AND data=? AND arch_index=?", (*set_key, a)).fetchone()
                 if old is not None:
                     if old[0] == v and old[2] == rs[k]:
                         continue
                     if not replace:
                         raise ImportConflict(
-                            f"{self.source} would change the stored {proxy} score of arch {int(idx[k])}: "
+                            f"{self.source} would change the stored {proxy} score of arch {a}: "
                             "pass --replace to overwrite it"
                         )
-                conn.execute(
-                    "INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*key, v, t, rs[k], source_id),
-                )
+                if stored is not None:
+                    stored[a] = (v, t, rs[k])
+                    rows.append((*set_key, a, v, t, rs[k], source_id))
+                else:
+                    conn.execute("INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (*set_key, a, v, t, rs[k], source_id))
                 changed += 1
+            if rows:
+                conn.executemany("INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return changed
 
 
