@@ -25,7 +25,7 @@ from zcdb.errors import ZcdbError
 from zcdb.parallel import connect_scheduler, dask_unordered, run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space
-from zcdb.store import Store
+from zcdb.store import Store, higher_is_better
 
 #: Name of the combined TE-NAS score computed at evaluation time from tenas_ntk and tenas_lr.
 TENAS_COMBINED = "tenas"
@@ -252,14 +252,16 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     """Rank correlation of every stored score set with ``metric`` of the benchmark.
 
     Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
-    negated); ``tenas`` (the sum of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS
-    combines them) is added where both components exist for one configuration. Only
-    architectures with both a finite score and a finite metric count (``n``).
+    negated), and so is the metric (a loss, a cost or a latency is negated): a positive
+    correlation always means the proxy ranks better architectures higher. ``tenas`` (the sum
+    of the ranks of ``-tenas_ntk`` and ``tenas_lr``, as TE-NAS combines them) is added where
+    both components exist for one configuration. Only architectures with both a finite score
+    and a finite metric count (``n``).
     """
     from scipy import stats
 
     bench = store.benchmark(space, metric_dataset or dataset, protocol)
-    truth = bench.values(metric, epoch)
+    truth = bench.values(metric, epoch) * (1.0 if higher_is_better(metric) else -1.0)
     rows = []
     sets = score_sets(store, space, dataset)
     if not sets:
