@@ -202,7 +202,7 @@ def _matched(torch, gen, arch, shared, reduce, c_in):
 
 
 @pytest.mark.parametrize("reduce", [False, True])
-def test_equivalent_cells_compute_the_same_function(reduce):
+def test_equivalent_cells_compute_the_same_function(reduce, one_torch_thread):
     torch = pytest.importorskip("torch")
     gen = torch.Generator().manual_seed(0)
     rep = MICRO.representatives()
@@ -225,7 +225,7 @@ def test_equivalent_cells_compute_the_same_function(reduce):
                 assert torch.allclose(out, ref, atol=1e-9), (MICRO.string_of(members[0]), MICRO.string_of(a))
 
 
-def test_where_nb201s_rule_would_merge_too_much():
+def test_where_nb201s_rule_would_merge_too_much(one_torch_thread):
     """NAS-Bench-201's canonical form treats a convolution of an all-zero node as zero and skip from
     node 0 as an identity; in TransNAS-Bench-101's cells neither holds, and zcdb keeps them apart."""
     torch = pytest.importorskip("torch")
