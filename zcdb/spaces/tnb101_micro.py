@@ -33,9 +33,10 @@ the benchmark with the same string (``convert_op_indices_micro_to_str`` in
 ``naslib/search_spaces/transbench101/conversions.py``). NASLib's *graph* representation of the
 cell orders its ops ``Identity, Zero, ReLUConvBN3x3, ReLUConvBN1x1`` on edges (1,2), (1,3), (1,4),
 (2,3), (2,4), (3,4) of a 1-based graph; the released files do not use it. The data agree: the
-64 tuples whose digits 3, 4 and 5 are ``0`` (node 3 with only ``none`` inputs under the string
-reading) are exactly the ones with one constant ``val_accuracy`` (7.48 on class_scene) and zen's
-failure sentinel; under the graph reading they are nothing special (tested).
+169 tuples whose cell output ignores the input under the string reading (every path from node
+0 to node 3 crosses a ``none``) are exactly the 169 with one constant ``val_accuracy`` (7.48 on
+class_scene: a constant predictor) and with zen's failure value; of the 169 such tuples under the
+graph reading, 2 have it (tested on the real files).
 
 **Canonical form** (:func:`canonical`). NAS-Bench-201's cell isomorphism does not carry over
 as it is: the same cell code sits in reducing and in normal cells, and in a reducing cell
