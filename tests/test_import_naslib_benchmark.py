@@ -303,3 +303,16 @@ def test_shared_proxies_eval(tnb_store):
     rows = {r["proxy"]: r for r in evaluate(store, "tnb101-micro", "class_scene", "val_acc")}
     assert set(rows) == {"zen", "synflow", "epe_nas"} and rows["zen"]["n"] == 4096 - 169
     assert 0.6 < rows["synflow"]["spearman"] < 0.8
+
+
+@pytest.mark.shared
+def test_shared_search_applies_to_both_spaces(tnb_store):
+    from zcdb.search.runs import load_problem
+    from zcdb.search.report import default_algorithms
+
+    store = tnb_store[0]
+    macro = load_problem(store, "tnb101-macro", "room_layout", "val_neg_loss", "val_neg_loss")
+    micro = load_problem(store, "tnb101-micro", "room_layout", "val_neg_loss", "val_neg_loss")
+    assert macro.ceiling()[1] == pytest.approx(-0.5822, abs=1e-4)  # the least negative loss is the best
+    assert "reinforce" not in default_algorithms(macro) and "reinforce" in default_algorithms(micro)
+    assert {"random", "rea", "local", "bananas"} <= set(default_algorithms(macro))

@@ -235,11 +235,14 @@ def summarize(res: SearchResult, ceiling: float, best: float, target: float) -> 
 
 def default_algorithms(problem: SearchProblem) -> list[str]:
     """Every registered algorithm that applies: those needing curves only when the table has
-    several epochs, those reading proxies only when proxy sets are given."""
+    several epochs, those reading proxies only when proxy sets are given, those needing a
+    product space only on one."""
     out = []
     for name, entry in ALGORITHMS.items():
         algo = make_algorithm(name)
         if type(algo).multi_fidelity and len(problem.epochs) < 2:
+            continue
+        if type(algo).needs_product and not problem.search_space.product:
             continue
         if algo.uses_proxies() and not problem.proxy_sets:
             continue
