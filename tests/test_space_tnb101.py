@@ -254,3 +254,16 @@ def test_canonical_by_hand():
     assert len(blind) == 169 and len(forms) == 7 and not any(re.search(r"\bx\b", f) for f in forms)
     assert sum(mic.canonical(i) == "out=0" for i in blind) == 87
     assert mic.canonical(0) == "out=0" and MICRO.representatives()[MICRO.index_of((0, 0, 0, 0, 0, 1))] == 0
+
+
+@given(st.lists(st.integers(0, 3255), min_size=1, max_size=20), st.sampled_from(["tnb101-micro", "tnb101-macro"]))
+def test_onehot_decodes_back_to_the_ops(indices, name):
+    sp = get_space(name)
+    cols, X = sp.encode(np.array(indices), "onehot")
+    assert cols[0] == f"onehot:{sp.positions[0]}={sp.choices[0][0]}"
+    start = 0
+    decoded = []
+    for names in sp.choices:
+        decoded.append(X[:, start:start + len(names)].argmax(axis=1))
+        start += len(names)
+    assert (np.stack(decoded, axis=1) == sp.ops_matrix()[indices]).all()
