@@ -26,10 +26,11 @@ def space(request) -> SearchSpace:
 
 
 def test_registry_holds_instances_by_name():
-    assert {"nb201", "macro", "nats-sss"} <= set(SPACES) and DEFAULT_SPACE in SPACES
+    assert {"nb201", "macro", "nats-sss", "tnb101-micro", "tnb101-macro"} <= set(SPACES) and DEFAULT_SPACE in SPACES
     for name, sp in SPACES.items():
         assert isinstance(sp, SearchSpace) and sp.name == name and get_space(name) is sp
-    with pytest.raises(ZcdbError, match="unknown space 'nb999': use one of nb201, macro, nats-sss"):
+    with pytest.raises(ZcdbError, match="unknown space 'nb999': use one of nb201, macro, nats-sss, tnb101-micro, "
+                                        "tnb101-macro"):
         get_space("nb999")
 
 
@@ -161,8 +162,10 @@ def test_networks_give_logits_and_their_params_match_the_cost(name, dataset, sha
 _GENERIC = ["zcdb/store.py", "zcdb/cli.py", "zcdb/parallel.py", "zcdb/datasets.py", "zcdb/search", "proxies",
             "surrogates", "tabular/tabulate.py", "tabular/builtin.py", "tabular/csv_table.py",
             "tabular/naslib_zc.py", "tabular/__init__.py", "tabular/_arch_results.py", "tabular/_nats_fast.py"]
-_NAMES = re.compile(r"""(import\s+(nb201|macro|nats_sss)\b|spaces\.(nb201|macro|nats_sss)\b|build_nb201|"""
-                    r"""==\s*["'](nb201|macro|nats-sss)["']|["'](nb201|macro|nats-sss)["']\s*[:,)\]]|NUM_ARCHS)""")
+_SPACE_NAMES = r"nb201|macro|nats-sss|tnb101-micro|tnb101-macro"
+_NAMES = re.compile(r"""(import\s+(nb201|macro|nats_sss|tnb101_\w+)\b|spaces\.(nb201|macro|nats_sss|tnb101_\w+)\b|"""
+                    r"""build_nb201|==\s*["'](""" + _SPACE_NAMES + r""")["']|["'](""" + _SPACE_NAMES
+                    + r""")["']\s*[:,)\]]|NUM_ARCHS)""")
 #: An importer's name may be its space's (``nats-sss`` reads that space's official files): the
 #: importer registry and the CLI's importer commands list it as an importer, not as a space.
 _IMPORTER_NAME = re.compile(r"""_file_importer\("[\w-]+"|"[\w-]+": import_\w+""")

@@ -256,16 +256,18 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 
 @import_.command(name="naslib-zc")
 @click.argument("file", type=click.Path())
-@click.option("--space", default=DEFAULT_SPACE, show_default=True, help="Search space of the file.")
+@click.option("--space", default=None,
+              help=f"Search space of a JSON file (default {DEFAULT_SPACE}); for a zip or folder, the one space to take.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
-def import_naslib_zc_cmd(ctx: click.Context, file: str, space: str, dataset: Optional[str], allow_missing: bool,
-                         replace: bool, as_json: bool) -> None:
-    """Import NAS-Bench-Suite-Zero proxy scores (NASLib zc_*.json, released or flat layout)."""
+def import_naslib_zc_cmd(ctx: click.Context, file: str, space: Optional[str], dataset: Optional[str],
+                         allow_missing: bool, replace: bool, as_json: bool) -> None:
+    """Import NAS-Bench-Suite-Zero proxy scores: NASLib zc_*.json (released or flat layout), or a zip or folder
+    of PROXY/benchmark--SPACE--TASK--START.json files."""
     from .tabular.naslib_zc import import_naslib_zc
 
     _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace,
@@ -937,10 +939,12 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
         echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
         return
     click.echo(cmp.title())
-    click.echo(f"ceiling {cmp.ceiling:.2f} (arch {cmp.ceiling_arch}), best {cmp.best:.2f}, target {cmp.target:.2f}")
+    fmt = cmp.fmt
+    click.echo(f"ceiling {fmt(cmp.ceiling)} (arch {cmp.ceiling_arch}), best {fmt(cmp.best)}, "
+               f"target {fmt(cmp.target)}")
     timed = any(r["seconds_to_target"] is not None for r in cmp.rows)
-    echo_table([dict(algorithm=r["algorithm"], mean=f"{r['mean']:.2f}", std=f"{r['std']:.2f}",
-                     ci95=f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", gap=f"{r['gap']:.2f}", regret=f"{r['regret']:.2f}",
+    echo_table([dict(algorithm=r["algorithm"], mean=fmt(r["mean"]), std=fmt(r["std"]),
+                     ci95=f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", gap=fmt(r["gap"]), regret=fmt(r["regret"]),
                      to_target=f"{r['queries_to_target']:g} q ({100 * r['reached']:.0f}%)"
                      + (f", {r['seconds_to_target']:.0f} s" if timed else ""),
                      cpu_s=f"{r['cpu_seconds']:.2f}", reused=r["reused"]) for r in cmp.rows])

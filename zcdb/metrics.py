@@ -12,6 +12,7 @@ constraint such as ``latency_edgegpu<5`` parses without quoting.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -29,6 +30,9 @@ class MetricSpec:
     higher_is_better: bool
     unit: str = ""
     description: str = ""
+    #: The range every value must lie in (a value outside is a sign, unit or parsing error), with
+    #: what to check; ``%`` metrics are always bounded by 0..100.
+    bounds: Optional[tuple[float, float, str]] = None
 
     @property
     def direction(self) -> str:
@@ -47,6 +51,11 @@ _BUILTIN = {
         MetricSpec("train_time", False, "s", "training time up to the epoch"),
         MetricSpec("params", False, "M", "trainable parameters, millions"),
         MetricSpec("flops", False, "MFLOPs", "multiply-accumulates of one forward pass, millions"),
+        MetricSpec("val_pixel_acc", True, "%", "pixels labelled correctly on the validation split (dense tasks)"),
+        MetricSpec("val_ssim", True, "", "structural similarity on the validation split (-1..1)",
+                   (-1.0, 1.0, "SSIM lies in -1..1: check the column")),
+        MetricSpec("val_neg_loss", True, "", "a validation loss its source negated (never positive)",
+                   (-math.inf, 0.0, "a negated loss is never positive: store a loss as val_loss instead")),
     )
 }
 #: Families known by prefix: (prefix, higher_is_better, unit, what).

@@ -697,8 +697,9 @@ class ImportBatch:
 
         Every importer's values pass here, so these checks hold for all of them: a
         non-finite value is refused unless the batch allows missing values (then it is
-        counted in :attr:`missing`), and a percent metric (:data:`PERCENT_METRICS`) outside
-        0..100 is refused. ``where(k)`` names the place of ``values[k]``, source included
+        counted in :attr:`missing`), a percent metric (:data:`PERCENT_METRICS`) outside
+        0..100 is refused, and so is one with declared bounds (:class:`zcdb.metrics.MetricSpec`) outside
+        them. ``where(k)`` names the place of ``values[k]``, source included
         (e.g. ``"t.csv:7"``), for error messages; by default the source and the architecture.
         """
         sp = get_space(space)
@@ -736,7 +737,13 @@ class ImportBatch:
                     + ": fix the file, or pass --allow-missing to store non-finite values as missing"
                 )
             self.missing += int(bad.sum())
-        if metric in PERCENT_METRICS or self.metric_spec(metric).unit == "%":
+        spec = self.metric_spec(metric)
+        if spec.bounds is not None:
+            low, high, fix = spec.bounds
+            out = np.isfinite(val) & ((val < low) | (val > high))
+            if out.any():
+                raise CorruptFile(f"{place(int(np.flatnonzero(out)[0]))}, outside {low:g}..{high:g}: {fix}")
+        if metric in PERCENT_METRICS or spec.unit == "%":
             out = np.isfinite(val) & ((val < 0) | (val > 100))  # non-finite ones were allowed above
             if out.any():
                 raise CorruptFile(
@@ -943,28 +950,42 @@ class ImportBatch:
         conn = self.store.conn
         changed = 0
         for space, dataset, proxy, seed, bs, data, idx, val, tim, rs in self._proxies:
+            set_key = (space, dataset, proxy, seed, bs, data)
+            # a large chunk (a whole imported file) reads the stored set once; a few rows (one computed
+            # architecture) look their rows up one by one
+            stored: Optional[dict[int, tuple]] = None
+            if idx.size >= 256:
+                stored = {r[0]: r[1:] for r in conn.execute(
+                    "SELECT arch_index, value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? "
+                    "AND seed=? AND batch_size=? AND data=?", set_key)}
+            rows = []
             for k in range(idx.size):
                 v = float(val[k]) if np.isfinite(val[k]) else None
                 t = float(tim[k]) if np.isfinite(tim[k]) else None
-                key = (space, dataset, proxy, seed, bs, data, int(idx[k]))
-                old = conn.execute(
-                    "SELECT value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
-                    "AND batch_size=? AND data=? AND arch_index=?",
-                    key,
-                ).fetchone()
+                a = int(idx[k])
+                if stored is not None:
+                    old = stored.get(a)
+                else:
+                    old = conn.execute(
+                        "SELECT value, time, reason FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? "
+                        "AND seed=? AND batch_size=? AND data=? AND arch_index=?", (*set_key, a)).fetchone()
                 if old is not None:
                     if old[0] == v and old[2] == rs[k]:
                         continue
                     if not replace:
                         raise ImportConflict(
-                            f"{self.source} would change the stored {proxy} score of arch {int(idx[k])}: "
+                            f"{self.source} would change the stored {proxy} score of arch {a}: "
                             "pass --replace to overwrite it"
                         )
-                conn.execute(
-                    "INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*key, v, t, rs[k], source_id),
-                )
+                if stored is not None:
+                    stored[a] = (v, t, rs[k])
+                    rows.append((*set_key, a, v, t, rs[k], source_id))
+                else:
+                    conn.execute("INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (*set_key, a, v, t, rs[k], source_id))
                 changed += 1
+            if rows:
+                conn.executemany("INSERT OR REPLACE INTO proxy_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return changed
 
 

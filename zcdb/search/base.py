@@ -89,6 +89,8 @@ class Algorithm:
     version: ClassVar[int] = 1
     #: Whether the algorithm queries lower epochs (needs a benchmark with curves).
     multi_fidelity: ClassVar[bool] = False
+    #: Whether the algorithm needs every combination of choices to be an architecture.
+    needs_product: ClassVar[bool] = False
 
     def config(self) -> dict[str, Any]:
         """The configuration as a JSON-able dict (what is hashed and stored)."""

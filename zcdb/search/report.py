@@ -53,6 +53,11 @@ class Comparison:
         return (f"{p.space}/{p.dataset} ({p.protocol}): search {p.search_metric}, report {p.report_metric}, "
                 f"{self.budget:g} {unit}, {len(self.seeds)} seeds")
 
+    def fmt(self, v: float) -> str:
+        """A report value as the tables print it: 2 decimals for accuracies in percent, 4 for metrics of
+        order 1 (SSIM, a negated loss), where 2 would hide the differences."""
+        return f"{v:.{2 if abs(self.ceiling) >= 10 else 4}f}"
+
     def to_json(self) -> dict[str, Any]:
         """Everything in the table, for machines."""
         return dict(space=self.problem.space, dataset=self.problem.dataset, protocol=self.problem.protocol,
@@ -69,11 +74,13 @@ class Comparison:
                 "queries to target (reached)"] + (["sim. s to target"] if timed else []) + ["CPU s"]
         lines = [f"**{self.title()}**", "",
                  f"Ceiling (report value of the best-{self.problem.search_metric} architecture, index "
-                 f"{self.ceiling_arch}): {self.ceiling:.2f}; best {m}: {self.best:.2f}; target: {self.target:.2f}.", "",
+                 f"{self.ceiling_arch}): {self.fmt(self.ceiling)}; best {m}: {self.fmt(self.best)}; "
+                 f"target: {self.fmt(self.target)}.", "",
                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in self.rows:
-            cells = [r["algorithm"], f"{r['mean']:.2f} ± {r['std']:.2f}", f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
-                     f"{r['gap']:.2f}", f"{r['regret']:.2f}",
+            f = self.fmt
+            cells = [r["algorithm"], f"{f(r['mean'])} ± {f(r['std'])}", f"[{f(r['ci_low'])}, {f(r['ci_high'])}]",
+                     f(r["gap"]), f(r["regret"]),
                      f"{_num(r['queries_to_target'])} ({100 * r['reached']:.0f}%)"]
             if timed:
                 cells.append(_num(r.get("seconds_to_target")))
@@ -114,7 +121,7 @@ class Comparison:
             finite = mean[np.isfinite(mean)]
             if finite.size:
                 lows.append(np.quantile(finite, 0.1))
-        ax.axhline(self.ceiling, color="k", ls="--", lw=0.8, label=f"ceiling {self.ceiling:.2f}")
+        ax.axhline(self.ceiling, color="k", ls="--", lw=0.8, label=f"ceiling {self.fmt(self.ceiling)}")
         ax.set_xscale("log")  # the early queries are where proxies and warm starts differ
         if lows:
             ax.set_ylim(min(lows) - 0.1 * abs(self.ceiling - min(lows)) - 1e-9,
@@ -228,11 +235,14 @@ def summarize(res: SearchResult, ceiling: float, best: float, target: float) -> 
 
 def default_algorithms(problem: SearchProblem) -> list[str]:
     """Every registered algorithm that applies: those needing curves only when the table has
-    several epochs, those reading proxies only when proxy sets are given."""
+    several epochs, those reading proxies only when proxy sets are given, those needing a
+    product space only on one."""
     out = []
     for name, entry in ALGORITHMS.items():
         algo = make_algorithm(name)
         if type(algo).multi_fidelity and len(problem.epochs) < 2:
+            continue
+        if type(algo).needs_product and not problem.search_space.product:
             continue
         if algo.uses_proxies() and not problem.proxy_sets:
             continue

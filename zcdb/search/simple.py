@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -146,6 +146,7 @@ class Reinforce(Algorithm):
     operation, as NAS-Bench-201's baseline: Adam on the logits, reward the search score, and an
     exponential moving average baseline (``momentum``) updated before the advantage."""
 
+    needs_product: ClassVar[bool] = True
     learning_rate: float = 0.01
     momentum: float = 0.9
     retries: int = 8

@@ -10,13 +10,22 @@ import re
 from typing import Optional, Union
 
 from ..errors import UnknownArch, UnknownSpace
-from . import macro, nats_sss, nb201
+from . import macro, nats_sss, nb201, tnb101_macro, tnb101_micro
 from .base import MissingCapability, ProductSpace, SearchSpace
 
-__all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "describe_spaces", "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
+__all__ = ["SPACES", "DEFAULT_SPACE", "SUITE_ZERO_SPACES", "get_space", "suite_zero_space", "describe_spaces",
+           "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE)}
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE, tnb101_micro.SPACE,
+                                                      tnb101_macro.SPACE)}
+
+#: NASLib's search-space names (in NAS-Bench-Suite-Zero's ``benchmark--SPACE--TASK--START.json``
+#: files) -> zcdb's, including spaces this zcdb may not have.
+SUITE_ZERO_SPACES: dict[str, str] = {
+    "nasbench101": "nb101", "nasbench201": "nb201", "nasbench301": "nb301",
+    "transbench101_micro": "tnb101-micro", "transbench101_macro": "tnb101-macro",
+}
 
 #: The space that commands and functions take when none is named (the first benchmark zcdb held).
 DEFAULT_SPACE = "nb201"
@@ -28,6 +37,18 @@ def get_space(name: str) -> SearchSpace:
         return SPACES[name]
     except (KeyError, TypeError):
         raise UnknownSpace(f"unknown space {name!r}: use one of {', '.join(SPACES)}") from None
+
+
+def suite_zero_space(naslib_name: str) -> SearchSpace:
+    """The zcdb space of a NASLib search-space name; :class:`UnknownSpace` names what is missing."""
+    name = SUITE_ZERO_SPACES.get(naslib_name)
+    if name is None:
+        raise UnknownSpace(f"NAS-Bench-Suite-Zero space {naslib_name!r} has no zcdb counterpart: zcdb reads "
+                           f"{', '.join(SUITE_ZERO_SPACES)}")
+    if name not in SPACES:
+        raise UnknownSpace(f"NAS-Bench-Suite-Zero space {naslib_name!r} is zcdb space {name}, which this zcdb "
+                           f"does not have: install a zcdb with {name}, or leave those files out")
+    return SPACES[name]
 
 
 def describe_spaces() -> list[dict[str, object]]:

@@ -200,6 +200,15 @@ class SearchSpace:
         return cols, np.concatenate(blocks, axis=1).astype(np.float64)
 
     # ------------------------------------------------------------------ optional capabilities
+    def suite_zero_metric(self, dataset: str) -> tuple[str, int]:
+        """Metric name and epoch under which NAS-Bench-Suite-Zero's ``val_accuracy`` on ``dataset`` is stored.
+
+        By default a validation accuracy in percent at :attr:`suite_zero_epoch`; a space whose
+        released ``val_accuracy`` means something else on some datasets (another quantity, another
+        schedule) says so here.
+        """
+        return "val_acc", self.suite_zero_epoch or 0
+
     def from_naslib(self, key: Sequence[int]) -> tuple[int, ...]:
         """The choice tuple of NASLib's encoding (NAS-Bench-Suite-Zero's keys)."""
         raise MissingCapability(f"space {self.name} has no NASLib key converter: give official architecture strings")
