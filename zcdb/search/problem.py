@@ -335,8 +335,7 @@ class MultiObjectiveProblem(SearchProblem):
         self.objective_penalty = _penalty(self.objective_scores, self.available)
         ok = self.queryable
         if self.reference is None:
-            self.reference = np.array([(row[ok].min() if s > 0 else row[ok].max())
-                                       for row, s in zip(self.objective_values, self.objective_signs)])
+            self.reference = self.worst()
             self.default_reference = True
         else:
             ref = np.asarray(self.reference, dtype=np.float64).reshape(-1)
@@ -352,11 +351,15 @@ class MultiObjectiveProblem(SearchProblem):
                     f"none is better than it in every objective, so every hypervolume would be 0; give a worse one, "
                     f"e.g. the default {self._reference_text()}")
 
-    def _reference_text(self) -> str:
+    def worst(self) -> np.ndarray:
+        """``(K,)`` the worst value of each objective over the architectures a search can end with
+        (the default reference point)."""
         ok = self.queryable
-        worst = [(row[ok].min() if s > 0 else row[ok].max()) for row, s in zip(self.objective_values,
-                                                                                self.objective_signs)]
-        return _fmt(worst)
+        return np.array([(row[ok].min() if s > 0 else row[ok].max())
+                         for row, s in zip(self.objective_values, self.objective_signs)])
+
+    def _reference_text(self) -> str:
+        return _fmt(self.worst())
 
     @property
     def num_objectives(self) -> int:
