@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from zcdb.constraints import feasible, parse
 from zcdb.errors import ZcdbError
-from zcdb.pareto import hypervolume, non_dominated, nondominated_rank
+from zcdb.pareto import hypervolume, hypervolume_trajectory, non_dominated, nondominated_rank
 
 
 def _dominates(a, b):
@@ -60,6 +60,19 @@ def _grid_hv(q, r):
 def test_hypervolume_equals_counting_on_integer_points(q):
     r = np.full(q.shape[1], 6.0)
     assert hypervolume(q, r, [False] * q.shape[1]) == pytest.approx(_grid_hv(q, r))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30).flatmap(lambda n: st.integers(2, 3).flatmap(lambda k: st.tuples(
+    arrays(np.float64, (n, k), elements=st.integers(0, 6).map(float)), arrays(np.bool_, n)))), st.data())
+def test_hypervolume_trajectory_is_the_hypervolume_of_every_prefix(pv, data):
+    p, valid = pv
+    maximize = data.draw(st.lists(st.booleans(), min_size=p.shape[1], max_size=p.shape[1]))
+    ref = np.where(maximize, -1.0, 7.0)
+    hv = hypervolume_trajectory(p, ref, maximize, valid)
+    for t in range(len(p)):
+        pts = p[:t + 1][valid[:t + 1]]
+        assert hv[t] == pytest.approx(hypervolume(pts, ref, maximize) if len(pts) else 0.0, rel=1e-12, abs=0)
 
 
 def test_bad_input_is_one_line():

@@ -831,7 +831,11 @@ def surrogate_info(file: str, as_json: bool) -> None:
 # --------------------------------------------------------------------------- search
 @main.group()
 def search() -> None:
-    """Search algorithms on tabular benchmarks: run (stored, reproducible), compare, list."""
+    """Search algorithms on tabular benchmarks: run (stored, reproducible), compare, list.
+
+    Single-objective by default (--search-metric, --report-metric); --objectives A,B makes
+    it multi-objective (hypervolume against --reference); --where adds constraints.
+    """
 
 
 def _budget_options(fn: Callable) -> Callable:
@@ -851,6 +855,15 @@ def _search_options(fn: Callable) -> Callable:
                      help="Proxy score sets for proxy-aware algorithms: NAME[,NAME] or NAME/SEED/BATCH/DATA."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Processes to split the seeds over (same results as one)."),
+        click.option("--where", "constraints", multiple=True, metavar="EXPR",
+                     help="Constraint METRIC OP NUMBER, e.g. 'latency_edgegpu<5' (repeatable): infeasible queries "
+                          "are paid but never become the incumbent or join a front."),
+        click.option("--objectives", default=None, metavar="A,B[,...]",
+                     help="Two or more metrics, each in its own direction: a multi-objective search "
+                          "(replaces --search-metric and --report-metric)."),
+        click.option("--reference", default=None, metavar="X,Y[,...]",
+                     help="Hypervolume reference point, one number per objective in its units "
+                          "(default: the worst value of each objective over the feasible architectures)."),
     ]):
         fn = opt(fn)
     return _budget_options(fn)
@@ -871,9 +884,9 @@ def search_list(as_json: bool) -> None:
     if as_json:
         echo_json(rows)
     else:
-        echo_table([dict(name=r["name"], curves="yes" if r["curves"] else "", proxies="yes" if r["proxies"] else "",
-                         summary=r["summary"], settings=" ".join(f"{k}={v}" for k, v in r["config"].items()))
-                    for r in rows])
+        echo_table([dict(name=r["name"], objectives=r["objectives"], curves="yes" if r["curves"] else "",
+                         proxies="yes" if r["proxies"] else "", summary=r["summary"],
+                         settings=" ".join(f"{k}={v}" for k, v in r["config"].items())) for r in rows])
 
 
 @search.command(name="run")
@@ -884,24 +897,38 @@ def search_list(as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol: Optional[str], search_metric: str,
-               report_metric: str, seeds: str, proxy_names: Optional[str], workers: int, budget_queries: Optional[int],
-               budget_seconds: Optional[float], settings: tuple[str, ...], as_json: bool) -> None:
+               report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
+               constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
+               budget_queries: Optional[int], budget_seconds: Optional[float], settings: tuple[str, ...],
+               as_json: bool) -> None:
     """Run one algorithm for many seeds; store every run and trajectory (stored runs are reused)."""
     from .search.registry import parse_config
     from .search.runs import run_search
 
+    _check_reference(objectives, reference)
     q, s = _budget(budget_queries, budget_seconds)
     res = run_search(open_store(ctx), algo, space, dataset, _parse_seeds(seeds), budget_queries=q, budget_seconds=s,
                      search_metric=search_metric, report_metric=report_metric, protocol=protocol,
                      proxies=proxy_names.split(",") if proxy_names else (), config=parse_config(settings),
-                     workers=workers)
+                     workers=workers, constraints=constraints, objectives=objectives, reference=reference)
     summary = res.summary()
+    p = res.problem
     if as_json:
-        echo_json(dict(summary, config=res.config, budget_kind=res.budget.kind, budget=res.budget.amount))
-    else:
-        click.echo(f"{algo} on {space}/{dataset}: final {report_metric} {summary['mean']:.2f} ± {summary['std']:.2f} "
-                   f"over {summary['n']} seeds ({summary['computed']} run, {summary['reused']} reused from the store; "
-                   f"{res.seconds:.2f} s; config {res.config_hash})")
+        echo_json(dict(summary, config=res.config, budget_kind=res.budget.kind, budget=res.budget.amount,
+                       constraints=list(p.constraints), objectives=list(getattr(p, "objectives", ())),
+                       reference=[float(v) for v in getattr(p, "reference", ())]))
+        return
+    what = (f"final hypervolume of {','.join(p.objectives)} {summary['mean']:.6g} ± {summary['std']:.3g}"
+            if objectives else f"final {report_metric} {summary['mean']:.2f} ± {summary['std']:.2f}")
+    under = (f" under {' and '.join(p.constraints)} ({100 * summary['found_feasible']:.0f}% of seeds found a feasible "
+             "architecture)" if p.constraints else "")
+    click.echo(f"{algo} on {space}/{dataset}: {what}{under} over {summary['n']} seeds ({summary['computed']} run, "
+               f"{summary['reused']} reused from the store; {res.seconds:.2f} s; config {res.config_hash})")
+
+
+def _check_reference(objectives: Optional[str], reference: Optional[str]) -> None:
+    if reference is not None and objectives is None:
+        raise ZcdbError("--reference is the hypervolume's reference point: give --objectives A,B with it")
 
 
 @search.command(name="compare")
@@ -916,12 +943,16 @@ def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol
 @handle_errors
 def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
                    search_metric: str, report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
+                   constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                    budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
                    settings: tuple[str, ...], out: Optional[str], as_json: bool) -> None:
-    """Compare algorithms over seeds: final report value (mean, std, 95% CI), gap to the ceiling, regret, time to target."""
+    """Compare algorithms over seeds: final report value (mean, std, 95% CI), gap to the ceiling, regret, time
+    to target; with --objectives, hypervolume (mean, std, 95% CI) at the budget and over queries."""
+    from .search.mo_report import compare_multiobjective
     from .search.registry import parse_config
     from .search.report import compare_algorithms
 
+    _check_reference(objectives, reference)
     configs: dict[str, dict[str, Any]] = {}
     for item in settings:
         name, dot, rest = item.partition(".")
@@ -929,25 +960,51 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
             raise ZcdbError(f"bad --set {item!r}: write ALGO.KEY=VALUE, e.g. rea.sample_size=5")
         configs.setdefault(name, {}).update(parse_config([rest]))
     q, s = _budget(budget_queries, budget_seconds)
-    cmp = compare_algorithms(open_store(ctx), space, dataset, [a.strip() for a in algos.split(",") if a.strip()],
+    names = [a.strip() for a in algos.split(",") if a.strip()]
+    if objectives is not None:
+        if target is not None:
+            raise ZcdbError("--target is a report value for single-objective comparisons: drop it with --objectives")
+        mo = compare_multiobjective(open_store(ctx), space, dataset, objectives, names, _parse_seeds(seeds),
+                                    budget_queries=q, budget_seconds=s, protocol=protocol, constraints=constraints,
+                                    reference=reference, configs=configs, workers=workers)
+        files = mo.write(out) if out else []
+        if as_json:
+            echo_json(dict(mo.to_json(), files=[str(f) for f in files]))
+            return
+        click.echo(mo.title())
+        click.echo(f"reference point {mo.reference_text()}; the table's front: {len(mo.table_front)} architectures, "
+                   f"hypervolume {mo.table_hypervolume:.6g}")
+        echo_table([dict(algorithm=r["algorithm"], hypervolume=f"{r['mean']:.6g}", std=f"{r['std']:.3g}",
+                         ci95=f"[{r['ci_low']:.6g}, {r['ci_high']:.6g}]", share=f"{100 * r['share']:.2f}%",
+                         front=f"{r['front_size']:.1f}", cpu_s=f"{r['cpu_seconds']:.2f}", reused=r["reused"])
+                    | ({"found_feasible": f"{100 * r['found_feasible']:.0f}%"} if constraints else {})
+                    for r in mo.rows])
+        for f in files:
+            click.echo(f"wrote {f}")
+        return
+    cmp = compare_algorithms(open_store(ctx), space, dataset, names,
                              _parse_seeds(seeds), budget_queries=q, budget_seconds=s, search_metric=search_metric,
                              report_metric=report_metric, protocol=protocol,
                              proxies=proxy_names.split(",") if proxy_names else (), target=target, configs=configs,
-                             workers=workers)
+                             workers=workers, constraints=constraints)
     files = cmp.write(out) if out else []
     if as_json:
         echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
         return
     click.echo(cmp.title())
     fmt = cmp.fmt
-    click.echo(f"ceiling {fmt(cmp.ceiling)} (arch {cmp.ceiling_arch}), best {fmt(cmp.best)}, "
+    feasible = "feasible " if constraints else ""
+    click.echo(f"{feasible}ceiling {fmt(cmp.ceiling)} (arch {cmp.ceiling_arch}), {feasible}best {fmt(cmp.best)}, "
                f"target {fmt(cmp.target)}")
     timed = any(r["seconds_to_target"] is not None for r in cmp.rows)
     echo_table([dict(algorithm=r["algorithm"], mean=fmt(r["mean"]), std=fmt(r["std"]),
                      ci95=f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", gap=fmt(r["gap"]), regret=fmt(r["regret"]),
                      to_target=f"{r['queries_to_target']:g} q ({100 * r['reached']:.0f}%)"
                      + (f", {r['seconds_to_target']:.0f} s" if timed else ""),
-                     cpu_s=f"{r['cpu_seconds']:.2f}", reused=r["reused"]) for r in cmp.rows])
+                     cpu_s=f"{r['cpu_seconds']:.2f}", reused=r["reused"])
+                | ({"found_feasible": f"{100 * r['found_feasible']:.0f}%",
+                    "infeasible_q": f"{100 * r['infeasible_queries']:.0f}%"} if constraints else {})
+                for r in cmp.rows])
     for f in files:
         click.echo(f"wrote {f}")
 

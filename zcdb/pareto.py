@@ -11,17 +11,19 @@ turned into a minimisation (``sign`` below) so one dominance rule serves all.
   better than it in all objectives add nothing). Exact: a sweep for two objectives, the
   inclusion-exclusion-free slicing recursion (HSO) for more, fine for the few hundred
   points of a NAS front.
+* :func:`hypervolume_trajectory` is the hypervolume of every prefix of a sequence of points
+  (the anytime hypervolume of a search), recomputed only when a point joins the front.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from .errors import ZcdbError
 
-__all__ = ["non_dominated", "hypervolume", "to_minimisation", "nondominated_rank"]
+__all__ = ["non_dominated", "hypervolume", "to_minimisation", "nondominated_rank", "hypervolume_trajectory"]
 
 
 def _points(points: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
@@ -54,6 +56,16 @@ def non_dominated(points: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
     # Sort by the objectives lexicographically: a point can only be dominated by one sorted before it.
     order = np.lexsort(sub.T[::-1])
     sub = sub[order]
+    if sub.shape[1] == 2:
+        # Two objectives: a point is dominated when a point sorted before it, other than its own
+        # duplicates, is at least as good in the second objective (a sweep instead of a loop).
+        n_sub = sub.shape[0]
+        new_row = np.ones(n_sub, dtype=bool)
+        new_row[1:] = np.any(sub[1:] != sub[:-1], axis=1)
+        start = np.maximum.accumulate(np.where(new_row, np.arange(n_sub), 0))
+        best_before = np.concatenate([[np.inf], np.minimum.accumulate(sub[:, 1])])[start]
+        mask[idx[order[best_before > sub[:, 1]]]] = True
+        return mask
     keep = np.ones(sub.shape[0], dtype=bool)
     front: list[int] = []
     for i in range(sub.shape[0]):
@@ -85,13 +97,18 @@ def nondominated_rank(points: np.ndarray, maximize: Sequence[bool]) -> np.ndarra
     return rank
 
 
+def _reference(reference: Union[Sequence[float], np.ndarray], maximize: Sequence[bool]) -> np.ndarray:
+    """The reference point in minimisation form."""
+    ref = np.asarray(reference, dtype=np.float64).reshape(-1)
+    if ref.size != len(maximize) or not np.isfinite(ref).all():
+        raise ZcdbError(f"the reference point needs {len(maximize)} finite values, got {list(np.asarray(reference))}")
+    return ref * np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
+
+
 def hypervolume(points: np.ndarray, reference: Union[Sequence[float], np.ndarray], maximize: Sequence[bool]) -> float:
     """Hypervolume dominated by ``points`` and bounded by ``reference`` (both in the objectives' units)."""
     q = to_minimisation(points, maximize)
-    ref = np.asarray(reference, dtype=np.float64).reshape(-1)
-    if ref.size != q.shape[1] or not np.isfinite(ref).all():
-        raise ZcdbError(f"the reference point needs {q.shape[1]} finite values, got {list(np.asarray(reference))}")
-    r = ref * np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
+    r = _reference(reference, maximize)
     q = q[np.isfinite(q).all(axis=1)]
     q = q[np.all(q < r, axis=1)]
     if q.shape[0] == 0:
@@ -124,3 +141,29 @@ def _hv(q: np.ndarray, r: np.ndarray) -> float:
         sub = sub[non_dominated(sub, [False] * (k - 1))]
         total += depth * _hv(sub, r[:-1])
     return total
+
+
+def hypervolume_trajectory(points: np.ndarray, reference: Union[Sequence[float], np.ndarray],
+                           maximize: Sequence[bool], valid: Optional[np.ndarray] = None) -> np.ndarray:
+    """``out[t]``: the hypervolume of ``points[:t + 1]`` (as :func:`hypervolume`), for every ``t``.
+
+    Rows where ``valid`` is False (an infeasible query) or with a NaN count for nothing. The
+    front is kept as the points arrive and its hypervolume recomputed, exactly, only when a
+    point joins it, so the few hundred queries of a search cost milliseconds.
+    """
+    q = to_minimisation(points, maximize)
+    r = _reference(reference, maximize)
+    ok = np.isfinite(q).all(axis=1) & np.all(q < r, axis=1)
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    out = np.zeros(q.shape[0])
+    front = q[:0]
+    hv = 0.0
+    for t in range(q.shape[0]):
+        x = q[t]
+        # a point weakly dominated by the front (a duplicate included) adds nothing
+        if ok[t] and not (front.shape[0] and np.any(np.all(front <= x, axis=1))):
+            front = np.vstack([front[~np.all(x <= front, axis=1)], x])
+            hv = float(_hv(front, r))
+        out[t] = hv
+    return out

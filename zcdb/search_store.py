@@ -1,5 +1,6 @@
-"""The store's tables of search runs (``search_runs``, ``search_trajectories``): every SQL
-statement about them, so that :mod:`zcdb.search` holds none."""
+"""The store's tables of search runs (``search_runs``, ``search_trajectories``, and for
+multi-objective runs ``search_objectives``): every SQL statement about them, so that
+:mod:`zcdb.search` holds none."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ def stored_run_ids(store: "Store", key: RunKey, seeds: Sequence[int]) -> dict[in
 
 
 def insert_runs(store: "Store", key: RunKey, seeds: Sequence[int],
-                run_row: Callable[[int], tuple], trajectory_rows: Callable[[dict[int, int]], Any]) -> list[int]:
+                run_row: Callable[[int], tuple], trajectory_rows: Callable[[dict[int, int]], Any],
+                objective_rows: Optional[Callable[[dict[int, int]], Any]] = None) -> list[int]:
     """In one write transaction, store the runs of ``seeds`` that are not stored yet; return their seeds.
 
     ``run_row(k)`` gives the ``search_runs`` values (after the id) of ``seeds[k]``;
-    ``trajectory_rows({seed: run_id})`` the ``search_trajectories`` rows of the new runs.
+    ``trajectory_rows({seed: run_id})`` the ``search_trajectories`` rows of the new runs, and
+    ``objective_rows`` (multi-objective runs) their ``search_objectives`` rows.
     Checked inside the transaction: an identical run in another process may have stored
     some of the same seeds since this one looked.
     """
@@ -48,15 +51,19 @@ def insert_runs(store: "Store", key: RunKey, seeds: Sequence[int],
                 "final_report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", run_row(k))
             ids[int(seed)] = int(cur.lastrowid)
         conn.executemany("INSERT INTO search_trajectories VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trajectory_rows(ids))
+        if objective_rows is not None:
+            conn.executemany("INSERT INTO search_objectives VALUES (?, ?, ?, ?)", objective_rows(ids))
     return list(ids)
 
 
-def run_rows(store: "Store", run_ids: Sequence[int]) -> tuple[dict[int, tuple], list[tuple]]:
-    """``({run_id: (seed, queries, cpu_seconds)}, trajectory rows)`` of ``run_ids``; rows are
-    (run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report)."""
+def run_rows(store: "Store", run_ids: Sequence[int]) -> tuple[dict[int, tuple], list[tuple], list[tuple]]:
+    """``({run_id: (seed, queries, cpu_seconds)}, trajectory rows, objective rows)`` of ``run_ids``;
+    trajectory rows are (run_id, query, arch_index, epoch, value, sim_time, incumbent,
+    incumbent_report), objective rows (run_id, query, objective, value)."""
     conn = store.conn
     meta: dict[int, tuple] = {}
     data: list[tuple] = []
+    objectives: list[tuple] = []
     ids = [int(i) for i in run_ids]
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
@@ -67,7 +74,10 @@ def run_rows(store: "Store", run_ids: Sequence[int]) -> tuple[dict[int, tuple], 
         data.extend(conn.execute(
             "SELECT run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report "
             f"FROM search_trajectories WHERE run_id IN ({marks})", chunk).fetchall())
-    return meta, data
+        objectives.extend(conn.execute(
+            f"SELECT run_id, query, objective, value FROM search_objectives WHERE run_id IN ({marks})",
+            chunk).fetchall())
+    return meta, data, objectives
 
 
 def run_groups(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 ``search_runs``   one stored search run: algorithm, config (JSON) and its hash, benchmark, metrics,
                   budget, seed, zcdb version, final incumbent (see :mod:`zcdb.search.runs`)
 ``search_trajectories``  run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report
+``search_objectives``    run_id, query, objective, value: each query's objective values (multi-objective runs)
 
 ``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
 
@@ -60,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Seed value of rows that a source reports as a mean over its seeds.
 MEAN_SEED = -1
 #: Default protocol of each space when a benchmark is opened without naming one.
@@ -116,6 +117,9 @@ CREATE TABLE IF NOT EXISTS search_trajectories (
     run_id INTEGER NOT NULL, query INTEGER NOT NULL, arch_index INTEGER NOT NULL, epoch INTEGER NOT NULL,
     value REAL, sim_time REAL, incumbent INTEGER NOT NULL, incumbent_report REAL,
     PRIMARY KEY (run_id, query)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_objectives (
+    run_id INTEGER NOT NULL, query INTEGER NOT NULL, objective INTEGER NOT NULL, value REAL,
+    PRIMARY KEY (run_id, query, objective)) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS evaluations_view AS
     SELECT b.space, b.dataset, b.protocol, e.arch_index, a.arch, m.name AS metric,
            e.epoch, e.seed, e.value, e.source_id

@@ -206,6 +206,17 @@ class PackageEnsemble:
         return _bagged(default_model, self.members, X, y, X_candidates, draws, stream)
 
 
+def _expected_improvement(mean: np.ndarray, std: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Expected improvement of a normal(``mean``, ``std``) over ``best`` ``(S,)`` (Jones et al., 1998)."""
+    from scipy.special import ndtr
+
+    gain = mean - best[:, None]
+    safe = np.where(std > 0, std, 1.0)
+    z = gain / safe
+    ei = gain * ndtr(z) + safe * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    return np.where(std > 0, ei, np.maximum(gain, 0.0))
+
+
 #: Surrogate name -> class (configured by its defaults and Bananas' ``members``).
 SURROGATES: dict[str, type] = {"gbdt": GBDTEnsemble, "hgb": HistGBEnsemble, "surrogates": PackageEnsemble}
 
@@ -216,7 +227,8 @@ class Bananas(Algorithm):
     ``n_init`` of ``n_proxy_samples`` by the proxies), then rounds of: fit the ensemble on the
     one-hot encodings, build ``candidates`` (90% one-edge mutations of the ``mutate_top`` best
     queried, 10% random), query the ``batch`` best unqueried ones by ``acquisition``
-    (``its``: a normal draw from each candidate's mean and std; ``ucb``: mean + 2 std; ``mean``)."""
+    (``its``: a normal draw from each candidate's mean and std; ``ucb``: mean + 2 std; ``mean``;
+    ``ei``: expected improvement over the best target, with the ensemble's mean and std)."""
 
     version = 1
 
@@ -231,8 +243,8 @@ class Bananas(Algorithm):
     n_proxy_samples: int = 1000
 
     def __post_init__(self) -> None:
-        if self.acquisition not in ("its", "ucb", "mean"):
-            raise ZcdbError(f"unknown acquisition {self.acquisition!r}: use its, ucb or mean")
+        if self.acquisition not in ("its", "ucb", "mean", "ei"):
+            raise ZcdbError(f"unknown acquisition {self.acquisition!r}: use its, ucb, mean or ei")
         if isinstance(self.surrogate, str) and self.surrogate not in SURROGATES:
             raise ZcdbError(f"unknown surrogate {self.surrogate!r}: use one of {', '.join(SURROGATES)}")
         if self.n_init < 1 or self.batch < 1 or self.candidates < self.batch:
@@ -271,10 +283,14 @@ class Bananas(Algorithm):
             state.queue = self._select(state, draws)
         return state.queue[:, k], None
 
+    def _targets(self, scores: np.ndarray, draws: Draws) -> np.ndarray:
+        """What the surrogate fits and the mutations start from, ``(S, n)``: the scores themselves here."""
+        return scores
+
     def _select(self, state: Any, draws: Draws) -> np.ndarray:
         prob = state.problem
         archs = np.stack(state.archs, axis=1)
-        scores = np.stack(state.scores, axis=1)
+        scores = self._targets(np.stack(state.scores, axis=1), draws)
         S = archs.shape[0]
         n_random = max(self.candidates // 10, 1)
         n_mut = self.candidates - n_random
@@ -287,6 +303,8 @@ class Bananas(Algorithm):
             acq = mean + std * draws.normal(13, pool.shape[1])
         elif self.acquisition == "ucb":
             acq = mean + 2.0 * std
+        elif self.acquisition == "ei":
+            acq = _expected_improvement(mean, std, scores.max(axis=1))
         else:
             acq = mean.copy()
         # candidates already queried, or repeated in the pool, are not worth a query

@@ -11,6 +11,11 @@ the object ``start`` returns.
     for step in range(...):
         archs, epochs = algo.ask(state, draws)   # (S,) arch indices, (S,) epoch indices or None
         algo.tell(state, archs, epochs, scores, draws)   # oriented scores (larger is better)
+
+Scores are ``(S,)`` on a single-objective problem and ``(S, K)``, one column per objective,
+on a multi-objective one; ``single_objective`` and ``multi_objective`` say which an
+algorithm accepts. Under constraints, an infeasible query's scores are the problem's
+penalty (worse than any feasible score), so algorithms need no code of their own for them.
 """
 
 from __future__ import annotations
@@ -91,6 +96,9 @@ class Algorithm:
     multi_fidelity: ClassVar[bool] = False
     #: Whether the algorithm needs every combination of choices to be an architecture.
     needs_product: ClassVar[bool] = False
+    #: Which problems it accepts: one search metric (scores ``(S,)``), several objectives (``(S, K)``).
+    single_objective: ClassVar[bool] = True
+    multi_objective: ClassVar[bool] = False
 
     def config(self) -> dict[str, Any]:
         """The configuration as a JSON-able dict (what is hashed and stored)."""

@@ -6,16 +6,24 @@ larger is better whatever the metric (a loss is negated), so algorithms always m
 An architecture is *available* when the search metric is known at every epoch and the
 report metric at the last; algorithms only propose available architectures (sampling and
 mutation skip the others, which is the same as drawing again until one is available).
+
+Constraints (``latency_edgegpu<5``, :mod:`zcdb.constraints`) make some available
+architectures *infeasible*. Their feasibility is revealed by the query, as a black-box
+constraint: algorithms may propose them, the query is paid, but they never become the
+incumbent, and the algorithm is told a *penalty* score instead of theirs (below, "death
+penalty"). A :class:`MultiObjectiveProblem` has two or more objectives instead of one
+search metric (see its docstring).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 
+from ..constraints import Feasibility, feasible, parse_all
 from ..errors import UnknownMetric, ZcdbError
 from ..spaces import get_space
 
@@ -63,6 +71,9 @@ class SearchProblem:
     proxy_times: Optional[np.ndarray] = None
     search_sign: float = 1.0
     report_sign: float = 1.0
+    #: Canonical constraint texts (sorted, ``latency_edgegpu<5``) and which architectures meet them.
+    constraints: tuple[str, ...] = ()
+    feasibility: Optional[Feasibility] = None
     available: np.ndarray = field(init=False)
     available_index: np.ndarray = field(init=False)
 
@@ -84,8 +95,28 @@ class SearchProblem:
         if self.proxy_scores is not None:
             self.proxy_available &= np.isfinite(self.proxy_scores).all(axis=0)
         self.proxy_available_index = np.flatnonzero(self.proxy_available)
+        #: ``(N,)`` whether each architecture meets every constraint (all True without constraints).
+        self.feasible = np.ones(self.num_archs, dtype=bool) if self.feasibility is None \
+            else np.asarray(self.feasibility.mask, dtype=bool)
+        if not (self.available & self.feasible).any():
+            raise ZcdbError(
+                f"no architecture of {self.space}/{self.dataset} can be searched under "
+                f"{' and '.join(self.constraints)} ({self.feasibility.summary() if self.feasibility else ''}): "
+                "loosen the constraints"
+            )
+        self.penalty = _penalty(self.search, self.available)
 
     # ------------------------------------------------------------------ facts
+    @property
+    def queryable(self) -> np.ndarray:
+        """``(N,)`` architectures a search can end with: available and feasible."""
+        return self.available & self.feasible
+
+    @property
+    def num_objectives(self) -> int:
+        """1 here; two or more for a :class:`MultiObjectiveProblem`."""
+        return 1
+
     @property
     def last(self) -> int:
         """Index of the last (full-fidelity) epoch."""
@@ -94,13 +125,13 @@ class SearchProblem:
     def ceiling(self) -> tuple[int, float]:
         """The architecture with the best search score (last epoch) and its report value:
         what a search that selects by the search metric can at best report."""
-        s = np.where(self.available, self.search[self.last], -np.inf)
+        s = np.where(self.queryable, self.search[self.last], -np.inf)
         i = int(np.argmax(s))
         return i, float(self.report[i])
 
     def best_report(self) -> tuple[int, float]:
-        """The available architecture with the best report value (for regret)."""
-        r = np.where(self.available, self.report * self.report_sign, -np.inf)
+        """The available (and feasible) architecture with the best report value (for regret)."""
+        r = np.where(self.queryable, self.report * self.report_sign, -np.inf)
         i = int(np.argmax(r))
         return i, float(self.report[i])
 
@@ -117,6 +148,8 @@ class SearchProblem:
             arrays = [self.epochs, self.search, self.report, self.cost, np.array([self.search_sign, self.report_sign])]
             if proxies:
                 arrays += [self.proxy_scores, self.proxy_times]
+            # only where there is something to add, so that the fingerprints of plain problems stay as they were
+            arrays += self._extra_arrays()
             for a in arrays:
                 if a is None:
                     h.update(b"none")
@@ -127,11 +160,19 @@ class SearchProblem:
             fp = cache[proxies] = h.hexdigest()[:16]
         return fp
 
+    def _extra_arrays(self) -> list[np.ndarray]:
+        return [self.feasible] if self.constraints else []
+
+    def identity(self) -> dict:
+        """What a stored run's configuration records about the problem beyond its key columns
+        (empty without constraints, so that unconstrained runs keep their hashes)."""
+        return {"constraints": list(self.constraints)} if self.constraints else {}
+
     def describe(self) -> dict:
         """The problem's identity (what a stored run is keyed by, besides the algorithm)."""
         return dict(space=self.space, dataset=self.dataset, protocol=self.protocol,
                     search_metric=self.search_metric, report_metric=self.report_metric,
-                    proxy_sets=[p.label() for p in self.proxy_sets])
+                    proxy_sets=[p.label() for p in self.proxy_sets], **self.identity())
 
     # ------------------------------------------------------------------ moves
     def sample(self, u: np.ndarray) -> np.ndarray:
@@ -160,6 +201,23 @@ class SearchProblem:
         out = np.zeros(archs.shape + (int(widths.sum()),), dtype=bool)
         np.put_along_axis(out, ops + offsets, True, axis=-1)
         return out
+
+
+def _penalty(scores: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """What an algorithm is told for an infeasible query, per row of ``scores`` (epochs or
+    objectives): one table range (at least 1) below the worst available score, so worse than
+    every feasible architecture, yet finite, so that surrogates and gradients stay finite."""
+    lo = np.array([row[available].min() for row in scores])
+    hi = np.array([row[available].max() for row in scores])
+    return lo - np.maximum(hi - lo, 1.0)
+
+
+def _feasibility(bench: "Benchmark", constraints: Sequence[str]) -> tuple[tuple[str, ...], Optional[Feasibility]]:
+    """Canonical texts of ``constraints`` (parsed, sorted, without repeats) and their feasibility."""
+    if not constraints:
+        return (), None
+    texts = tuple(sorted({str(c) for c in parse_all(constraints)}))
+    return texts, feasible(bench, texts, size=bench.search_space.require_size("constraints"))
 
 
 # --------------------------------------------------------------------------- building
@@ -202,10 +260,11 @@ def proxy_orientation(proxy: str) -> float:
 
 def problem_from_benchmark(
     bench: "Benchmark", search_metric: str = "val_acc", report_metric: str = "test_acc",
-    proxies: Sequence[str] = (),
+    proxies: Sequence[str] = (), constraints: Sequence[str] = (),
 ) -> SearchProblem:
     """Load a :class:`SearchProblem` from a benchmark: every epoch of ``search_metric``, the last of
-    ``report_metric``, ``train_time`` at the same epochs when stored, and the named proxy sets."""
+    ``report_metric``, ``train_time`` at the same epochs when stored, the named proxy sets, and
+    which architectures meet ``constraints`` (``latency_edgegpu<5``, :mod:`zcdb.constraints`)."""
     metrics = bench.metrics()
     for m in (search_metric, report_metric):
         if m not in metrics:
@@ -219,6 +278,7 @@ def problem_from_benchmark(
     cost = None
     if TIME_METRIC in metrics and set(epochs.tolist()) <= set(bench.epochs(TIME_METRIC)):
         cost = np.stack([np.asarray(bench.values(TIME_METRIC, int(e)), dtype=np.float64) for e in epochs])
+    texts, feas = _feasibility(bench, constraints)
     sets = parse_proxy_sets(bench.store, bench.space, bench.dataset, proxies) if proxies else ()
     p_scores = p_times = None
     if sets:
@@ -234,5 +294,159 @@ def problem_from_benchmark(
         space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=search_metric,
         report_metric=report_metric, epochs=epochs, search=search, report=report, cost=cost,
         proxy_sets=sets, proxy_scores=p_scores, proxy_times=p_times, search_sign=s_sign,
-        report_sign=1.0 if bench.higher_is_better(report_metric) else -1.0,
+        report_sign=1.0 if bench.higher_is_better(report_metric) else -1.0, constraints=texts,
+        feasibility=feas,
+    )
+
+
+# --------------------------------------------------------------------------- multi-objective
+#: The report metric of a multi-objective problem: runs report the hypervolume of their front.
+HYPERVOLUME = "hypervolume"
+
+
+@dataclass
+class MultiObjectiveProblem(SearchProblem):
+    """Two or more objectives, each in its own direction (the store's declarations), at their last epoch.
+
+    An algorithm is told every query's oriented objective scores ``(S, K)``; a run reports
+    the hypervolume of its attained front (the non-dominated feasible queries) against
+    ``reference``, in the objectives' units. Its key columns are the objectives
+    (``search_metric``: ``test_acc,latency_pixel3``) and ``hypervolume`` (``report_metric``).
+    The single-objective fields describe the first objective (``search``: its oriented
+    scores, ``report``: its values): the incumbent of a multi-objective run is the
+    feasible query best in the first objective so far, a member of the attained front.
+    Default ``reference``: the worst value of each objective over the architectures a
+    search can end with (available and feasible).
+    """
+
+    objectives: tuple[str, ...] = ()
+    #: ``(K, N)`` objective values as stored (NaN: unknown), one row per objective.
+    objective_values: Optional[np.ndarray] = None
+    #: ``(K,)`` +1 where larger is better, -1 where smaller is.
+    objective_signs: Optional[np.ndarray] = None
+    objective_units: tuple[str, ...] = ()
+    reference: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        K = len(self.objectives)
+        #: ``(K, N)`` oriented objective scores (larger is better), what algorithms are told.
+        self.objective_scores = self.objective_values * self.objective_signs[:, None]
+        self.objective_penalty = _penalty(self.objective_scores, self.available)
+        ok = self.queryable
+        if self.reference is None:
+            self.reference = self.worst()
+            self.default_reference = True
+        else:
+            ref = np.asarray(self.reference, dtype=np.float64).reshape(-1)
+            if ref.size != K or not np.isfinite(ref).all():
+                raise ZcdbError(f"the reference point needs {K} finite numbers, one per objective "
+                                f"({', '.join(self.objectives)}), e.g. --reference {self._reference_text()}")
+            self.reference = ref
+            self.default_reference = False
+            better = (self.objective_scores[:, ok] > (ref * self.objective_signs)[:, None]).all(axis=0)
+            if not better.any():
+                raise ZcdbError(
+                    f"the reference point {_fmt(ref)} bounds no architecture ({', '.join(self.objectives)}): "
+                    f"none is better than it in every objective, so every hypervolume would be 0; give a worse one, "
+                    f"e.g. the default {self._reference_text()}")
+
+    def worst(self) -> np.ndarray:
+        """``(K,)`` the worst value of each objective over the architectures a search can end with
+        (the default reference point)."""
+        ok = self.queryable
+        return np.array([(row[ok].min() if s > 0 else row[ok].max())
+                         for row, s in zip(self.objective_values, self.objective_signs)])
+
+    def _reference_text(self) -> str:
+        return _fmt(self.worst())
+
+    @property
+    def num_objectives(self) -> int:
+        return len(self.objectives)
+
+    @property
+    def maximize(self) -> tuple[bool, ...]:
+        """Per objective, whether larger is better."""
+        return tuple(bool(s > 0) for s in self.objective_signs)
+
+    def table_front(self) -> np.ndarray:
+        """Indices of the non-dominated architectures among those a search can end with."""
+        from ..pareto import non_dominated
+
+        cache = self.__dict__.setdefault("_front", [])
+        if not cache:
+            idx = np.flatnonzero(self.queryable)
+            cache.append(idx[non_dominated(self.objective_values[:, idx].T, self.maximize)])
+        return cache[0]
+
+    def table_hypervolume(self) -> float:
+        """Hypervolume of the whole table's front: what a search that queried everything attains."""
+        from ..pareto import hypervolume
+
+        return hypervolume(self.objective_values[:, self.table_front()].T, self.reference, self.maximize)
+
+    def _extra_arrays(self) -> list[np.ndarray]:
+        return super()._extra_arrays() + [self.objective_values, self.objective_signs]
+
+    def identity(self) -> dict:
+        return dict(super().identity(), objectives=list(self.objectives), reference=[float(r) for r in self.reference])
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return ",".join(f"{float(v):.6g}" for v in values)
+
+
+def parse_objectives(objectives: Union[str, Sequence[str]]) -> tuple[str, ...]:
+    """``test_acc,latency_pixel3`` (or a sequence of names) as a tuple of two or more distinct names."""
+    names = [o.strip() for o in (objectives.split(",") if isinstance(objectives, str) else objectives)]
+    names = [n for n in names if n]
+    if len(names) < 2:
+        raise ZcdbError(
+            f"multi-objective search needs two or more objectives, got {', '.join(names) or 'none'}: "
+            "e.g. --objectives test_acc,latency_pixel3 (for one, use --search-metric)"
+        )
+    if len(set(names)) < len(names):
+        raise ZcdbError(f"an objective is named twice in {','.join(names)}: name each once")
+    return tuple(names)
+
+
+def parse_reference(text: Union[None, str, Sequence[float]]) -> Optional[np.ndarray]:
+    """``10,36.8`` (or numbers) as a reference point; ``None`` stays the default."""
+    if text is None:
+        return None
+    items = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        return np.array([float(v) for v in items], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ZcdbError(f"bad reference point {text!r}: write one number per objective, e.g. --reference 10,36.8") \
+            from None
+
+
+def multiobjective_problem(
+    bench: "Benchmark", objectives: Union[str, Sequence[str]], constraints: Sequence[str] = (),
+    reference: Union[None, str, Sequence[float]] = None,
+) -> MultiObjectiveProblem:
+    """Load a :class:`MultiObjectiveProblem`: each objective at its last stored epoch, the
+    feasibility of ``constraints``, and ``train_time`` at the first objective's epoch when stored."""
+    names = parse_objectives(objectives)
+    metrics = bench.metrics()
+    for m in names:
+        if m not in metrics:
+            raise UnknownMetric(f"{bench.space}/{bench.dataset} has no {m}: stored metrics are {', '.join(metrics)}")
+    values = np.stack([np.asarray(bench.values(m), dtype=np.float64) for m in names])
+    signs = np.array([1.0 if bench.higher_is_better(m) else -1.0 for m in names])
+    epoch = int(max(bench.epochs(names[0])))
+    known = np.isfinite(values).all(axis=0)
+    first = np.where(known, values[0], np.nan)
+    cost = None
+    if TIME_METRIC in metrics and epoch in bench.epochs(TIME_METRIC):
+        cost = np.asarray(bench.values(TIME_METRIC, epoch), dtype=np.float64)[None, :]
+    texts, feas = _feasibility(bench, constraints)
+    return MultiObjectiveProblem(
+        space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=",".join(names),
+        report_metric=HYPERVOLUME, epochs=np.array([epoch], dtype=np.int64), search=(first * signs[0])[None, :],
+        report=first, cost=cost, search_sign=float(signs[0]), report_sign=1.0, constraints=texts,
+        feasibility=feas, objectives=names, objective_values=values, objective_signs=signs,
+        objective_units=tuple(bench.metric_spec(m).unit for m in names), reference=parse_reference(reference),
     )

@@ -11,6 +11,7 @@ from ..errors import ZcdbError
 from .bananas import Bananas
 from .base import Algorithm
 from .hyperband import Hyperband, SuccessiveHalving
+from .multiobjective import MORegularizedEvolution, ParEGO
 from .simple import LocalSearch, ProxyRanking, RandomSearch, RegularizedEvolution, Reinforce
 
 
@@ -25,7 +26,7 @@ class AlgorithmEntry:
 
 
 _ENTRIES = (
-    AlgorithmEntry("random", RandomSearch, {}, "uniform random sampling"),
+    AlgorithmEntry("random", RandomSearch, {}, "uniform random sampling (single- and multi-objective)"),
     AlgorithmEntry("rea", RegularizedEvolution, {}, "regularized evolution (population 10, sample 3)"),
     AlgorithmEntry("local", LocalSearch, {}, "best-improvement local search with random restarts"),
     AlgorithmEntry("reinforce", Reinforce, {}, "REINFORCE over each edge's operation distribution"),
@@ -37,6 +38,10 @@ _ENTRIES = (
                    "REA warm-started from the top proxy scores of 1000 samples"),
     AlgorithmEntry("bananas-proxy", Bananas, {"warm_start": True},
                    "BANANAS warm-started from the top proxy scores of 1000 samples"),
+    AlgorithmEntry("mo-rea", MORegularizedEvolution, {},
+                   "multi-objective REA: parents by non-domination rank, then crowding (population 50, sample 10)"),
+    AlgorithmEntry("parego", ParEGO, {},
+                   "multi-objective ParEGO: random augmented Chebyshev weights per refit, GBDT ensemble, EI"),
 )
 
 #: Algorithm name -> entry. Filled here, explicitly; nothing registers itself.
@@ -64,14 +69,18 @@ def make_algorithm(name: str, config: Optional[Mapping[str, Any]] = None) -> Alg
 
 
 def config_hash(algorithm: Algorithm, proxy_labels: tuple[str, ...] = (),
-                data: Optional[str] = None) -> tuple[str, str]:
+                data: Optional[str] = None, problem: Optional[Mapping[str, Any]] = None) -> tuple[str, str]:
     """The canonical JSON of an algorithm's identity (class, version, configuration, proxy sets
     it reads) and, when given, the fingerprint of the data it runs on
-    (:meth:`SearchProblem.fingerprint`), with its SHA-256 prefix, which keys stored runs."""
+    (:meth:`SearchProblem.fingerprint`) and what the problem adds to its key
+    (:meth:`SearchProblem.identity`: constraints, objectives, reference point), with its
+    SHA-256 prefix, which keys stored runs."""
     doc = dict(algorithm=type(algorithm).__name__, version=type(algorithm).version, config=algorithm.config(),
                proxies=list(proxy_labels) if algorithm.uses_proxies() else [])
     if data is not None:
         doc["data"] = data
+    if problem:  # absent for plain problems, so that their hashes stay as they were
+        doc["problem"] = dict(problem)
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return text, hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -6,6 +6,12 @@ the best search value: the best a search by that metric can report) and its regr
 best report value of any architecture), and the queries (and, with costs, simulated
 seconds) the incumbent needed to reach a target report value (median over seeds; a seed that
 never reaches it counts as infinite).
+
+Under constraints the ceiling, the best value and the default target are taken over the
+feasible architectures only (the *feasible ceiling*), the final value is averaged over the
+seeds that found a feasible architecture, and each row says which share of seeds did and
+which share of queries were infeasible. Multi-objective comparisons are in
+:mod:`zcdb.search.mo_report`.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ class Comparison:
         """One line naming the benchmark, metrics, budget and seeds."""
         p = self.problem
         unit = "queries" if self.budget_kind == "queries" else "simulated s"
-        return (f"{p.space}/{p.dataset} ({p.protocol}): search {p.search_metric}, report {p.report_metric}, "
+        under = f" under {' and '.join(p.constraints)}" if p.constraints else ""
+        return (f"{p.space}/{p.dataset} ({p.protocol}): search {p.search_metric}, report {p.report_metric}{under}, "
                 f"{self.budget:g} {unit}, {len(self.seeds)} seeds")
 
     def fmt(self, v: float) -> str:
@@ -60,23 +67,31 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         """Everything in the table, for machines."""
-        return dict(space=self.problem.space, dataset=self.problem.dataset, protocol=self.problem.protocol,
-                    search_metric=self.problem.search_metric, report_metric=self.problem.report_metric,
+        p = self.problem
+        return dict(space=p.space, dataset=p.dataset, protocol=p.protocol,
+                    search_metric=p.search_metric, report_metric=p.report_metric,
+                    constraints=list(p.constraints), feasible_archs=int(p.queryable.sum()),
                     budget_kind=self.budget_kind, budget=self.budget, seeds=len(self.seeds),
                     ceiling=self.ceiling, ceiling_arch=self.ceiling_arch, best=self.best, target=self.target,
                     rows=self.rows)
 
     def to_markdown(self) -> str:
         """The comparison as a Markdown table with a caption."""
-        m = self.problem.report_metric
+        p = self.problem
+        m = p.report_metric
         timed = any(r.get("seconds_to_target") is not None for r in self.rows)
+        cons = bool(p.constraints)
         head = ["algorithm", f"final {m} (mean ± std)", "95% CI", "gap to ceiling", "regret",
-                "queries to target (reached)"] + (["sim. s to target"] if timed else []) + ["CPU s"]
+                "queries to target (reached)"] + (["sim. s to target"] if timed else []) + (
+                ["found feasible", "infeasible queries"] if cons else []) + ["CPU s"]
+        feas = (f"Under {' and '.join(p.constraints)}: {p.queryable.sum():,} of {int(p.available.sum()):,} "
+                "architectures are feasible. Feasible ceiling" if cons else "Ceiling")
+        best = "best feasible" if cons else "best"
         lines = [f"**{self.title()}**", "",
-                 f"Ceiling (report value of the best-{self.problem.search_metric} architecture, index "
-                 f"{self.ceiling_arch}): {self.fmt(self.ceiling)}; best {m}: {self.fmt(self.best)}; "
-                 f"target: {self.fmt(self.target)}.", "",
-                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                 f"{feas} (report value of the best-{p.search_metric} architecture, index "
+                 f"{self.ceiling_arch}): {self.fmt(self.ceiling)}; {best} {m}: {self.fmt(self.best)}; "
+                 f"target: {self.fmt(self.target)}.",
+                 "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in self.rows:
             f = self.fmt
             cells = [r["algorithm"], f"{f(r['mean'])} ± {f(r['std'])}", f"[{f(r['ci_low'])}, {f(r['ci_high'])}]",
@@ -84,6 +99,8 @@ class Comparison:
                      f"{_num(r['queries_to_target'])} ({100 * r['reached']:.0f}%)"]
             if timed:
                 cells.append(_num(r.get("seconds_to_target")))
+            if cons:
+                cells += [f"{100 * r['found_feasible']:.0f}%", f"{100 * r['infeasible_queries']:.0f}%"]
             cells.append(f"{r['cpu_seconds']:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -121,7 +138,8 @@ class Comparison:
             finite = mean[np.isfinite(mean)]
             if finite.size:
                 lows.append(np.quantile(finite, 0.1))
-        ax.axhline(self.ceiling, color="k", ls="--", lw=0.8, label=f"ceiling {self.fmt(self.ceiling)}")
+        label = "feasible ceiling" if self.problem.constraints else "ceiling"
+        ax.axhline(self.ceiling, color="k", ls="--", lw=0.8, label=f"{label} {self.fmt(self.ceiling)}")
         ax.set_xscale("log")  # the early queries are where proxies and warm starts differ
         if lows:
             ax.set_ylim(min(lows) - 0.1 * abs(self.ceiling - min(lows)) - 1e-9,
@@ -148,7 +166,8 @@ class Comparison:
 
 
 ROW_KEYS = ["algorithm", "config_hash", "n", "mean", "std", "ci_low", "ci_high", "gap", "regret",
-            "queries_to_target", "reached", "seconds_to_target", "mean_queries", "cpu_seconds", "reused"]
+            "queries_to_target", "reached", "seconds_to_target", "mean_queries", "found_feasible",
+            "infeasible_queries", "cpu_seconds", "reused"]
 
 
 def _num(v: Optional[float]) -> str:
@@ -166,7 +185,8 @@ def _t95(n: int) -> float:
 def anytime_curve(res: SearchResult, x: str = "queries",
                   points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean incumbent report value and the half-width of its 95% interval, against queries
-    (1..T) or simulated time (a log grid); only where every seed has an incumbent."""
+    (1..T) or simulated time (a log grid); only where every seed has an incumbent. Under
+    constraints, where at least half of the seeds have a feasible incumbent, over those."""
     tr = res.trajectories
     vals = tr.incumbent_report
     S = len(tr.seeds)
@@ -190,6 +210,16 @@ def anytime_curve(res: SearchResult, x: str = "queries",
             n = int(tr.length[k])
             j = np.searchsorted(t[k, :n], xs, side="right") - 1
             grid[k] = np.where(j >= 0, vals[k, np.maximum(j, 0)], np.nan)
+    if res.problem.constraints:
+        from scipy import stats
+
+        have = np.isfinite(grid).sum(axis=0)
+        ok = 2 * have >= max(S, 2)
+        cnt = np.maximum(have, 2)
+        mean = np.nansum(grid, axis=0) / np.maximum(have, 1)
+        var = np.nansum((grid - mean[None, :]) ** 2, axis=0) / (cnt - 1)
+        half = stats.t.ppf(0.975, cnt - 1) * np.sqrt(var / cnt)
+        return xs[ok], mean[ok], np.nan_to_num(half[ok])
     ok = np.isfinite(grid).all(axis=0)
     mean = np.nanmean(np.where(ok[None, :], grid, 0.0), axis=0)
     half = _t95(S) * np.std(grid, axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros(grid.shape[1])
@@ -222,6 +252,10 @@ def summarize(res: SearchResult, ceiling: float, best: float, target: float) -> 
     sign = res.problem.report_sign
     q, s = _first_reach(res, target)
     timed = res.problem.cost is not None
+    tr = res.trajectories
+    found = tr.final_arch() >= 0
+    queried = np.arange(tr.arch.shape[1])[None, :] < tr.length[:, None]
+    infeasible = queried & ~res.problem.feasible[np.maximum(tr.arch, 0)]
     return dict(
         algorithm=res.algorithm, config_hash=res.config_hash, n=n, mean=mean, std=std, ci_low=mean - half,
         ci_high=mean + half, gap=(ceiling - mean) * sign, regret=(best - mean) * sign,
@@ -229,6 +263,8 @@ def summarize(res: SearchResult, ceiling: float, best: float, target: float) -> 
         reached=float(np.isfinite(q).mean()) if len(q) else 0.0,
         seconds_to_target=float(np.median(s)) if timed and len(s) else None,
         mean_queries=float(res.trajectories.length.mean()),
+        found_feasible=float(found.mean()) if found.size else 0.0,
+        infeasible_queries=float(infeasible.sum() / max(int(queried.sum()), 1)),
         cpu_seconds=float(res.trajectories.cpu_seconds), reused=res.reused,
     )
 
@@ -240,6 +276,8 @@ def default_algorithms(problem: SearchProblem) -> list[str]:
     out = []
     for name, entry in ALGORITHMS.items():
         algo = make_algorithm(name)
+        if not (algo.multi_objective if problem.num_objectives > 1 else algo.single_objective):
+            continue
         if type(algo).multi_fidelity and len(problem.epochs) < 2:
             continue
         if type(algo).needs_product and not problem.search_space.product:
@@ -255,16 +293,18 @@ def compare_algorithms(
     budget_queries: Optional[int] = None, budget_seconds: Optional[float] = None, search_metric: str = "val_acc",
     report_metric: str = "test_acc", protocol: Optional[str] = None, proxies: Sequence[str] = (),
     target: Optional[float] = None, configs: Optional[Mapping[str, Mapping[str, Any]]] = None, workers: int = 1,
+    constraints: Sequence[str] = (),
 ) -> Comparison:
     """Run (or read back) each algorithm for ``seeds`` and summarize: see the module docstring.
-    ``algorithms`` may be ``["all"]`` (:func:`default_algorithms`); ``configs`` maps a name to overrides."""
-    problem = load_problem(store, space, dataset, search_metric, report_metric, protocol, proxies)
+    ``algorithms`` may be ``["all"]`` (:func:`default_algorithms`); ``configs`` maps a name to overrides;
+    ``constraints`` (``latency_edgegpu<5``) apply to every algorithm."""
+    problem = load_problem(store, space, dataset, search_metric, report_metric, protocol, proxies, constraints)
     names = default_algorithms(problem) if list(algorithms) == ["all"] else list(dict.fromkeys(algorithms))
     if not names:
         raise ZcdbError("no algorithm to compare: name some with --algos (see `zcdb search list`)")
     ceiling_arch, ceiling = problem.ceiling()
     _, best = problem.best_report()
-    avail = problem.report[problem.available]
+    avail = problem.report[problem.queryable]
     if target is None:
         q = TARGET_QUANTILE if problem.report_sign > 0 else 1 - TARGET_QUANTILE
         target = float(np.quantile(avail, q))

@@ -2,7 +2,11 @@
 
 A run is keyed by (configuration hash, benchmark, search and report metric, budget, seed):
 running the same thing again reads it back instead of recomputing (idempotent). The hash
-covers the algorithm's class, version and configuration, and the proxy sets it reads.
+covers the algorithm's class, version and configuration, the proxy sets it reads, and
+what the problem adds (its constraints; for a multi-objective run, its objectives and
+reference point), so runs under other constraints or objectives are other runs. A
+multi-objective run is stored with ``search_metric`` = its objectives (``test_acc,latency_pixel3``)
+and ``report_metric`` = ``hypervolume``; see :class:`~zcdb.search.problem.MultiObjectiveProblem`.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from .. import __version__, search_store
 from ..errors import ZcdbError
 from ..parallel import process_pool
 from .base import Algorithm
-from .problem import SearchProblem, problem_from_benchmark
+from .problem import MultiObjectiveProblem, SearchProblem, multiobjective_problem, problem_from_benchmark
 from .registry import ALGORITHMS, config_hash, make_algorithm
-from .runner import Budget, Trajectories, empty_trajectories, simulate
+from .runner import Budget, Trajectories, check_fits, empty_trajectories, simulate
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Store
@@ -44,20 +48,31 @@ class SearchResult:
     seconds: float
 
     def summary(self) -> dict[str, Any]:
-        """Final incumbent report value over seeds: mean, std, n; and what was reused."""
+        """Final incumbent report value (a multi-objective run: the final hypervolume) over seeds:
+        mean, std, n; the share of seeds that ended with a feasible incumbent; what was reused."""
         final = self.trajectories.final_report()
         n = int(np.isfinite(final).sum())
+        found = self.trajectories.final_arch() >= 0
         return dict(algorithm=self.algorithm, config_hash=self.config_hash, seeds=len(final), n=n,
                     mean=float(np.nanmean(final)) if n else float("nan"),
                     std=float(np.nanstd(final, ddof=1)) if n > 1 else float("nan"),
+                    found_feasible=float(found.mean()) if found.size else float("nan"),
                     reused=self.reused, computed=self.computed, seconds=self.seconds)
 
 
 def load_problem(store: "Store", space: str, dataset: str, search_metric: str = "val_acc",
                  report_metric: str = "test_acc", protocol: Optional[str] = None,
-                 proxies: Sequence[str] = ()) -> SearchProblem:
+                 proxies: Sequence[str] = (), constraints: Sequence[str] = ()) -> SearchProblem:
     """The :class:`SearchProblem` of a stored benchmark (see :func:`problem_from_benchmark`)."""
-    return problem_from_benchmark(store.benchmark(space, dataset, protocol), search_metric, report_metric, proxies)
+    return problem_from_benchmark(store.benchmark(space, dataset, protocol), search_metric, report_metric, proxies,
+                                  constraints)
+
+
+def load_multiobjective_problem(store: "Store", space: str, dataset: str, objectives: Union[str, Sequence[str]],
+                                protocol: Optional[str] = None, constraints: Sequence[str] = (),
+                                reference: Union[None, str, Sequence[float]] = None) -> MultiObjectiveProblem:
+    """The :class:`MultiObjectiveProblem` of a stored benchmark (see :func:`multiobjective_problem`)."""
+    return multiobjective_problem(store.benchmark(space, dataset, protocol), objectives, constraints, reference)
 
 
 def _split(seeds: list[int], parts: int) -> list[list[int]]:
@@ -84,9 +99,16 @@ def run_search(
     budget_queries: Optional[int] = None, budget_seconds: Optional[float] = None, search_metric: str = "val_acc",
     report_metric: str = "test_acc", protocol: Optional[str] = None, proxies: Sequence[str] = (),
     config: Optional[Mapping[str, Any]] = None, workers: int = 1, problem: Optional[SearchProblem] = None,
+    constraints: Sequence[str] = (), objectives: Union[None, str, Sequence[str]] = None,
+    reference: Union[None, str, Sequence[float]] = None,
 ) -> SearchResult:
     """Run ``algorithm`` (a registered name, with ``config`` overrides, or an :class:`Algorithm`) for
-    ``seeds`` on a stored benchmark; store each run and its trajectory; reuse runs already stored."""
+    ``seeds`` on a stored benchmark; store each run and its trajectory; reuse runs already stored.
+
+    ``constraints`` (``latency_edgegpu<5``) restrict what may become the incumbent;
+    ``objectives`` (two or more metrics) make the problem multi-objective, with the
+    hypervolume against ``reference`` (default: the worst value of each objective) as its
+    report. ``problem``, when given, replaces all of these and the metrics."""
     t0 = time.perf_counter()
     if isinstance(algorithm, str):
         name, algo = algorithm, make_algorithm(algorithm, config)
@@ -95,11 +117,15 @@ def run_search(
     budget = Budget(budget_queries, budget_seconds)
     if algo.uses_proxies() and not (proxies or (problem is not None and problem.proxy_sets)):
         raise ZcdbError(f"{name} ranks architectures by proxies: pass --proxies NAME[,NAME...] (stored scores)")
-    if problem is None:
+    if problem is None and objectives is not None:
+        problem = load_multiobjective_problem(store, space, dataset, objectives, protocol, constraints, reference)
+    elif problem is None:
         problem = load_problem(store, space, dataset, search_metric, report_metric, protocol,
-                               proxies if algo.uses_proxies() else ())
+                               proxies if algo.uses_proxies() else (), constraints)
+    check_fits(algo, problem, name)
     labels = tuple(p.label() for p in problem.proxy_sets)
-    cfg_text, cfg_hash = config_hash(algo, labels, problem.fingerprint(proxies=algo.uses_proxies()))
+    cfg_text, cfg_hash = config_hash(algo, labels, problem.fingerprint(proxies=algo.uses_proxies()),
+                                     problem.identity())
     seed_list = [int(s) for s in dict.fromkeys(int(s) for s in seeds)]
     key = (cfg_hash, problem.space, problem.dataset, problem.protocol, problem.search_metric, problem.report_metric,
            budget.kind, budget.amount)
@@ -147,7 +173,16 @@ def _save(store: "Store", name: str, cfg_text: str, key: tuple, traj: Trajectori
                 traj.incumbent[mask], traj.incumbent_report[mask]]
         return zip(*(c.tolist() for c in cols))
 
-    return search_store.insert_runs(store, key, seeds, run_row, trajectory_rows)
+    def objective_rows(ids: dict[int, int]) -> Any:
+        K = traj.objectives.shape[2]
+        run = np.broadcast_to(np.array([ids.get(int(s), 0) for s in seeds], dtype=np.int64)[:, None, None], (S, T, K))
+        qk = np.broadcast_to(np.arange(T)[None, :, None], (S, T, K))
+        kk = np.broadcast_to(np.arange(K)[None, None, :], (S, T, K))
+        mask = (qk < traj.length[:, None, None]) & (run > 0)
+        return zip(*(c.tolist() for c in (run[mask], qk[mask], kk[mask], traj.objectives[mask])))
+
+    return search_store.insert_runs(store, key, seeds, run_row, trajectory_rows,
+                                    objective_rows if traj.objectives is not None else None)
 
 
 def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
@@ -155,7 +190,7 @@ def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
     if not run_ids:
         return empty_trajectories()
     ids = [int(i) for i in run_ids]
-    meta, data = search_store.run_rows(store, ids)
+    meta, data, objective_data = search_store.run_rows(store, ids)
     S = len(ids)
     T = max((meta[r][1] for r in ids), default=0)
     row_of = {r: k for k, r in enumerate(ids)}
@@ -168,11 +203,18 @@ def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
         g[k, j] = a[:, col]
         return g.astype(dtype)
 
+    objectives = None
+    if objective_data:
+        o = np.array(objective_data, dtype=np.float64)
+        K = int(o[:, 2].max()) + 1
+        objectives = np.full((S, T, K), np.nan)
+        objectives[np.array([row_of[int(r)] for r in o[:, 0]], dtype=np.int64), o[:, 1].astype(np.int64),
+                   o[:, 2].astype(np.int64)] = o[:, 3]
     return Trajectories(
         np.array([meta[r][0] for r in ids], dtype=np.int64), grid(2, -1, np.int64), grid(3, -1, np.int64),
         grid(4, np.nan, np.float64), grid(5, np.nan, np.float64), grid(6, -1, np.int64),
         grid(7, np.nan, np.float64), np.array([meta[r][1] for r in ids], dtype=np.int64),
-        float(sum(meta[r][2] for r in ids)))
+        float(sum(meta[r][2] for r in ids)), objectives)
 
 
 def stored_runs(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[dict[str, Any]]:
@@ -186,5 +228,7 @@ def algorithm_table() -> list[dict[str, Any]]:
     for name, entry in ALGORITHMS.items():
         algo = make_algorithm(name)
         rows.append(dict(name=name, summary=entry.summary, curves=type(algo).multi_fidelity,
-                         proxies=algo.uses_proxies(), config=algo.config()))
+                         proxies=algo.uses_proxies(), objectives="/".join(
+                             k for k, ok in (("single", algo.single_objective), ("multi", algo.multi_objective)) if ok),
+                         config=algo.config()))
     return rows

@@ -26,7 +26,10 @@ def _warm_config(cfg: dict[str, Any], warm: bool) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class RandomSearch(Algorithm):
-    """Uniform sampling of available architectures, with replacement (Li & Talwalkar, UAI 2019)."""
+    """Uniform sampling of available architectures, with replacement (Li & Talwalkar, UAI 2019);
+    it never reads the scores, so it serves single- and multi-objective problems alike."""
+
+    multi_objective = True
 
     def start(self, ctx: Context) -> Any:
         return SimpleNamespace(problem=ctx.problem)
