@@ -33,14 +33,25 @@ from zcdb.errors import CorruptFile, short_repr as _shown
 from zcdb.spaces import SearchSpace
 from zcdb.store import MEAN_SEED, ImportBatch
 
-#: The evaluation set each dataset's val_* and test_* come from, as the official APIs'
-#: ``get_more_info`` reads them. cifar10 is trained on train+valid: it has no validation
-#: split; its val_* come from cifar10-valid's x-valid (see :class:`ResultsTable`).
+#: The evaluation set each dataset's val_*, test_* and valtest_* come from, as the official
+#: APIs' ``get_more_info`` reads them ("valid", "test", "valtest"). cifar10 is trained on
+#: train+valid: it has no validation split; its val_* come from cifar10-valid's x-valid
+#: (see :class:`ResultsTable`). cifar100's and ImageNet16-120's ori-test is their x-valid
+#: and x-test halves together.
 SPLITS: dict[str, dict[str, str]] = {
     "cifar10-valid": {"val": "x-valid", "test": "ori-test"},
     "cifar10": {"test": "ori-test"},
-    "cifar100": {"val": "x-valid", "test": "x-test"},
-    "ImageNet16-120": {"val": "x-valid", "test": "x-test"},
+    "cifar100": {"val": "x-valid", "test": "x-test", "valtest": "ori-test"},
+    "ImageNet16-120": {"val": "x-valid", "test": "x-test", "valtest": "ori-test"},
+}
+#: Metrics of these formats that zcdb does not know by name: (higher_is_better, unit,
+#: description), declared with every import that writes them.
+DECLARED: dict[str, tuple[bool, str, str]] = {
+    "valtest_acc": (True, "%", "top-1 accuracy on NATS-Bench's ori-test of cifar100/ImageNet16-120 "
+                               "(its x-valid and x-test halves together)"),
+    "valtest_loss": (False, "", "cross-entropy on NATS-Bench's ori-test of cifar100/ImageNet16-120"),
+    "valtest_time": (False, "s", "evaluation time on NATS-Bench's ori-test of cifar100/ImageNet16-120 "
+                                 "up to the epoch"),
 }
 #: Seed whose params/FLOPs nats_bench (>= 1.6) trusts when the seeds of a run disagree.
 _NATS_REFERENCE_SEED = 888
@@ -146,14 +157,19 @@ class ResultsTable:
         splits = SPLITS[dataset]
         accs = self._per_eval_epoch(arch, what, run, "eval_acc1es", splits.values(), epochs)
         losses = self._per_eval_epoch(arch, what, run, "eval_losses", splits.values(), epochs)
+        times = run.get("eval_times")
+        if times is not None and not (isinstance(times, dict) and not times):  # None or {}: no times
+            times = self._per_eval_epoch(arch, what, run, "eval_times", splits.values(), epochs)
         for kind, set_name in splits.items():
-            put((protocol, dataset, seed, f"{kind}_acc"), slot, accs[set_name])
-            put((protocol, dataset, seed, f"{kind}_loss"), slot, losses[set_name])
-            if dataset == "cifar10-valid" and kind == "val":
-                # NASLib and the NAS-Bench-201 search protocol validate cifar10 searches on
-                # cifar10-valid's held-out half: cifar10 itself trains on all of it.
-                put((protocol, "cifar10", seed, "val_acc"), slot, accs[set_name])
-                put((protocol, "cifar10", seed, "val_loss"), slot, losses[set_name])
+            series = [(f"{kind}_acc", accs[set_name]), (f"{kind}_loss", losses[set_name])]
+            if times:
+                series.append((f"{kind}_time", _eval_time(times[set_name], accs[set_name], epochs)))
+            # NASLib and the NAS-Bench-201 search protocol validate cifar10 searches on
+            # cifar10-valid's held-out half: cifar10 itself trains on all of it.
+            targets = (dataset, "cifar10") if dataset == "cifar10-valid" and kind == "val" else (dataset,)
+            for target in targets:
+                for metric, piece in series:
+                    put((protocol, target, seed, metric), slot, piece)
 
     def _add_costs(self, arch: int, slot: int, protocol: str, dataset: str, seeds: list[int],
                    runs: list[dict]) -> None:
@@ -318,6 +334,8 @@ class ResultsTable:
         index = np.full(self._n_archs, -1, dtype=np.int64)
         for arch, slot in self._slots.items():
             index[slot] = arch
+        for metric in sorted({key[3] for key in self._pieces} & DECLARED.keys()):
+            batch.declare_metric(metric, *DECLARED[metric])
         for key in sorted(self._pieces):
             protocol, dataset, seed, metric = key
             if final_only:
@@ -373,6 +391,15 @@ def _finals(pieces: list) -> list[tuple[int, np.ndarray, np.ndarray]]:
         group[0].append(slot)
         group[1].append(v)
     return [(n, np.array(s, dtype=np.int64), np.array(v, dtype=np.float64)) for n, (s, v) in sorted(by_length.items())]
+
+
+def _eval_time(times: Piece, accs: Piece, epochs: int) -> Piece:
+    """The cumulative evaluation time of a set up to each epoch (the APIs' "all_time"): the sum
+    of every per-epoch time so far, NaN from the first epoch without one, and NaN where the set
+    has no accuracy at that epoch (the APIs answer nothing for the set there)."""
+    cumulative = np.cumsum(_dense(times, epochs))
+    cumulative[np.isnan(_dense(accs, epochs))] = np.nan
+    return cumulative, None
 
 
 def _dense(piece: Piece, epochs: int) -> np.ndarray:

@@ -36,8 +36,9 @@ def import_nats_sss(store: Store, path: Union[str, os.PathLike], replace: bool =
     same evaluation sets: ``train_acc``, ``train_loss``, ``train_time`` (cumulative seconds,
     the API's ``train-all-time``), ``val_acc``/``val_loss`` (``x-valid``; cifar10's from
     cifar10-valid's ``x-valid``), ``test_acc``/``test_loss`` (``ori-test`` for cifar10-valid
-    and cifar10, ``x-test`` for cifar100 and ImageNet16-120; their ``ori-test``, the API's
-    "valtest", is not stored). At epoch 0 and seed -1: ``params`` (millions), ``flops``
+    and cifar10, ``x-test`` for cifar100 and ImageNet16-120), ``valtest_acc``/``valtest_loss``
+    (the ``ori-test`` of cifar100 and ImageNet16-120, the API's "valtest"), and the cumulative
+    evaluation seconds ``val_time``, ``test_time``, ``valtest_time``. At epoch 0 and seed -1: ``params`` (millions), ``flops``
     (MFLOPs) and ``latency_gpu`` (ms; the files have seconds), combined over seeds as
     ``nats_bench``'s ``get_cost_info`` does (one seed for 01ep and 90ep).
 

@@ -32,9 +32,10 @@ def import_nats_tss(store: Store, path: Union[str, os.PathLike], replace: bool =
 
     The same rows as :func:`zcdb.tabular.nb201_pth.import_nb201_pth` (space ``nb201``; the
     four datasets; every seed and epoch of ``train_acc``, ``train_loss``, ``train_time``,
-    ``val_acc``/``val_loss``, ``test_acc``/``test_loss``; cifar10's ``val_*`` from
-    cifar10-valid's ``x-valid``, as NASLib and the NAS-Bench-201 search protocol do;
-    ``params``, ``flops``, ``latency_gpu`` in ms at epoch 0 and seed -1), with protocols
+    ``val_acc``/``val_loss``/``val_time``, ``test_acc``/``test_loss``/``test_time``, and
+    ``valtest_acc``/``valtest_loss``/``valtest_time`` for cifar100 and ImageNet16-120;
+    cifar10's ``val_*`` from cifar10-valid's ``x-valid``, as NASLib and the NAS-Bench-201
+    search protocol do; ``params``, ``flops``, ``latency_gpu`` in ms at epoch 0 and seed -1), with protocols
     ``12ep`` and ``200ep`` for the files' schedules ``"12"`` and ``"200"`` (any other
     schedule key fails the import). params and FLOPs of
     several seeds combine as ``nats_bench`` (>= 1.6) does: their mean, or seed 888's value

@@ -34,7 +34,11 @@ def import_nb201_pth(store: Store, path: Union[str, os.PathLike], replace: bool 
     "less"), per seed of each run (777, 888, 999) and epoch ``e + 1`` for the file's 0-based
     epoch ``e``: ``train_acc``, ``train_loss``, ``train_time`` (cumulative training seconds),
     ``val_acc``/``val_loss`` (set ``x-valid``), ``test_acc``/``test_loss`` (``ori-test`` for
-    cifar10-valid and cifar10, ``x-test`` for cifar100 and ImageNet16-120). As NASLib and the
+    cifar10-valid and cifar10, ``x-test`` for cifar100 and ImageNet16-120), for cifar100 and
+    ImageNet16-120 also ``valtest_acc``/``valtest_loss`` (their ``ori-test``, x-valid and
+    x-test together: the API's "valtest"), and ``val_time``/``test_time``/``valtest_time``,
+    the cumulative evaluation seconds on each set (the API's ``valid-all-time`` etc.;
+    written where the set has an accuracy at that epoch). As NASLib and the
     NAS-Bench-201 search protocol do, cifar10's ``val_acc``/``val_loss`` are cifar10-valid's
     ``x-valid`` values (cifar10 trains on the whole training set). At epoch 0 and seed -1:
     ``params`` (millions), ``flops`` (MFLOPs) and ``latency_gpu`` (milliseconds; the file

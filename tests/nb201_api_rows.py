@@ -16,8 +16,8 @@ import math
 SPLITS = {
     "cifar10-valid": {"val": "x-valid", "test": "ori-test"},
     "cifar10": {"test": "ori-test"},
-    "cifar100": {"val": "x-valid", "test": "x-test"},
-    "ImageNet16-120": {"val": "x-valid", "test": "x-test"},
+    "cifar100": {"val": "x-valid", "test": "x-test", "valtest": "ori-test"},
+    "ImageNet16-120": {"val": "x-valid", "test": "x-test", "valtest": "ori-test"},
 }
 PROTOCOLS = {"200": "200ep", "12": "12ep"}
 
@@ -45,6 +45,8 @@ def api_rows(api, indices, protocols=PROTOCOLS) -> dict[tuple, float]:
                             for ds in targets:
                                 rows[(ds, protocol, f"{kind}_acc", e + 1, seed, index)] = ev["accuracy"]
                                 rows[(ds, protocol, f"{kind}_loss", e + 1, seed, index)] = ev["loss"]
+                                if ev["all_time"] is not None:
+                                    rows[(ds, protocol, f"{kind}_time", e + 1, seed, index)] = ev["all_time"]
                 costs = info.get_compute_costs(dataset)
                 rows[(dataset, protocol, "params", 0, -1, index)] = costs["params"]
                 rows[(dataset, protocol, "flops", 0, -1, index)] = costs["flops"]
@@ -54,14 +56,15 @@ def api_rows(api, indices, protocols=PROTOCOLS) -> dict[tuple, float]:
 
 
 #: ``get_more_info``'s keys -> zcdb metrics (valid: x-valid; test: ori-test for the cifar10
-#: settings, x-test otherwise, as the API picks them).
+#: settings, x-test otherwise; valtest: ori-test of cifar100 and ImageNet16-120, as the API
+#: picks them; *-all-time: the cumulative seconds up to the epoch).
 MORE_INFO = {"train-loss": "train_loss", "train-accuracy": "train_acc", "train-all-time": "train_time",
-             "valid-loss": "val_loss", "valid-accuracy": "val_acc", "test-loss": "test_loss",
-             "test-accuracy": "test_acc"}
-#: What it also answers and zcdb does not store: per-epoch times (train-per-time is
-#: train-all-time / epochs), evaluation times, and ori-test of cifar100/ImageNet16-120 (valtest).
-MORE_INFO_NOT_STORED = {"comment", "train-per-time", "valid-per-time", "valid-all-time", "test-per-time",
-                        "test-all-time", "valtest-loss", "valtest-accuracy", "valtest-per-time", "valtest-all-time"}
+             "valid-loss": "val_loss", "valid-accuracy": "val_acc", "valid-all-time": "val_time",
+             "test-loss": "test_loss", "test-accuracy": "test_acc", "test-all-time": "test_time",
+             "valtest-loss": "valtest_loss", "valtest-accuracy": "valtest_acc", "valtest-all-time": "valtest_time"}
+#: What it also answers and zcdb does not store as rows: the per-epoch times, which the API
+#: derives (``*-per-time`` is ``*-all-time / (iepoch + 1)``), and a fixed comment text.
+MORE_INFO_NOT_STORED = {"comment", "train-per-time", "valid-per-time", "test-per-time", "valtest-per-time"}
 
 
 def more_info_rows(api, indices, protocols) -> dict[tuple, float]:
@@ -84,6 +87,10 @@ def more_info_rows(api, indices, protocols) -> dict[tuple, float]:
                             continue
                         unknown = set(info) - set(MORE_INFO) - MORE_INFO_NOT_STORED
                         assert not unknown, f"get_more_info answers {unknown}, which the comparison does not map"
+                        for key in info.keys() & {"train-per-time", "valid-per-time", "test-per-time",
+                                                  "valtest-per-time"}:
+                            all_time = info[key.replace("-per-", "-all-")]
+                            assert info[key] == (None if all_time is None else all_time / (e + 1)), key
                         for key, metric in MORE_INFO.items():
                             if key not in info or info[key] is None:
                                 continue

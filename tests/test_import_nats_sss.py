@@ -71,7 +71,7 @@ def test_real_records_equal_the_official_api_value_for_value(real, real_api):
     _, store, batch = real
     got = store_rows(store)
     want = more_info_rows(real_api, REAL_INDICES, PROTOCOLS)
-    assert len(want) == batch.rows == batch.changed == 10776
+    assert len(want) == batch.rows == batch.changed == 16110
     assert_rows_equal(got, want, rel=0)
     assert_rows_equal(got, api_rows(real_api, REAL_INDICES, PROTOCOLS), rel=0)
     seeds = {(k[1], k[4]) for k in got}
@@ -135,10 +135,10 @@ def test_real_reimport_changes_nothing(real):
     root, store, _ = real
     before = dump(store)
     again = import_nats_sss(store, root)
-    assert again.changed == 0 and again.rows == 10776
+    assert again.changed == 0 and again.rows == 16110
     assert dump(store) == before
     prov = store.conn.execute("SELECT importer, rows FROM provenance").fetchall()
-    assert prov == [("nats-sss", 10776)]
+    assert prov == [("nats-sss", 16110)]
 
 
 @pytest.mark.shared

@@ -1,10 +1,10 @@
 """The metric vocabulary: every metric has a name, a direction (higher or lower is better) and a unit.
 
-zcdb knows a few metrics by name (accuracies, losses, training time, params, FLOPs) and two
-families by prefix (``latency_<device>`` in ms, ``energy_<device>`` in mJ). Any other name
-is open: an importer (or ``zcdb import csv --metric NAME:max:unit``) declares its direction
-and unit, and the store keeps the declaration in its ``metrics`` table, so that ``top``,
-``pareto``, constraints and search rank it the right way. Nothing here reads a file.
+zcdb knows a few metrics by name (accuracies, losses, training and evaluation times, params,
+FLOPs) and two families by prefix (``latency_<device>`` in ms, ``energy_<device>`` in mJ).
+Any other name is open: an importer (or ``zcdb import csv --metric NAME:max:unit``) declares
+its direction and unit, and the store keeps the declaration in its ``metrics`` table, so that
+``top``, ``pareto``, constraints and search rank it the right way. Nothing here reads a file.
 
 Names are lower-case identifiers (``[a-z][a-z0-9_]*``, at most 64 characters) so that a
 constraint such as ``latency_edgegpu<5`` parses without quoting.
@@ -49,6 +49,8 @@ _BUILTIN = {
         MetricSpec("val_loss", False, "", "cross-entropy on the validation split"),
         MetricSpec("test_loss", False, "", "cross-entropy on the test split"),
         MetricSpec("train_time", False, "s", "training time up to the epoch"),
+        MetricSpec("val_time", False, "s", "evaluation time on the validation split up to the epoch"),
+        MetricSpec("test_time", False, "s", "evaluation time on the test split up to the epoch"),
         MetricSpec("params", False, "M", "trainable parameters, millions"),
         MetricSpec("flops", False, "MFLOPs", "multiply-accumulates of one forward pass, millions"),
         MetricSpec("val_pixel_acc", True, "%", "pixels labelled correctly on the validation split (dense tasks)"),
