@@ -1166,6 +1166,24 @@ class Benchmark(BaseBenchmark):
             i = self.search_space.index_of(arch)
         return values[i]
 
+    def has_rows(self, arch_index: int) -> bool:
+        """Whether any row of this benchmark is about architecture ``arch_index``."""
+        return self.store.conn.execute("SELECT 1 FROM evaluations WHERE benchmark_id = ? AND arch_index = ? LIMIT 1",
+                                       (self.id, int(arch_index))).fetchone() is not None
+
+    def arch_values(self, arch_index: int, epoch: int, metrics: Sequence[str],
+                    seeds: Sequence[int]) -> dict[tuple[str, int], float]:
+        """``{(metric, seed): value}`` of one architecture at one epoch (a missing or NULL value: absent)."""
+        ids = dict(self.store.conn.execute("SELECT name, id FROM metrics"))
+        names = {ids[m]: m for m in metrics if m in ids}
+        if not names or not seeds:
+            return {}
+        rows = self.store.conn.execute(
+            f"SELECT metric_id, seed, value FROM evaluations WHERE benchmark_id = ? AND metric_id IN "
+            f"({', '.join('?' * len(names))}) AND epoch = ? AND seed IN ({', '.join('?' * len(seeds))}) "
+            "AND arch_index = ?", (self.id, *names, int(epoch), *[int(x) for x in seeds], int(arch_index))).fetchall()
+        return {(names[m], s): v for m, s, v in rows if v is not None}
+
     def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
         arch_index, arch, metric, epoch, seed, value."""

@@ -205,7 +205,6 @@ class NatsBenchAPI:
         self._strings = self._space.all_strings()
         self._used_time = 0.0
         self._layouts: dict[tuple[int, int], _Layout] = {}
-        self._ids: tuple[int, dict[str, int]] = (-1, {})
         if not self.avaliable_hps:
             raise MissingData(f"the store {store.path} holds no {nats.space} benchmark under NATS-Bench's schedules "
                               f"({', '.join(self._protocol(hp) for hp in nats.hps)}): {self._hint()}")
@@ -525,9 +524,7 @@ class NatsBenchAPI:
         return bench, layout
 
     def _require_arch(self, bench: Benchmark, index: int) -> None:
-        row = self.store.conn.execute("SELECT 1 FROM evaluations WHERE benchmark_id = ? AND arch_index = ? LIMIT 1",
-                                      (bench.id, index)).fetchone()
-        if row is None:
+        if not bench.has_rows(index):
             raise MissingData(f"architecture {index} has no rows in {self._where(bench)}: {self._hint()}")
 
     def _epoch(self, bench: Benchmark, layout: _Layout, iepoch: Any, hp: Any) -> int:
@@ -549,23 +546,10 @@ class NatsBenchAPI:
                               f"(iepoch={i}): a --final-only import or a table without curves: {self._hint()}")
         return i + 1
 
-    def _metric_ids(self) -> dict[str, int]:
-        if self._ids[0] != self.store.generation:
-            self._ids = (self.store.generation, dict(self.store.conn.execute("SELECT name, id FROM metrics")))
-        return self._ids[1]
-
     def _rows(self, bench: Benchmark, index: int, epoch: int, metrics: Sequence[str],
               seeds: Sequence[int]) -> dict[tuple[str, int], float]:
         """``{(metric, seed): value}`` of one architecture at one epoch (absent: no value)."""
-        ids = self._metric_ids()
-        names = {ids[m]: m for m in metrics if m in ids}
-        if not names or not seeds:
-            return {}
-        rows = self.store.conn.execute(
-            f"SELECT metric_id, seed, value FROM evaluations WHERE benchmark_id = ? AND metric_id IN "
-            f"({', '.join('?' * len(names))}) AND epoch = ? AND seed IN ({', '.join('?' * len(seeds))}) "
-            "AND arch_index = ?", (bench.id, *names, epoch, *seeds, index)).fetchall()
-        return {(names[m], s): v for m, s, v in rows if v is not None}
+        return bench.arch_values(index, epoch, metrics, seeds)
 
     def _seeds(self, bench: Benchmark, layout: _Layout, index: int) -> list[int]:
         """The seeds of the architecture's runs (the official ``dataset_seed``), ascending: those with an
