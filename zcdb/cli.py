@@ -334,6 +334,36 @@ device_option = click.option(
 protocol_option = click.option("--protocol", default=None, help="Protocol (default: the only or default one).")
 
 
+@main.command(name="arch")
+@click.argument("arch")
+@space_option
+@json_option
+@click.pass_context
+@handle_errors
+def arch_cmd(ctx: click.Context, arch: str, space: str, as_json: bool) -> None:
+    """Everything about one architecture: final metrics and rank per benchmark, exact costs, proxy scores, class.
+
+    Example: zcdb arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    """
+    rep = open_store(ctx).arch(arch, space)
+    if as_json:
+        echo_json(rep)
+        return
+    click.echo(f"{rep['space']} {rep['index']}: {rep['arch']}")
+    click.echo(f"class: representative {rep['class_representative']}, canonical {rep['canonical']}")
+    rows = []
+    for b in rep["benchmarks"]:
+        for m in b["metrics"]:
+            rank = f"{m['rank']} of {m['ranked']}" if m["rank"] is not None else ("computed" if m["computed"] else "")
+            rows.append(dict(dataset=b["dataset"], protocol=b["protocol"] or "-", metric=m["metric"],
+                             value=m["value"], unit=m["unit"], rank=rank))
+    if rows:
+        echo_table(rows)
+    if rep["proxies"]:
+        click.echo("")
+        echo_table(rep["proxies"], ["dataset", "proxy", "score", "seconds", "seed", "batch_size", "data"])
+
+
 @main.command()
 @space_option
 @dataset_option

@@ -488,6 +488,22 @@ class Store:
         a = np.array(rows, dtype=np.float64).reshape(-1, 3)  # NULL -> nan
         return a[:, 0].astype(np.int64), a[:, 1].copy(), a[:, 2].copy()
 
+    def proxy_scores_of(self, space: str, arch_index: int) -> list[tuple]:
+        """Every stored score of one architecture: ``(dataset, proxy, seed, batch_size, data, score, time, reason)``."""
+        return self.conn.execute(
+            "SELECT dataset, proxy, seed, batch_size, data, value, time, reason FROM proxy_scores "
+            "WHERE space=? AND arch_index=? ORDER BY dataset, proxy, seed, batch_size, data",
+            (space, int(arch_index))).fetchall()
+
+    def arch(self, arch: Any, space: Optional[str] = None) -> dict[str, Any]:
+        """Everything the store knows about one architecture: per benchmark its final metrics with their
+        rank, exact costs where no row holds them (marked computed), its proxy scores, its isomorphism
+        class (see :mod:`zcdb.archinfo`)."""
+        from .archinfo import arch_report
+        from .spaces import DEFAULT_SPACE
+
+        return arch_report(self, arch, space or DEFAULT_SPACE)
+
     def proxy_score_records(self, space: str, dataset: str, computed_only: bool = False) -> list[tuple]:
         """Every stored score of a space and dataset as ``(arch_index, proxy, seed, batch_size, data, score, time,
         reason)``, ordered by set then architecture; ``computed_only``: zcdb's own (seed >= 0), not imported ones."""
