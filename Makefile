@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# One process per core (pytest-xdist), each test file in one process (its module fixtures are built
+# once); one torch thread per process, so that the processes do not oversubscribe the cores.
+JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

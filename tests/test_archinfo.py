@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 import zcdb
+import zcdb.spaces
 from zcdb.spaces import nb201
 
 from .conftest import run_cli
@@ -29,7 +30,7 @@ def test_arch_report_ranks_costs_and_proxies(tmp_path):
     m = {r["metric"]: r for r in c10["metrics"]}
     assert m["test_acc"]["value"] == acc[7] and m["test_acc"]["rank"] == n - 7 and m["test_acc"]["ranked"] == n
     assert m["latency_pixel3"]["rank"] == 8 and m["latency_pixel3"]["best"] == "min"  # lower first
-    want = nb201.cost(7, "cifar10")
+    want = zcdb.spaces.get_space("nb201").cost(7, "cifar10")
     assert m["params"]["computed"] and m["params"]["value"] == want[0] and m["flops"]["value"] == want[1]
     assert rep["proxies"] == [dict(dataset="cifar10", proxy="synflow", seed=0, batch_size=64, data="none",
                                    score=3.5, seconds=0.1, reason=None)]
