@@ -196,9 +196,12 @@ def _report_import(batch: Any, as_json: bool) -> None:
         click.echo(f"warning: {w}", err=True)
     if as_json:
         echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed,
-                       missing=batch.missing, nonfinite_scores=batch.nonfinite_scores, warnings=batch.warnings))
+                       missing=batch.missing, nonfinite_scores=batch.nonfinite_scores,
+                       kept_as_stored=batch.kept_as_stored, warnings=batch.warnings))
         return
     notes = [f"{batch.changed} new or changed"]
+    if batch.kept_as_stored:
+        notes.append(f"{batch.kept_as_stored} values equal to stored ones at the source's precision, kept as stored")
     if batch.missing:
         notes.append(f"{batch.missing} empty or non-finite values stored as missing")
     if batch.nonfinite_scores:
@@ -281,9 +284,30 @@ _file_importer("nats-tss", "Import NATS-Bench's topology benchmark from its fast
                            "(NATS-tss-v1_0-3ffb9-simple/).", curves=True)
 _file_importer("nats-sss", "Import NATS-Bench's size benchmark from its fast-mode directory "
                            "(NATS-sss-v1_0-50262-simple/): 01-, 12- and 90-epoch schedules.", curves=True)
-_file_importer("hw-nas-bench", "Import HW-NAS-Bench latency and energy from HW-NAS-Bench-v1_0.pickle.")
+_file_importer("hw-nas-bench", "Import HW-NAS-Bench latency, energy and Eyeriss arithmetic intensity from "
+                               "HW-NAS-Bench-v1_0.pickle, or from hw_nas_bench_<dataset>.csv (a file or their folder).")
+_file_importer("nb201-robustness", "Import Jung et al.'s NAS-Bench-201 robustness accuracies on CIFAR-10 "
+                                   "(robustness_targets.csv): robust_<attack>_eps<eps> and val_acc.")
 _file_importer("nas-bench-macro", "Import NAS-Bench-Macro from nas-bench-macro_cifar10.json: CIFAR-10 test accuracy "
                                   "of all 6,561 codes (seeds 0-2 and their mean, 50 epochs), params, FLOPs.")
+
+
+@import_.command(name="help-latency")
+@click.argument("path", type=click.Path())
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="Dataset the latencies are stored under (HELP measured NAS-Bench-201 at CIFAR resolution).")
+@allow_missing_option
+@replace_option
+@json_option
+@click.pass_context
+@handle_errors
+def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, allow_missing: bool, replace: bool,
+                            as_json: bool) -> None:
+    """Import HELP's NAS-Bench-201 latencies (data/nasbench201: latency/*.pt, str_arch2idx.pt), every device."""
+    from .tabular.help_latency import import_help_latency
+
+    _report_import(import_help_latency(open_store(ctx), path, dataset=dataset, replace=replace,
+                                       allow_missing=allow_missing), as_json)
 
 
 @import_.command(name="builtin")
