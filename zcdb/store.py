@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import difflib
 import hashlib
 import json
 import math
@@ -1069,8 +1070,13 @@ class Benchmark(BaseBenchmark):
         cat = self._catalog()
         if metric not in cat:
             check_metric_name(metric)
+            names = sorted(cat)
+            close = difflib.get_close_matches(metric, names, n=3)
+            shown = ", ".join(names) if len(names) <= 12 else \
+                f"{', '.join(names[:12])}, ... ({len(names)} in all: `zcdb metrics` lists them)"
             raise UnknownMetric(
-                f"{self.space}/{self.dataset} has no {metric!r}: stored metrics are {', '.join(sorted(cat))}"
+                f"{self.space}/{self.dataset} has no {metric!r}: stored metrics are {shown}"
+                + (f"; did you mean {' or '.join(close)}?" if close else "")
             )
         return cat[metric]
 
