@@ -378,7 +378,7 @@ def test_real_file_through_the_cli(released, tmp_path):
     r = run_cli(db, "import", "nas-bench-macro", str(released[0]), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["changed"] == 0
     r = run_cli(db, "info")
-    assert r.exit_code == 0 and "macro  cifar10  50ep      test_acc  50      -1,0,1,2  6561" in r.output, r.output
+    assert r.exit_code == 0 and "macro  cifar10  50ep      test_acc  max   %       50      -1,0,1,2  6561" in r.output, r.output
     r = run_cli(db, "query", "--space", "macro", "--dataset", "cifar10", "--metric", "test_acc", "02012100",
                 "00000012", "--json")
     assert r.exit_code == 0, r.output

@@ -618,7 +618,7 @@ class Store:
         return int(cur.lastrowid)
 
 
-#: Canonical forms of every architecture, by space name, once computed (a pure function of the space).
+#: Canonical forms of every architecture, by space (name and object), once computed: a pure function of the space.
 _CANONICAL: dict[tuple[str, int], list[str]] = {}
 
 
