@@ -16,12 +16,14 @@ def importers() -> dict[str, Callable]:
     """Format name -> importer function (the registry; imported on call, not at package import)."""
     from .builtin import import_builtin
     from .csv_table import import_csv
+    from .help_latency import import_help_latency
     from .hw_nas_bench import import_hw_nas_bench
     from .nas_bench_macro import import_nas_bench_macro
     from .naslib_zc import import_naslib_zc
     from .nats_sss import import_nats_sss
     from .nats_tss import import_nats_tss
     from .nb201_pth import import_nb201_pth
+    from .nb201_robustness import import_nb201_robustness
 
     return {
         "csv": import_csv,
@@ -30,6 +32,8 @@ def importers() -> dict[str, Callable]:
         "nats-tss": import_nats_tss,
         "nats-sss": import_nats_sss,
         "hw-nas-bench": import_hw_nas_bench,
+        "help-latency": import_help_latency,
+        "nb201-robustness": import_nb201_robustness,
         "nas-bench-macro": import_nas_bench_macro,
         "builtin": import_builtin,
     }

@@ -166,6 +166,20 @@ def _number(text: str, p: Path, line: int, column: str, allow_missing: bool) -> 
                       "write plain decimal numbers such as 94.1 or 1e-05")
 
 
+_CELL = r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*"
+_ROW = re.compile(f"{_CELL}(?:,{_CELL})*")
+
+
+def _numbers(cells: Sequence[str], p: Path, line: int, columns: Sequence[str], allow_missing: bool) -> list[float]:
+    """The values of a row's cells, as :func:`_number` reads each (one regex for the whole row when all
+    are plain finite numbers, the common case; cell by cell otherwise, for the error message)."""
+    if _ROW.fullmatch(",".join(cells)):
+        values = [float(c) for c in cells]
+        if not any(math.isinf(v) for v in values):
+            return values
+    return [_number(c, p, line, col, allow_missing) for c, col in zip(cells, columns)]
+
+
 def _significant_digits(text: str) -> int:
     v = text.strip()
     if not _NUMBER.fullmatch(v):

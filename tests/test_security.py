@@ -212,8 +212,20 @@ def _as_hw(d: Path, blob: bytes) -> list[str]:
     return ["hw-nas-bench", str(d / "HW-NAS-Bench-v1_0.pickle")]
 
 
-@pytest.mark.parametrize("fmt", [_as_pth, _as_nats, _as_nats_sss, _as_hw],
-                         ids=["nb201-pth", "nats-tss", "nats-sss", "hw-nas-bench"])
+def _as_help(d: Path, blob: bytes) -> list[str]:
+    import zipfile
+
+    root = d / "nasbench201"
+    (root / "latency").mkdir(parents=True)
+    with zipfile.ZipFile(root / "str_arch2idx.pt", "w") as z:  # the first file the importer unpickles
+        z.writestr("archive/data.pkl", blob)
+    with zipfile.ZipFile(root / "latency" / "fpga.pt", "w") as z:
+        z.writestr("archive/data.pkl", pickle.dumps([1.0], protocol=2))
+    return ["help-latency", str(root)]
+
+
+@pytest.mark.parametrize("fmt", [_as_pth, _as_nats, _as_nats_sss, _as_hw, _as_help],
+                         ids=["nb201-pth", "nats-tss", "nats-sss", "hw-nas-bench", "help-latency"])
 @pytest.mark.parametrize("gadget", list(gadgets(Path("x"))))
 def test_importer_pickles_refuse_every_gadget(tmp_path, gadget, fmt):
     marker = tmp_path / "ran"

@@ -211,9 +211,12 @@ def _report_import(batch: Any, as_json: bool) -> None:
         click.echo(f"warning: {w}", err=True)
     if as_json:
         echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed,
-                       missing=batch.missing, nonfinite_scores=batch.nonfinite_scores, warnings=batch.warnings))
+                       missing=batch.missing, nonfinite_scores=batch.nonfinite_scores,
+                       kept_as_stored=batch.kept_as_stored, warnings=batch.warnings))
         return
     notes = [f"{batch.changed} new or changed"]
+    if batch.kept_as_stored:
+        notes.append(f"{batch.kept_as_stored} values equal to stored ones at the source's precision, kept as stored")
     if batch.missing:
         notes.append(f"{batch.missing} empty or non-finite values stored as missing")
     if batch.nonfinite_scores:
@@ -298,9 +301,30 @@ _file_importer("nats-tss", "Import NATS-Bench's topology benchmark from its fast
                            "(NATS-tss-v1_0-3ffb9-simple/).", curves=True)
 _file_importer("nats-sss", "Import NATS-Bench's size benchmark from its fast-mode directory "
                            "(NATS-sss-v1_0-50262-simple/): 01-, 12- and 90-epoch schedules.", curves=True)
-_file_importer("hw-nas-bench", "Import HW-NAS-Bench latency and energy from HW-NAS-Bench-v1_0.pickle.")
+_file_importer("hw-nas-bench", "Import HW-NAS-Bench latency, energy and Eyeriss arithmetic intensity from "
+                               "HW-NAS-Bench-v1_0.pickle, or from hw_nas_bench_<dataset>.csv (a file or their folder).")
+_file_importer("nb201-robustness", "Import Jung et al.'s NAS-Bench-201 robustness accuracies on CIFAR-10 "
+                                   "(robustness_targets.csv): robust_<attack>_eps<eps> and val_acc.")
 _file_importer("nas-bench-macro", "Import NAS-Bench-Macro from nas-bench-macro_cifar10.json: CIFAR-10 test accuracy "
                                   "of all 6,561 codes (seeds 0-2 and their mean, 50 epochs), params, FLOPs.")
+
+
+@import_.command(name="help-latency")
+@click.argument("path", type=click.Path())
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="Dataset the latencies are stored under (HELP measured NAS-Bench-201 at CIFAR resolution).")
+@allow_missing_option
+@replace_option
+@json_option
+@click.pass_context
+@handle_errors
+def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, allow_missing: bool, replace: bool,
+                            as_json: bool) -> None:
+    """Import HELP's NAS-Bench-201 latencies (data/nasbench201: latency/*.pt, str_arch2idx.pt), every device."""
+    from .tabular.help_latency import import_help_latency
+
+    _report_import(import_help_latency(open_store(ctx), path, dataset=dataset, replace=replace,
+                                       allow_missing=allow_missing), as_json)
 
 
 @import_.command(name="builtin")
@@ -332,6 +356,19 @@ device_option = click.option(
     "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
     help="Where networks and data live; auto: cuda if torch sees a GPU, else cpu.")
 protocol_option = click.option("--protocol", default=None, help="Protocol (default: the only or default one).")
+where_option = click.option(
+    "--where", "where", multiple=True, metavar="METRIC<OP>NUMBER",
+    help="Keep only architectures satisfying this constraint, e.g. 'latency_edgegpu<5' (repeat for more; "
+         "OP is <, <=, >, >=, == or !=). Architectures lacking the metric are excluded and counted on stderr.")
+
+
+def _report_feasibility(bench: Any, where: tuple[str, ...], epoch: Optional[int] = None) -> Any:
+    """The Feasibility of ``where`` on ``bench`` (None without constraints), its summary line on stderr."""
+    if not where:
+        return None
+    feas = bench.feasible(where, epoch)
+    click.echo(f"constraints: {feas.summary()}", err=True)
+    return feas
 
 
 @main.command(name="arch")
@@ -371,21 +408,27 @@ def arch_cmd(ctx: click.Context, arch: str, space: str, as_json: bool) -> None:
 @click.option("--epoch", type=int, default=None, help="Epoch (default: the last stored).")
 @click.option("--seed", type=int, default=None, help="Seed (default: the mean over seeds).")
 @protocol_option
+@where_option
 @click.argument("archs", nargs=-1, required=True)
 @json_option
 @click.pass_context
 @handle_errors
 def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int], seed: Optional[int],
-          protocol: Optional[str], archs: tuple[str, ...], as_json: bool) -> None:
-    """Look up a metric of architectures (official strings or indices)."""
+          protocol: Optional[str], where: tuple[str, ...], archs: tuple[str, ...], as_json: bool) -> None:
+    """Look up a metric of architectures (official strings or indices); --where drops those that fail it."""
     from .spaces import parse_arch_text
 
     bench = open_store(ctx).benchmark(space, dataset, protocol)
+    feas = _report_feasibility(bench, where, epoch)
     rows = []
     for a in archs:
         i = bench.index(parse_arch_text(a, bench.search_space))
+        if feas is not None and not feas.mask[i]:
+            continue
         rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric,
                          value=bench.query(i, metric, epoch, seed)))
+    if feas is not None:
+        click.echo(f"{len(rows)} of {len(archs)} queried architectures satisfy the constraints", err=True)
     if as_json:
         echo_json(rows)
     else:
@@ -399,18 +442,93 @@ def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Opti
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="How many.")
 @click.option("--epoch", type=int, default=None, help="Epoch (default: the last stored).")
 @protocol_option
+@where_option
 @json_option
 @click.pass_context
 @handle_errors
 def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch: Optional[int],
-        protocol: Optional[str], as_json: bool) -> None:
-    """The k best architectures by a metric (highest accuracy, lowest loss or cost)."""
+        protocol: Optional[str], where: tuple[str, ...], as_json: bool) -> None:
+    """The k best architectures by a metric (highest accuracy, lowest loss or cost), optionally under constraints."""
     bench = open_store(ctx).benchmark(space, dataset, protocol)
-    rows = [dict(rank=r + 1, index=i, value=v, arch=s) for r, (i, s, v) in enumerate(bench.top(metric, k, epoch))]
+    _report_feasibility(bench, where, epoch)
+    rows = [dict(rank=r + 1, index=i, value=v, arch=s)
+            for r, (i, s, v) in enumerate(bench.top(metric, k, epoch, where=where))]
     if as_json:
         echo_json(rows)
     else:
         echo_table(rows, ["rank", "index", "value", "arch"])
+
+
+@main.command()
+@space_option
+@dataset_option
+@click.option("--objectives", required=True, metavar="METRIC,METRIC[,...]",
+              help="Two or more metrics, each ranked in its declared direction, e.g. test_acc,latency_pixel3.")
+@click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: the last stored).")
+@click.option("--reference", default=None, metavar="NUMBER,NUMBER[,...]",
+              help="Reference point of the hypervolume, one value per objective, worse than the front "
+                   "(default: the worst candidate value of each objective, moved 1% of its range further).")
+@protocol_option
+@where_option
+@click.option("--plot", type=click.Path(), default=None,
+              help="Draw all architectures, the front and the reference point here (.png, .svg, .pdf, ...).")
+@json_option
+@click.pass_context
+@handle_errors
+def pareto(ctx: click.Context, space: str, dataset: str, objectives: str, epoch: Optional[int],
+           reference: Optional[str], protocol: Optional[str], where: tuple[str, ...], plot: Optional[str],
+           as_json: bool) -> None:
+    """The Pareto front of two or more objectives (each in its own direction) and its hypervolume."""
+    from .fronts import parse_reference, plot_front
+    from .paths import PLOT_SUFFIXES, output_file
+
+    if plot:
+        output_file(plot, "--plot", PLOT_SUFFIXES)
+    ref = parse_reference(reference) if reference is not None else None
+    bench = open_store(ctx).benchmark(space, dataset, protocol)
+    _report_feasibility(bench, where, epoch)
+    res = bench.pareto(objectives.split(","), where=where, reference=ref, epoch=epoch)
+    if plot:
+        plot_front(res, plot)
+    if as_json:
+        echo_json(dict(res.to_json(), plot=plot))
+        return
+    click.echo(f"{space}/{dataset}: {res.summary()}")
+    echo_table([dict(index=i, **dict(zip(res.objectives, v)), arch=a) for i, a, v in res.front],
+               ["index", *res.objectives, "arch"])
+    if plot:
+        click.echo(f"wrote {plot}")
+
+
+@main.command(name="export")
+@space_option
+@dataset_option
+@click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
+@click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
+@protocol_option
+@where_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default=None,
+              help="Output format (default: from the --out suffix, else csv); parquet needs pyarrow.")
+@click.option("--out", type=click.Path(), default=None, help="Write here instead of standard output.")
+@click.pass_context
+@handle_errors
+def export_cmd(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
+               protocol: Optional[str], where: tuple[str, ...], fmt: Optional[str], out: Optional[str]) -> None:
+    """Write a wide table: one row per architecture (arch_index, arch), one column per metric."""
+    from .frames import format_of, write_frame
+    from .paths import output_file
+
+    if out:
+        output_file(out, "--out")
+    fmt = format_of(fmt, out)
+    bench = open_store(ctx).benchmark(space, dataset, protocol)
+    _report_feasibility(bench, where, epoch)
+    df = bench.frame([m.strip() for m in metrics.split(",")] if metrics else None, epoch=epoch, where=where)
+    text = write_frame(df, fmt, out)
+    if text is not None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {len(df)} rows x {df.shape[1]} columns ({fmt}) to {out}", err=True)
 
 
 # --------------------------------------------------------------------------- cost

@@ -5,7 +5,7 @@ A constraint is ``METRIC OP NUMBER`` with OP one of ``<``, ``<=``, ``>``, ``>=``
 an architecture must satisfy all; one that lacks a constrained metric (NaN) is infeasible
 and counted in the report, never silently kept. Metrics that do not depend on training
 (params, FLOPs, latency) are read at their only epoch; others at the benchmark's last one
-unless the constraint's ``epoch`` is given.
+unless the query's ``epoch`` is given.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from .bench import metric_epoch
 from .errors import ZcdbError
 from .metrics import check_name
 
@@ -92,17 +93,15 @@ def feasible(bench: Any, constraints: Sequence[Union[str, Constraint]], epoch: O
     """Evaluate ``constraints`` on every architecture of ``bench`` (a :class:`zcdb.bench.BaseBenchmark`).
 
     ``epoch`` applies to training metrics (default: each metric's last stored epoch); metrics
-    stored at one epoch only (costs) are read there. Unknown metrics raise the benchmark's
-    one-line :class:`~zcdb.errors.UnknownMetric`.
+    stored at epoch 0 only (costs) are read there (:func:`zcdb.bench.metric_epoch`). Unknown
+    metrics raise the benchmark's one-line :class:`~zcdb.errors.UnknownMetric`.
     """
     cons = parse_all(constraints)
     mask: Optional[np.ndarray] = None
     missing: dict[str, int] = {}
     violated: dict[str, int] = {}
     for c in cons:
-        eps = bench.epochs(c.metric)
-        ep = eps[0] if len(eps) == 1 else (epoch if epoch is not None and epoch in eps else None)
-        v = np.asarray(bench.values(c.metric, ep), dtype=np.float64)
+        v = np.asarray(bench.values(c.metric, metric_epoch(bench, c.metric, epoch)), dtype=np.float64)
         ok = c.holds(v)
         missing[str(c)] = int(np.isnan(v).sum())
         violated[str(c)] = int((~np.isnan(v) & ~ok).sum())

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import difflib
 import hashlib
 import json
 import math
@@ -619,7 +620,10 @@ class Store:
         n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
         if n == sp.require_size("a tabular store"):
             return
-        rows = ((space, i, s, sp.canonical(i)) for i, s in enumerate(sp.all_strings()))
+        canon = _CANONICAL.get((space, id(sp)))
+        if canon is None:  # a second store in the same process (tests, scripts) need not recompute them
+            canon = _CANONICAL[(space, id(sp))] = [sp.canonical(i) for i in range(len(sp.all_strings()))]
+        rows = ((space, i, s, canon[i]) for i, s in enumerate(sp.all_strings()))
         self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
 
     def _id(self, table: str, **key: str) -> int:
@@ -632,6 +636,10 @@ class Store:
             f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(key.values())
         )
         return int(cur.lastrowid)
+
+
+#: Canonical forms of every architecture, by space (name and object), once computed: a pure function of the space.
+_CANONICAL: dict[tuple[str, int], list[str]] = {}
 
 
 def _migrate_metrics(conn: sqlite3.Connection) -> None:
@@ -668,9 +676,12 @@ class ImportBatch:
         self.missing = 0
         #: Non-finite proxy scores, stored as NaN with their reason (a proxy can diverge).
         self.nonfinite_scores = 0
+        #: Values of series added with ``agree_digits`` that differed from the stored ones only past
+        #: that many significant digits: the stored values were kept (neither a change nor a conflict).
+        self.kept_as_stored = 0
         #: One line each: things the user should look at, though the import succeeded.
         self.warnings: list[str] = []
-        self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray]] = []
+        self._evals: list[tuple[str, str, str, str, int, int, np.ndarray, np.ndarray, Optional[int]]] = []
         self._proxies: list[tuple] = []
         self._protocols: dict[str, str] = {}
         self._declared: dict[str, MetricSpec] = {}
@@ -712,8 +723,14 @@ class ImportBatch:
     def add_evaluations(
         self, space: str, dataset: str, protocol: str, metric: str, epoch: int, seed: int,
         arch_index: Sequence[int], values: Sequence[float], where: Optional[Callable[[int], str]] = None,
+        agree_digits: Optional[int] = None,
     ) -> None:
         """Add one series (or part of one): ``values[k]`` of architecture ``arch_index[k]``.
+
+        ``agree_digits=d`` says a value and a stored one that agree to ``d`` significant digits
+        (differ by at most half a unit of the ``d``-th) are the same measurement, as when one
+        source republishes another's doubles as 8-digit text: the stored value is kept (counted in
+        :attr:`kept_as_stored`) instead of being reported as a conflict.
 
         Every importer's values pass here, so these checks hold for all of them: a
         non-finite value is refused unless the batch allows missing values (then it is
@@ -737,8 +754,10 @@ class ImportBatch:
             at = where(k) if where is not None else self.source
             raise CorruptFile(f"{at}: architecture {int(idx[k])} appears twice for {dataset}:{metric} "
                               f"epoch {epoch}: keep one row per architecture (remove or merge the duplicates)")
+        if agree_digits is not None and not (isinstance(agree_digits, int) and 1 <= agree_digits <= 17):
+            raise ZcdbError(f"agree_digits {agree_digits!r}: give a number of significant digits, 1..17")
         self._check_values(dataset, metric, epoch, seed, idx, val, where)
-        self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val))
+        self._evals.append((space, dataset, protocol, metric, int(epoch), int(seed), idx, val, agree_digits))
         self.rows += idx.size
 
     def _check_values(self, dataset: str, metric: str, epoch: int, seed: int, idx: np.ndarray, val: np.ndarray,
@@ -874,7 +893,7 @@ class ImportBatch:
         spaces = set()
         bids: dict[tuple[str, str, str], int] = {}
         mids: dict[str, int] = {}
-        for space, dataset, protocol, metric, epoch, seed, idx, val in self._evals:
+        for space, dataset, protocol, metric, epoch, seed, idx, val, digits in self._evals:
             if space not in spaces:
                 s._ensure_space(space)
                 spaces.add(space)
@@ -898,6 +917,8 @@ class ImportBatch:
                     f"{self.source}: the same ({dataset}, {metric}, epoch {epoch}, seed {seed}) row appears twice: "
                     "keep one row per architecture (remove or merge the duplicates)"
                 ) from None
+            if digits is not None:
+                self._keep_agreeing(bid, mid, epoch, seed, digits)
         key = "i.benchmark_id = e.benchmark_id AND i.metric_id = e.metric_id AND i.epoch = e.epoch " \
               "AND i.seed = e.seed AND i.arch_index = e.arch_index"
         differing = conn.execute(
@@ -930,6 +951,32 @@ class ImportBatch:
             )
         conn.execute("DROP TABLE temp.incoming")
         return changed
+
+    def _keep_agreeing(self, bid: int, mid: int, epoch: int, seed: int, digits: int) -> None:
+        """Put the stored value back into ``temp.incoming`` wherever the two agree to ``digits`` significant digits."""
+        conn = self.store.conn
+        rows = conn.execute(
+            "SELECT i.arch_index, i.value, e.value FROM temp.incoming i JOIN evaluations e ON "
+            "e.benchmark_id = i.benchmark_id AND e.metric_id = i.metric_id AND e.epoch = i.epoch AND e.seed = i.seed "
+            "AND e.arch_index = i.arch_index WHERE i.benchmark_id = ? AND i.metric_id = ? AND i.epoch = ? "
+            "AND i.seed = ? AND i.value IS NOT e.value AND i.value IS NOT NULL AND e.value IS NOT NULL",
+            (bid, mid, epoch, seed)).fetchall()
+        if not rows:
+            return
+        a = np.array(rows, dtype=np.float64)
+        new, old = a[:, 1], a[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            big = np.maximum(np.abs(old), np.abs(new))
+            # half a unit of the last digit kept, with room for the rounding of this very bound
+            half_unit = 0.5 * 10.0 ** (np.floor(np.log10(big)) - (digits - 1)) * (1 + 1e-9)
+            same = np.isfinite(old) & np.isfinite(new) & (np.abs(old - new) <= half_unit)
+        if not same.any():
+            return
+        self.kept_as_stored += int(same.sum())
+        conn.executemany(
+            "UPDATE temp.incoming SET value = ? WHERE benchmark_id = ? AND metric_id = ? AND epoch = ? AND seed = ? "
+            "AND arch_index = ?",
+            [(float(o), bid, mid, epoch, seed, int(i)) for i, o in zip(a[same, 0], old[same])])
 
     def _write_protocols_and_aliases(self, replace: bool) -> int:
         conn = self.store.conn
@@ -1064,8 +1111,13 @@ class Benchmark(BaseBenchmark):
         cat = self._catalog()
         if metric not in cat:
             check_metric_name(metric)
+            names = sorted(cat)
+            close = difflib.get_close_matches(metric, names, n=3)
+            shown = ", ".join(names) if len(names) <= 12 else \
+                f"{', '.join(names[:12])}, ... ({len(names)} in all: `zcdb metrics` lists them)"
             raise UnknownMetric(
-                f"{self.space}/{self.dataset} has no {metric!r}: stored metrics are {', '.join(sorted(cat))}"
+                f"{self.space}/{self.dataset} has no {metric!r}: stored metrics are {shown}"
+                + (f"; did you mean {' or '.join(close)}?" if close else "")
             )
         return cat[metric]
 

@@ -1,0 +1,96 @@
+"""Wide tables of a benchmark for pandas users, and their export (CSV, JSON, Parquet).
+
+:func:`frame` is one row per architecture (``arch_index``, ``arch``, then one column per
+metric); :func:`write_frame` writes it. pandas is imported on call, never at import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+import numpy as np
+
+from .bench import metric_epoch
+from .errors import ZcdbError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["frame", "write_frame", "FORMATS", "format_of"]
+
+#: What :func:`write_frame` writes (parquet needs pyarrow or fastparquet).
+FORMATS = ("csv", "json", "parquet")
+
+
+def frame(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[int] = None,
+          where: Optional[Sequence[Any]] = None) -> "pd.DataFrame":
+    """``bench`` as a wide DataFrame: ``arch_index``, ``arch`` (official string), then ``metrics``
+    (default: all the benchmark's), one row per architecture of the space, NaN where a value is
+    missing. Each metric is read at ``epoch`` (costs at their epoch 0, see
+    :func:`zcdb.bench.metric_epoch`; default: its last). ``where``: keep only the architectures
+    that satisfy these constraints (:meth:`zcdb.bench.BaseBenchmark.feasible`).
+    """
+    import pandas as pd
+
+    names = list(metrics) if metrics is not None else list(bench.metrics())
+    if not names:
+        raise ZcdbError(f"{bench.space}/{bench.dataset} has no metrics to export: import some first (see `zcdb info`)")
+    for m in names:
+        if names.count(m) > 1:
+            raise ZcdbError(f"metric {m} is listed twice: list each once")
+        if m in ("arch_index", "arch"):
+            raise ZcdbError(f"a metric named {m!r} would clash with the frame's own {m} column")
+    cols = {m: np.asarray(bench.values(m, metric_epoch(bench, m, epoch)), dtype=np.float64) for m in names}
+    n = bench.search_space.require_size("a wide frame")
+    rows = np.flatnonzero(bench.feasible(where, epoch).mask) if where else np.arange(n)
+    strings = np.asarray(bench.search_space.all_strings(), dtype=object)
+    data: dict[str, Any] = {"arch_index": rows.astype(np.int64), "arch": strings[rows]}
+    data.update({m: cols[m][rows] for m in names})
+    return pd.DataFrame(data)
+
+
+def format_of(fmt: Optional[str], out: Optional[Union[str, os.PathLike]]) -> str:
+    """The format to write: ``fmt``, else the suffix of ``out`` (.csv, .json, .parquet), else csv."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(out).suffix.lower().lstrip(".") if out is not None else ""
+    return suffix if suffix in FORMATS else "csv"
+
+
+def write_frame(df: "pd.DataFrame", fmt: str, out: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
+    """Write ``df`` as ``fmt`` to ``out``; with no ``out``, return the text (csv and json only).
+
+    JSON is a list of records (NaN as null). Parquet needs pyarrow or fastparquet; without
+    them it is a one-line :class:`ZcdbError` naming the fix."""
+    if fmt == "parquet":
+        if out is None:
+            raise ZcdbError("parquet is binary: give --out FILE.parquet")
+        if not any(importlib.util.find_spec(m) is not None for m in ("pyarrow", "fastparquet")):
+            raise ZcdbError("--format parquet needs pyarrow (pip install pyarrow), or use --format csv or json")
+    text: Optional[str] = None
+    if fmt == "csv":
+        text = df.to_csv(index=False)
+    elif fmt == "json":  # Python's json writes floats exactly (pandas' to_json rounds to 15 digits)
+        records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                   for r in df.to_dict(orient="records")]
+        text = json.dumps(records, indent=None) + "\n"
+    elif fmt != "parquet":
+        raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if out is None:
+        return text
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if fmt == "parquet":
+            df.to_parquet(p, index=False)
+        else:
+            p.write_text(text or "")
+    except OSError as exc:
+        raise ZcdbError(f"cannot write --out {p} ({exc.strerror}): give a path you can write") from None
+    return None
