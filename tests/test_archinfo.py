@@ -40,3 +40,18 @@ def test_arch_report_ranks_costs_and_proxies(tmp_path):
     assert r.exit_code == 0 and "computed" in r.output and f"{n - 7} of {n}" in r.output, r.output
     r = run_cli(db, "arch", "|bad|")
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+
+
+def test_query_params_is_the_exact_count_where_no_row_holds_it(tmp_path):
+    db = tmp_path / "q.db"
+    s = zcdb.open(db)
+    with s.importing("t", "test", {}) as b:
+        b.add_evaluations("nb201", "cifar10", "200ep", "test_acc", 200, -1, [3, 4], [90.0, 91.0])
+    s.close()
+    r = run_cli(db, "query", "--dataset", "cifar10", "--metric", "params", "3", "--json")
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.output)[0]
+    assert row["computed"] and row["value"] == zcdb.spaces.get_space("nb201").cost(3, "cifar10")[0]
+    r = run_cli(db, "query", "--dataset", "cifar10", "--metric", "test_acc", "3", "--json")
+    assert json.loads(r.output)[0] == dict(index=3, arch=nb201.string_of(3), metric="test_acc", value=90.0,
+                                           computed=False)

@@ -11,7 +11,7 @@ representative). No SQL here: it asks the store and the benchmarks.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -78,3 +78,13 @@ def _computed_costs(sp: Any, index: int, dataset: str, have: set[str]) -> list[d
     units = {"params": "M", "flops": "MFLOPs"}
     return [dict(metric=m, epoch=0, value=float(v), unit=units[m], best="min", rank=None, ranked=0, computed=True)
             for m, v in zip(COST_METRICS, (params, flops)) if m not in have]
+
+
+def exact_cost(sp: Any, index: int, dataset: str, metric: str) -> Optional[float]:
+    """``metric`` (params or flops) of one architecture from the space's exact counter, or ``None``."""
+    if metric not in COST_METRICS:
+        return None
+    try:
+        return float(sp.cost(index, dataset)[COST_METRICS.index(metric)])
+    except (MissingCapability, ZcdbError):
+        return None

@@ -418,21 +418,33 @@ def query(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Opti
     """Look up a metric of architectures (official strings or indices); --where drops those that fail it."""
     from .spaces import parse_arch_text
 
+    from .archinfo import COST_METRICS, exact_cost
+
     bench = open_store(ctx).benchmark(space, dataset, protocol)
     feas = _report_feasibility(bench, where, epoch)
+    # params and FLOPs: the space's exact count where the benchmark holds no value (marked computed)
+    stored = metric not in COST_METRICS or metric in bench.metrics()
     rows = []
     for a in archs:
         i = bench.index(parse_arch_text(a, bench.search_space))
         if feas is not None and not feas.mask[i]:
             continue
-        rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric,
-                         value=bench.query(i, metric, epoch, seed)))
+        value = bench.query(i, metric, epoch, seed) if stored else math.nan
+        computed = False
+        if metric in COST_METRICS and math.isnan(value):
+            exact = exact_cost(bench.search_space, i, dataset, metric)
+            if exact is not None:
+                value, computed = exact, True
+            elif not stored:
+                bench.query(i, metric, epoch, seed)  # the benchmark's own one-line error
+        rows.append(dict(index=i, arch=bench.search_space.string_of(i), metric=metric, value=value,
+                         computed=computed))
     if feas is not None:
         click.echo(f"{len(rows)} of {len(archs)} queried architectures satisfy the constraints", err=True)
     if as_json:
         echo_json(rows)
     else:
-        echo_table(rows, ["index", "value", "arch"])
+        echo_table(rows, ["index", "value", "arch"] + (["computed"] if any(r["computed"] for r in rows) else []))
 
 
 @main.command()
