@@ -163,3 +163,34 @@ def test_writing_commands_create_the_store(tmp_path):
     r = run(db, "import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column", "arch",
             "--column", "acc=cifar10:test_acc", "--epoch", "200")
     assert r.exit_code == 0 and db.exists(), r.output
+
+
+def test_every_command_help_ends_with_an_example_of_itself():
+    from zcdb.cli import _walk_commands
+
+    missing = []
+    for path, cmd in _walk_commands(main):
+        r = CliRunner().invoke(main, [*path.split(), "--help"])
+        tail = r.output.split("Examples:")[-1] if "Examples:" in r.output else ""
+        if r.exit_code != 0 or f"zcdb {path}" not in tail:
+            missing.append(path)
+    assert not missing, f"commands without an example in their help: {missing}"
+
+
+def test_every_example_parses_against_its_command():
+    import shlex
+
+    from zcdb.cli import EXAMPLES, _walk_commands
+
+    cmds = dict(_walk_commands(main))
+    assert set(EXAMPLES) == set(cmds)
+    for path, lines in EXAMPLES.items():
+        for line in lines:
+            words = shlex.split(line.split(" #")[0].split(" > ")[0])
+            assert words[0] == "zcdb"
+            words = words[1:]
+            if words[:1] == ["--db"]:
+                words = words[2:]
+            n = len(path.split())
+            assert " ".join(words[:n]) == path, line
+            cmds[path].make_context(path, words[n:])  # unknown options or missing required ones raise

@@ -1184,3 +1184,78 @@ def search_runs(ctx: click.Context, space: Optional[str], dataset: Optional[str]
         echo_json(rows)
     else:
         echo_table(rows)
+
+
+# --------------------------------------------------------------------------- examples
+#: One or two copy-pasteable examples per command, printed at the end of its --help
+#: (``tests/test_cli.py`` checks every command has one that names it).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "info": ("zcdb info", "zcdb --db my.db info --json"),
+    "metrics": ("zcdb metrics", "zcdb metrics --builtin"),
+    "spaces": ("zcdb spaces",),
+    "import csv": ("zcdb import csv acc.csv --space nb201 --arch-column arch --epoch 200 "
+                   "--column c10=cifar10:test_acc",
+                   "zcdb import csv robust.csv --space nb201 --arch-column arch --epoch 200 "
+                   "--column fgsm=cifar10:robust_fgsm --metric robust_fgsm:max:%"),
+    "import naslib-zc": ("zcdb import naslib-zc zc_nasbench201.json",
+                         "zcdb import naslib-zc tnb101_micro_zen.zip"),
+    "import nb201-pth": ("zcdb import nb201-pth NAS-Bench-201-v1_1-096897.pth",),
+    "import nats-tss": ("zcdb import nats-tss NATS-tss-v1_0-3ffb9-simple/",),
+    "import nats-sss": ("zcdb import nats-sss NATS-sss-v1_0-50262-simple/ --final-only",),
+    "import hw-nas-bench": ("zcdb import hw-nas-bench HW-NAS-Bench-v1_0.pickle",
+                            "zcdb import hw-nas-bench hw-nas-bench/   # the three CSV tables"),
+    "import nb201-robustness": ("zcdb import nb201-robustness robustness_targets.csv",),
+    "import nas-bench-macro": ("zcdb import nas-bench-macro nas-bench-macro_cifar10.json",),
+    "import help-latency": ("zcdb import help-latency HELP/data/nasbench201/",),
+    "import builtin": ("zcdb import builtin --list", "zcdb import builtin nb201-digits"),
+    "arch": ("zcdb arch 1459", "zcdb arch 02012100 --space macro --json"),
+    "query": ("zcdb query --dataset cifar10 --metric test_acc 1459 "
+              "'|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'",
+              "zcdb query --dataset cifar10 --metric params 1459   # exact count if no row holds it"),
+    "top": ("zcdb top --dataset cifar10 --metric test_acc -k 5",
+            "zcdb top --dataset cifar10 --metric test_acc --where 'latency_edgegpu<5' --where 'params<=1.0'"),
+    "pareto": ("zcdb pareto --dataset cifar10 --objectives test_acc,latency_pixel3 --plot front.png",),
+    "export": ("zcdb export --dataset cifar10 --metrics test_acc,params --format csv --out nb201-c10.csv",),
+    "cost": ("zcdb cost --dataset cifar10 1459", "zcdb cost --space macro --dataset cifar10 00000012 --json"),
+    "tabulate": ("zcdb tabulate --dataset digits --protocol digits-v1 --archs unique --seeds 0,1 --workers 2",),
+    "proxies list": ("zcdb proxies list",),
+    "proxies compute": ("zcdb proxies compute --dataset cifar10 --data cifar10/ --split test --proxies all "
+                        "--sample 100 --workers 2",
+                        "zcdb proxies compute --dataset digits --proxies nwot,synflow --archs-file unique"),
+    "proxies export": ("zcdb proxies export --dataset cifar10 --format csv > scores.csv",),
+    "proxies eval": ("zcdb proxies eval --dataset cifar10 --metric test_acc --plot eval.png",
+                     "zcdb proxies eval --dataset cifar10 --metric test_acc --all-available --bootstrap 0"),
+    "proxies combine": ("zcdb proxies combine --dataset cifar10 --proxies meco,zen,epe_nas --method log-rank",
+                        "zcdb proxies combine --dataset cifar10 --select-on nb201/digits"),
+    "surrogate features": ("zcdb surrogate features", "zcdb surrogate features --json"),
+    "surrogate fit": ("zcdb surrogate fit --dataset cifar10 --metric val_acc --n-train 200 --out s.zcs",),
+    "surrogate eval": ("zcdb surrogate eval s.zcs",),
+    "surrogate study": ("zcdb surrogate study --dataset cifar10 --metric test_acc --features onehot --features onehot,zc --trials 3",),
+    "surrogate info": ("zcdb surrogate info s.zcs",),
+    "search list": ("zcdb search list",),
+    "search run": ("zcdb search run --algo rea --dataset cifar10 --budget-queries 300 --seeds 0-9",),
+    "search compare": ("zcdb search compare --algos random,rea,bananas --dataset cifar10 --seeds 0-99 "
+                       "--budget-queries 300 --out cmp/",
+                       "zcdb search compare --algos random,mo-rea --dataset cifar10 "
+                       "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300"),
+    "search runs": ("zcdb search runs --dataset cifar10",),
+}
+
+
+def _walk_commands(group: click.Group, prefix: str = "") -> Any:
+    for name, cmd in group.commands.items():
+        path = f"{prefix}{name}"
+        if isinstance(cmd, click.Group):
+            yield from _walk_commands(cmd, path + " ")
+        else:
+            yield path, cmd
+
+
+def _add_examples() -> None:
+    for path, cmd in _walk_commands(main):
+        lines = EXAMPLES.get(path)
+        if lines:
+            cmd.epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_add_examples()
