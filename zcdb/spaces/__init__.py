@@ -10,13 +10,13 @@ import re
 from typing import Optional, Union
 
 from ..errors import UnknownArch, UnknownSpace
-from . import macro, nats_sss, nb201
+from . import macro, nats_sss, nb101, nb201
 from .base import MissingCapability, ProductSpace, SearchSpace
 
 __all__ = ["SPACES", "DEFAULT_SPACE", "get_space", "describe_spaces", "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE)}
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE, nb101.SPACE)}
 
 #: The space that commands and functions take when none is named (the first benchmark zcdb held).
 DEFAULT_SPACE = "nb201"
