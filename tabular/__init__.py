@@ -18,6 +18,7 @@ def importers() -> dict[str, Callable]:
     from .csv_table import import_csv
     from .hw_nas_bench import import_hw_nas_bench
     from .nas_bench_macro import import_nas_bench_macro
+    from .nasbench import import_nasbench_tfrecord, import_nasbench_vis
     from .naslib_zc import import_naslib_zc
     from .nats_sss import import_nats_sss
     from .nats_tss import import_nats_tss
@@ -31,5 +32,7 @@ def importers() -> dict[str, Callable]:
         "nats-sss": import_nats_sss,
         "hw-nas-bench": import_hw_nas_bench,
         "nas-bench-macro": import_nas_bench_macro,
+        "nasbench-tfrecord": import_nasbench_tfrecord,
+        "nasbench-vis": import_nasbench_vis,
         "builtin": import_builtin,
     }

@@ -12,7 +12,9 @@ Two layouts are read:
 Proxy scores go to the ``proxy_scores`` table with data ``naslib-zc`` and unknown seed and
 batch size (-1); ``params`` and ``flops`` are also stored as cost metrics (epoch 0) and
 ``val_accuracy`` as ``val_acc`` at the space's ``suite_zero_epoch`` (nb201: 200, the
-cifar10-valid setting for cifar10).
+cifar10-valid setting for cifar10); ``params`` and ``flops`` only as proxy scores where the
+space says the released costs are not of its benchmark's networks (``suite_zero_costs``).
+A file may name its benchmark above the datasets (``{"nasbench101": {"cifar10": ...}}``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,11 @@ def import_naslib_zc(
         raise CorruptFile(f"{p} nests JSON deeper than any NAS-Bench-Suite-Zero file: {_HINT}") from None
     if not isinstance(data, dict) or not data:
         raise CorruptFile(f"{p}: expected a JSON object of datasets or architectures: {_HINT}")
+    if len(data) == 1:  # {benchmark: {dataset: ...}} (zc_nasbench101.json names its benchmark first)
+        (top, inner), = data.items()
+        if top not in _KNOWN_DATASETS and isinstance(inner, dict) and inner and all(
+                k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in inner.items()):
+            data = inner
     if all(k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in data.items()):
         layout = "released"
         parts = {k: v for k, v in data.items() if dataset is None or k == dataset}
@@ -106,9 +113,16 @@ def import_naslib_zc(
             val_idx: list[int] = []
             val: list[float] = []
             val_keys: list[str] = []
+            seen: set[int] = set()
+            repeated = 0
             for key, rec in archs.items():
                 where = f"{p}: {ds} / {key}"
                 i = _arch_index(mod, key, where)
+                if mod.naslib_keys_repeat:
+                    if i in seen:
+                        repeated += 1
+                        continue
+                    seen.add(i)
                 if not isinstance(rec, dict):
                     raise CorruptFile(f"{where}: expected an object of proxy scores, got {_shown(rec)}: {_HINT}")
                 for name, entry in rec.items():
@@ -133,9 +147,12 @@ def import_naslib_zc(
                     val_keys.append(key)
             for name, (idx, s, t, keys) in sorted(scores.items()):
                 batch.add_proxy_scores(space, ds, name, -1, -1, DATA_LABEL, idx, s, t)
-                if name in ("params", "flops"):
+                if name in ("params", "flops") and mod.suite_zero_costs:
                     batch.add_evaluations(space, ds, protocol, name, 0, MEAN_SEED, idx, s,
                                           where=lambda k, keys=keys, ds=ds: f"{p}: {ds} / {keys[k]}")
+            if repeated:
+                batch.warnings.append(f"{p}: {ds}: {repeated} of {len(archs)} keys name an architecture that an "
+                                      f"earlier key names ({space}'s NASLib keys are unpruned cells): kept the first")
             if val_idx:
                 batch.add_evaluations(space, ds, protocol, "val_acc", mod.suite_zero_epoch or 0, MEAN_SEED,
                                       np.asarray(val_idx), np.asarray(val),

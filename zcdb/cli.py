@@ -254,6 +254,10 @@ _file_importer("nats-sss", "Import NATS-Bench's size benchmark from its fast-mod
 _file_importer("hw-nas-bench", "Import HW-NAS-Bench latency and energy from HW-NAS-Bench-v1_0.pickle.")
 _file_importer("nas-bench-macro", "Import NAS-Bench-Macro from nas-bench-macro_cifar10.json: CIFAR-10 test accuracy "
                                   "of all 6,561 codes (seeds 0-2 and their mean, 50 epochs), params, FLOPs.")
+_file_importer("nasbench-tfrecord", "Import NAS-Bench-101's official nasbench_only108.tfrecord or nasbench_full.tfrecord "
+                                    "(no TensorFlow needed): accuracies and training times of every training, params.")
+_file_importer("nasbench-vis", "Import a nasbench-vis NAS-Bench-101 sample (nasbench-vis_data-1k.json or -20k.json): "
+                               "validation accuracy at 4/12/36/108 epochs, training time, params.")
 
 
 @import_.command(name="builtin")
