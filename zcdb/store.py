@@ -2,7 +2,8 @@
 
 Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 
-``archs``         space, arch_index, arch (official string), canonical (isomorphism class form)
+``archs``         space, arch_index, arch (official string), canonical (isomorphism class form) of
+                  every architecture that has rows
 ``benchmarks``    id, space, dataset, protocol (the training recipe the rows come from)
 ``metrics``       id, name
 ``evaluations``   benchmark_id, metric_id, epoch, seed, arch_index, value, source_id (WITHOUT ROWID,
@@ -570,12 +571,15 @@ class Store:
         batch._commit(replace)
         self._generation += 1
 
-    def _ensure_space(self, space: str) -> None:
+    def _ensure_archs(self, space: str, indices: np.ndarray) -> None:
+        """The ``archs`` rows (string, canonical form) of ``indices``: those that have rows, not
+        the whole space (423,624 strings would cost every first import of NAS-Bench-101 seconds)."""
         sp = get_space(space)
         n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
         if n == sp.require_size("a tabular store"):
             return
-        rows = ((space, i, s, sp.canonical(i)) for i, s in enumerate(sp.all_strings()))
+        idx = np.unique(np.asarray(indices, dtype=np.int64)).tolist()
+        rows = ((space, i, sp.string_of(i), sp.canonical(i)) for i in idx)
         self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
 
     def _id(self, table: str, **key: str) -> int:
@@ -789,7 +793,7 @@ class ImportBatch:
         mids: dict[str, int] = {}
         for space, dataset, protocol, metric, epoch, seed, idx, val in self._evals:
             if space not in spaces:
-                s._ensure_space(space)
+                s._ensure_archs(space, np.concatenate([e[6] for e in self._evals if e[0] == space]))
                 spaces.add(space)
             bid = bids.get((space, dataset, protocol))
             if bid is None:
@@ -858,7 +862,7 @@ class ImportBatch:
                 conn.execute("INSERT OR REPLACE INTO protocols VALUES (?, ?)", (name, desc))
                 changed += 1
         for space, dataset, protocol, idx, rep in self._aliases:
-            self.store._ensure_space(space)
+            self.store._ensure_archs(space, np.concatenate([idx, rep]))
             bid = self.store._id("benchmarks", space=space, dataset=dataset, protocol=protocol)
             pairs = [(bid, i, r) for i, r in zip(idx.tolist(), rep.tolist()) if i != r]
             if not replace:
