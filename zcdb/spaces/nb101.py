@@ -512,7 +512,7 @@ def path_encoding(indices: np.ndarray) -> tuple[list[str], np.ndarray]:
         for length in range(graphs.N_NODES):
             lo, hi = offset[length], offset[length + 1]
             src = np.arange(lo, hi)
-            dst = offset[length + 1] + (src - lo)[None, :] * 3 + op[:, None]
+            dst = offset[length + 1] + (src - lo)[None, :] * 3 + np.minimum(op, 2)[:, None]  # empty: zeroed below
             np.put_along_axis(shifted, dst, into[:, lo:hi], axis=1)
         P[v] = np.where((op < 3)[:, None], shifted, 0)
     cols = []
