@@ -10,7 +10,7 @@ a minute per core), checks that the 423,624 hashes are distinct and their first 
 too (the lookup relies on it), sorts by hash and writes, in the layout
 :func:`zcdb.spaces.nb101.encode_table` documents, the sorted MD5 digests and the packed
 padded cell of each (7.1 MB: MD5 digests do not compress). Every run writes the same
-arrays.
+bytes.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
     if (hi[1:] <= hi[:-1]).any():
         raise SystemExit("two classes share the first 64 bits of their hash: the lookup needs another key")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **nb101.encode_table(digest, codes.astype(np.uint32)))
+    nb101.write_table(args.out, nb101.encode_table(digest, codes.astype(np.uint32)))
     print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
 

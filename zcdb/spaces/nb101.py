@@ -180,43 +180,64 @@ def parse_spec_string(text: str) -> tuple[list[list[int]], list[str]]:
 def encode_table(digest: np.ndarray, codes: np.ndarray) -> dict[str, np.ndarray]:
     """The shipped file's arrays from the sorted ``(N, 16)`` digests and the ``(N,)`` uint32 codes.
 
-    Byte planes compress where whole values do not: ``hi_delta`` (8, N) holds the big-endian
-    bytes of the differences of the digests' first 64 bits (sorted, so the top bytes are
-    mostly zero), ``lo`` (8, N) the last 64 bits, ``code`` (4, N) the codes, each plane a row.
+    One array per byte plane, since planes compress where whole values do not: ``hi0..hi7``
+    the big-endian bytes of the differences of the digests' first 64 bits (sorted, so the
+    top planes are mostly zero), ``lo0..lo7`` the last 64 bits, ``code0..code3`` the codes.
+    :func:`write_table` compresses the planes that compress and stores the others as they are.
     """
     words = np.ascontiguousarray(digest, dtype=np.uint8).view(">u8").reshape(-1, 2).astype(np.uint64)
     delta = np.diff(words[:, 0], prepend=np.uint64(0))
+    out = {}
+    for name, values, dtype in (("hi", delta, ">u8"), ("lo", words[:, 1], ">u8"), ("code", codes, ">u4")):
+        planes = values.astype(dtype).view(np.uint8).reshape(len(values), -1)
+        out.update({f"{name}{k}": np.ascontiguousarray(planes[:, k]) for k in range(planes.shape[1])})
+    return out
 
-    def planes(a: np.ndarray, dtype: str) -> np.ndarray:
-        return np.ascontiguousarray(a.astype(dtype).view(np.uint8).reshape(len(a), -1).T)
 
-    return {"hi_delta": planes(delta, ">u8"), "lo": planes(words[:, 1], ">u8"), "code": planes(codes, ">u4")}
+def write_table(path: Union[str, Path], arrays: Mapping[str, np.ndarray]) -> None:
+    """An ``.npz`` of ``arrays`` (``np.load`` reads it), each member deflated only where that saves a tenth."""
+    import io
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, a in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(a), allow_pickle=False)
+            raw = buf.getvalue()
+            packs = len(zlib.compress(raw, 6)) < 0.9 * len(raw)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes every run
+            info.compress_type = zipfile.ZIP_DEFLATED if packs else zipfile.ZIP_STORED
+            zf.writestr(info, raw)
 
 
-def decode_table(arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(digest (N, 16) uint8, codes (N,) uint32)`` from :func:`encode_table`'s arrays."""
-    def values(planes: np.ndarray, dtype: str) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(planes, dtype=np.uint8).T).view(dtype)[:, 0]
+def decode_table(arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hi, lo, codes)`` from :func:`encode_table`'s arrays: the digests' two 64-bit halves
+    (uint64) and the codes (uint32)."""
+    def values(name: str, width: int, dtype: str) -> np.ndarray:
+        planes = np.stack([np.asarray(arrays[f"{name}{k}"], dtype=np.uint8) for k in range(width)], axis=1)
+        return planes.view(dtype)[:, 0]
 
-    hi = np.cumsum(values(arrays["hi_delta"], ">u8").astype(np.uint64), dtype=np.uint64)
-    lo = values(arrays["lo"], ">u8").astype(np.uint64)
-    digest = np.stack([hi, lo], axis=1).astype(">u8").view(np.uint8).reshape(-1, 16)
-    return digest, values(arrays["code"], ">u4").astype(np.uint32)
+    hi = np.cumsum(values("hi", 8, ">u8").astype(np.uint64), dtype=np.uint64)
+    return hi, values("lo", 8, ">u8").astype(np.uint64), values("code", 4, ">u4").astype(np.uint32)
+
+
+_TABLE_MEMBERS = tuple(f"{n}{k}" for n, w in (("hi", 8), ("lo", 8), ("code", 4)) for k in range(w))
 
 
 @functools.lru_cache(maxsize=1)
 def _table() -> dict[str, np.ndarray]:
     try:
         with np.load(TABLE) as f:
-            digest, codes = decode_table({k: f[k] for k in ("hi_delta", "lo", "code")})
+            hi, lo, codes = decode_table({k: f[k] for k in _TABLE_MEMBERS})
     except (OSError, KeyError, ValueError) as exc:
         raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} is missing or damaged ({exc}): "
                         f"reinstall zcdb, or regenerate it with `{REGENERATE}`") from None
-    if digest.shape != (NUM_ARCHS, 16) or codes.shape != (NUM_ARCHS,):
+    if codes.shape != (NUM_ARCHS,):
         raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} holds {codes.shape[0]:,} cells, not {NUM_ARCHS:,}: "
                         f"regenerate it with `{REGENERATE}`")
-    words = digest.view(">u8").reshape(NUM_ARCHS, 2).astype(np.uint64)
-    out = {"hash": digest, "hi": words[:, 0].copy(), "lo": words[:, 1].copy(), "code": codes}
+    digest = np.stack([hi, lo], axis=1).astype(">u8").view(np.uint8).reshape(NUM_ARCHS, 16)
+    out = {"hash": digest, "hi": hi, "lo": lo, "code": codes}
     for a in out.values():
         a.setflags(write=False)
     return out
@@ -405,8 +426,9 @@ def to_naslib(arch: ArchLike) -> tuple[int, ...]:
 @functools.lru_cache(maxsize=1)
 def _invariant_index() -> tuple[np.ndarray, np.ndarray]:
     """The 64-bit invariant of every architecture, sorted, and the indices in that order."""
-    adj, ops = graphs.unpack(codes())
-    inv = graphs.invariant(adj, ops)
+    c = codes()
+    # in chunks: the whole table at once would hold 0.6 GB of intermediate arrays
+    inv = np.concatenate([graphs.invariant(*graphs.unpack(c[k:k + 32768])) for k in range(0, c.size, 32768)])
     order = np.argsort(inv, kind="stable")
     srt = inv[order]
     if (srt[1:] == srt[:-1]).any():  # the enumeration's count rules this out; a damaged table would not
