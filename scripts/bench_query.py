@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200_000)
     ap.add_argument("--api-queries", type=int, default=20_000)
     ap.add_argument("--space", choices=["nb201", "macro", "nb101"], default="nb201")
+    ap.add_argument("--db", default=None, help="nb101: a synthetic store already built (else one is built, ~2 min).")
     args = ap.parse_args()
     if args.space == "macro":
         return bench_macro(args)
@@ -215,9 +216,8 @@ def bench_nb101(args: argparse.Namespace) -> None:
     import zcdb
     from zcdb.spaces import get_space
 
-    tmp = Path(tempfile.mkdtemp(prefix="zcdb-bench-"))
-    db = tmp / "nb101.db"
-    build = build_synthetic_nb101(db)
+    db = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="zcdb-bench-")) / "nb101.db"
+    build = build_synthetic_nb101(db) if not db.exists() else float("nan")
     sp = get_space("nb101")
     idx = np.random.default_rng(0).integers(0, sp.size, size=args.queries)
     hashes = [sp.string_of(int(i)) for i in idx]
@@ -252,8 +252,9 @@ def bench_nb101(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         fresh.values("val_acc", **kw)
         firsts[label] = time.perf_counter() - t
-    print(f"built the synthetic nb101 store in {build:.1f} s ({db.stat().st_size / 1e6:.0f} MB)\n")
-    rows = [("open + first query (in process)", f"{min(warm) * 1e3:.1f} ms", "<= 200 ms"),
+    print(f"synthetic nb101 store: {db.stat().st_size / 1e6:.0f} MB, built in {build:.1f} s\n")
+    rows = [("open + first query (in process, loading zcdb's nb101 table)", f"{warm[0] * 1e3:.1f} ms", "<= 200 ms"),
+            ("open + first query (in process, table loaded)", f"{min(warm[1:]) * 1e3:.1f} ms", ""),
             ("open + first query (new process, incl. imports)", f"{cold * 1e3:.0f} ms", "<= 200 ms"),
             ("single query by hash", f"{1 / single:,.0f} /s", ""),
             ("single query by index", f"{1 / single_idx:,.0f} /s", ""),

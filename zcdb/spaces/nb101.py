@@ -36,6 +36,7 @@ enumerates the space and hashes every class: about two minutes), read on first u
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import re
@@ -214,38 +215,51 @@ def write_table(path: Union[str, Path], arrays: Mapping[str, np.ndarray]) -> Non
 def decode_table(arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(hi, lo, codes)`` from :func:`encode_table`'s arrays: the digests' two 64-bit halves
     (uint64) and the codes (uint32)."""
-    def values(name: str, width: int, dtype: str) -> np.ndarray:
-        planes = np.stack([np.asarray(arrays[f"{name}{k}"], dtype=np.uint8) for k in range(width)], axis=1)
-        return planes.view(dtype)[:, 0]
-
-    hi = np.cumsum(values("hi", 8, ">u8").astype(np.uint64), dtype=np.uint64)
-    return hi, values("lo", 8, ">u8").astype(np.uint64), values("code", 4, ">u4").astype(np.uint32)
+    hi = np.cumsum(_planes(arrays, "hi", 8, ">u8").astype(np.uint64), dtype=np.uint64)
+    return hi, _planes(arrays, "lo", 8, ">u8").astype(np.uint64), _planes(arrays, "code", 4, ">u4").astype(np.uint32)
 
 
-_TABLE_MEMBERS = tuple(f"{n}{k}" for n, w in (("hi", 8), ("lo", 8), ("code", 4)) for k in range(w))
+def _read_members(names: Sequence[str]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(TABLE) as f:  # members are read one by one: a hash lookup needs no codes
+            out = {k: f[k] for k in names}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} is missing or damaged ({exc}): "
+                        f"reinstall zcdb, or regenerate it with `{REGENERATE}`") from None
+    if any(a.shape != (NUM_ARCHS,) for a in out.values()):
+        raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} does not hold {NUM_ARCHS:,} cells: "
+                        f"regenerate it with `{REGENERATE}`")
+    return out
+
+
+def _planes(arrays: Mapping[str, np.ndarray], name: str, width: int, dtype: str) -> np.ndarray:
+    planes = np.stack([np.asarray(arrays[f"{name}{k}"], dtype=np.uint8) for k in range(width)], axis=1)
+    return planes.view(dtype)[:, 0]
 
 
 @functools.lru_cache(maxsize=1)
 def _table() -> dict[str, np.ndarray]:
-    try:
-        with np.load(TABLE) as f:
-            hi, lo, codes = decode_table({k: f[k] for k in _TABLE_MEMBERS})
-    except (OSError, KeyError, ValueError) as exc:
-        raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} is missing or damaged ({exc}): "
-                        f"reinstall zcdb, or regenerate it with `{REGENERATE}`") from None
-    if codes.shape != (NUM_ARCHS,):
-        raise ZcdbError(f"zcdb's NAS-Bench-101 table {TABLE} holds {codes.shape[0]:,} cells, not {NUM_ARCHS:,}: "
-                        f"regenerate it with `{REGENERATE}`")
+    """The sorted hashes: ``hash`` (N, 16) digests, their halves ``hi`` and ``lo`` (uint64)."""
+    a = _read_members([f"{n}{k}" for n in ("hi", "lo") for k in range(8)])
+    hi = np.cumsum(_planes(a, "hi", 8, ">u8").astype(np.uint64), dtype=np.uint64)
+    lo = _planes(a, "lo", 8, ">u8").astype(np.uint64)
     digest = np.stack([hi, lo], axis=1).astype(">u8").view(np.uint8).reshape(NUM_ARCHS, 16)
-    out = {"hash": digest, "hi": hi, "lo": lo, "code": codes}
-    for a in out.values():
-        a.setflags(write=False)
+    out = {"hash": digest, "hi": hi, "lo": lo}
+    for v in out.values():
+        v.setflags(write=False)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _codes() -> np.ndarray:
+    c = _planes(_read_members([f"code{k}" for k in range(4)]), "code", 4, ">u4").astype(np.uint32)
+    c.setflags(write=False)
+    return c
 
 
 def codes() -> np.ndarray:
     """The packed padded cell (:mod:`zcdb.spaces.nb101_graphs`) of every architecture, by index."""
-    return _table()["code"]
+    return _codes()
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,12 +269,31 @@ def all_strings() -> tuple[str, ...]:
     return tuple(text[k:k + 32] for k in range(0, 32 * NUM_ARCHS, 32))
 
 
+@functools.lru_cache(maxsize=1)
+def _lookup_tables() -> tuple[list[int], bytes]:
+    # Python ints and bytes: bisect and slicing beat numpy's per-call overhead tenfold, but the
+    # list costs 40 ms to make: the first lookups search the array instead
+    return _table()["hi"].tolist(), _table()["hash"].tobytes()
+
+
+_lookups = [0]
+#: Lookups by hash answered with numpy before the Python list is made for the many that follow.
+_FEW_LOOKUPS = 256
+
+
 def _index_of_hash(text: str) -> Optional[int]:
-    t = _table()
-    hi = np.uint64(int(text[:16], 16))
-    i = int(np.searchsorted(t["hi"], hi))
+    """The index of a 32-hex-digit hash (already checked to be one), or None."""
+    hi = int(text[:16], 16)
+    if _lookups[0] < _FEW_LOOKUPS:
+        _lookups[0] += 1
+        t = _table()
+        i = int(np.searchsorted(t["hi"], np.uint64(hi)))
+        found = i < NUM_ARCHS and int(t["hi"][i]) == hi and int(t["lo"][i]) == int(text[16:], 16)
+        return i if found else None
+    his, digests = _lookup_tables()
+    i = bisect.bisect_left(his, hi)
     # the first 64 bits of the 423,624 hashes are distinct (the table's test checks it)
-    if i < NUM_ARCHS and t["hi"][i] == hi and int(t["lo"][i]) == int(text[16:], 16):
+    if i < NUM_ARCHS and his[i] == hi and digests[16 * i:16 * i + 16] == bytes.fromhex(text):
         return i
     return None
 
