@@ -29,7 +29,10 @@ The forms, as for every zcdb space:
   first (:mod:`zcdb.spaces.nb101_graphs`).
 
 Every architecture is its own isomorphism class (the space is deduplicated), so the
-canonical form is the hash itself. The hashes are shipped with zcdb in
+canonical form is the hash itself. Isomorphic cells are one architecture as the benchmark
+defines it (one hash, one set of trainings), though their networks can differ in which
+vertex gets a remainder channel of the output's split: zcdb's network and cost are the
+representative's, the numbering the official data lists. The hashes are shipped with zcdb in
 ``zcdb/spaces/data/nb101_cells.npz`` (written by ``scripts/build_nb101_table.py``, which
 enumerates the space and hashes every class: about two minutes), read on first use.
 """
