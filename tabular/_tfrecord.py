@@ -160,16 +160,24 @@ def decode_fields(buf: bytes) -> dict[int, list]:
     pos = 0
     n = len(buf)
     while pos < n:
-        key, pos = _varint(buf, pos)
+        key = buf[pos]
+        if key < 0x80:  # one-byte keys (fields 1..15): every field of these messages
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos)
         field, wire = key >> 3, key & 7
         if field == 0:
             raise ProtobufError("field number 0")
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
+        if wire == 1:
             value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == 0:
+            value, pos = _varint(buf, pos)
         elif wire == 2:
-            size, pos = _varint(buf, pos)
+            size = buf[pos] if pos < n else 0x80
+            if size < 0x80:
+                pos += 1
+            else:
+                size, pos = _varint(buf, pos)
             value, pos = buf[pos:pos + size], pos + size
         elif wire == 5:
             value, pos = buf[pos:pos + 4], pos + 4
@@ -177,7 +185,11 @@ def decode_fields(buf: bytes) -> dict[int, list]:
             raise ProtobufError(f"wire type {wire} (groups are not used by these messages)")
         if pos > n:
             raise ProtobufError(f"field {field} runs past the end of the message")
-        out.setdefault(field, []).append(value)
+        lst = out.get(field)
+        if lst is None:
+            out[field] = [value]
+        else:
+            lst.append(value)
     return out
 
 

@@ -73,15 +73,18 @@ def _check_params(p: Path, where: str, index: int, params: Any, hint: str) -> fl
 
 
 # --------------------------------------------------------------------------- official TFRecord files
-def _metrics(blob: bytes) -> tuple[int, list[dict[int, list]]]:
+def _metrics(blob: bytes) -> tuple[Any, dict[int, list]]:
+    """``(trainable_parameters, the last EvaluationData's fields)`` of a ModelMetrics message."""
     fields = decode_fields(blob)
     params = fields.get(2, [None])[-1]
-    evaluations = [decode_fields(e) for e in fields.get(1, []) if isinstance(e, bytes)]
-    if len(evaluations) != len(fields.get(1, [])):
+    evaluations = fields.get(1)
+    if not evaluations:
+        raise ProtobufError("no evaluation_data")
+    if not isinstance(evaluations[-1], bytes):
         raise ProtobufError("evaluation_data of the wrong wire type")
-    if params is not None and params >= 1 << 63:  # int32 negatives are 10-byte varints
+    if type(params) is int and params >= 1 << 63:  # int32 negatives are 10-byte varints
         params -= 1 << 64
-    return params, evaluations
+    return params, decode_fields(evaluations[-1])
 
 
 def import_nasbench_tfrecord(store: Store, path: Union[str, os.PathLike], replace: bool = False,
@@ -106,6 +109,7 @@ def import_nasbench_tfrecord(store: Store, path: Union[str, os.PathLike], replac
     series: dict[tuple[int, int], dict[str, tuple[list[int], list[float]]]] = {}
     repeats: dict[tuple[int, int], int] = {}
     params: dict[int, float] = {}
+    checked: dict[int, str] = {}
     k = 0
     try:
         with open(p, "rb") as fh:
@@ -126,7 +130,7 @@ def import_nasbench_tfrecord(store: Store, path: Union[str, os.PathLike], replac
                         raise UnknownArch(f"{p}: {where}: {_shown(module_hash)} is not the module hash of a "
                                           f"NAS-Bench-101 cell: {_TF_HINT}")
                     spec = f"{raw_adj}|{raw_ops}"
-                    if spec != nb101.spec_string(i):
+                    if checked.get(i) != spec and spec != nb101.spec_string(i):
                         try:
                             same = sp.index_of(spec) == i
                         except UnknownArch as exc:
@@ -134,11 +138,9 @@ def import_nasbench_tfrecord(store: Store, path: Union[str, os.PathLike], replac
                         if not same:
                             raise CorruptFile(f"{p}: {where}: the cell {_shown(spec)} does not have the hash "
                                               f"{module_hash}: {_TF_HINT}")
+                    checked[i] = spec  # the 12 records of a cell usually write it alike
                     try:
-                        n_params, evaluations = _metrics(base64.b64decode(raw_metrics, validate=True))
-                        final = evaluations[-1] if evaluations else None
-                        if final is None:
-                            raise ProtobufError("no evaluation_data")
+                        n_params, final = _metrics(base64.b64decode(raw_metrics, validate=True))
                         values = {name: as_double(final[f][-1]) for f, name in _EVAL_FIELDS.items() if f in final}
                     except (binascii.Error, ValueError) as exc:  # ProtobufError is a ValueError
                         raise CorruptFile(f"{p}: {where}: its metrics are not a ModelMetrics message ({exc}): "
