@@ -500,8 +500,13 @@ def compute_neighbours(indices: np.ndarray) -> np.ndarray:
     A = np.repeat(adj[:, None], NEIGHBOUR_WIDTH, axis=1)
     O = np.repeat(ops[:, None], NEIGHBOUR_WIDTH, axis=1)
     ok = np.ones((k, NEIGHBOUR_WIDTH), dtype=bool)
+    used = np.concatenate([np.ones((k, 1), bool), ops != graphs.NONE, np.ones((k, 1), bool)], axis=1)
+    full = adj.sum(axis=(1, 2)) >= MAX_EDGES
     for e, (i, j) in enumerate(graphs.EDGES):
         A[:, e, i, j] ^= True
+        # an edge to an empty position is pruned away again, and a tenth edge between used
+        # vertices stays on a path: neither move leads anywhere new, so neither is evaluated
+        ok[:, e] = used[:, i] & used[:, j] & (adj[:, i, j] | ~full)
     c = len(graphs.EDGES)
     for n in range(graphs.N_NODES):
         for d in (1, 2):
@@ -509,8 +514,9 @@ def compute_neighbours(indices: np.ndarray) -> np.ndarray:
             O[:, c, n] = np.where(empty, ops[:, n], (ops[:, n] + d) % 3)
             ok[:, c] &= ~empty
             c += 1
-    nb = indices_of_cells(A.reshape(-1, 7, 7), O.reshape(-1, graphs.N_NODES)).reshape(k, NEIGHBOUR_WIDTH)
-    nb = np.where(ok & (nb != idx[:, None]), nb, -1)
+    nb = np.full((k, NEIGHBOUR_WIDTH), -1, dtype=np.int64)
+    nb[ok] = indices_of_cells(A[ok], O[ok])
+    nb = np.where(nb != idx[:, None], nb, -1)
     # drop repeats (two moves reaching one class), keeping the first, and pack to the left
     srt = np.sort(nb, axis=1)
     order = np.argsort(nb, axis=1, kind="stable")

@@ -154,12 +154,12 @@ def invariant(adj: np.ndarray, ops: np.ndarray) -> np.ndarray:
     used = labels != NONE
     used[:, 0] = used[:, -1] = True
     a = adj.astype(np.uint64)
-    at = np.ascontiguousarray(a.transpose(0, 2, 1))
-    h = _mix((labels * 64 + adj.sum(axis=2) * 8 + adj.sum(axis=1)).astype(np.uint64))
+    a8 = adj.view(np.uint8)
+    h = _mix((labels * 64 + a8.sum(axis=2, dtype=np.int64) * 8 + a8.sum(axis=1, dtype=np.int64)).astype(np.uint64))
     for r in range(ROUNDS):
-        m = _mix(h ^ _U(0x5851F42D4C957F2D + r))[:, :, None]
-        from_in = np.matmul(at, m)[:, :, 0]  # sum over in-neighbours w of m[w]
-        from_out = np.matmul(a, m)[:, :, 0]
+        m = _mix(h ^ _U(0x5851F42D4C957F2D + r))
+        from_in = np.matmul(m[:, None, :], a)[:, 0, :]  # sum over in-neighbours w of m[w]
+        from_out = np.matmul(a, m[:, :, None])[:, :, 0]
         h = _mix(h * _U(0x9FB21C651E98DF25) + from_in * _U(0xD6E8FEB86659FD93)
                  + from_out * _U(0xC2B2AE3D27D4EB4F) + _U(r))
     h = np.where(used, _mix(h ^ _U(0x14057B7EF767814F)), _U(0))
