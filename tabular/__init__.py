@@ -19,6 +19,7 @@ def importers() -> dict[str, Callable]:
     from .help_latency import import_help_latency
     from .hw_nas_bench import import_hw_nas_bench
     from .nas_bench_macro import import_nas_bench_macro
+    from .nasbench import import_nasbench_tfrecord, import_nasbench_vis
     from .naslib_zc import import_naslib_zc
     from .nats_sss import import_nats_sss
     from .nats_tss import import_nats_tss
@@ -35,5 +36,7 @@ def importers() -> dict[str, Callable]:
         "help-latency": import_help_latency,
         "nb201-robustness": import_nb201_robustness,
         "nas-bench-macro": import_nas_bench_macro,
+        "nasbench-tfrecord": import_nasbench_tfrecord,
+        "nasbench-vis": import_nasbench_vis,
         "builtin": import_builtin,
     }

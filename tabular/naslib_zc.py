@@ -15,9 +15,11 @@ Three layouts are read:
 :meth:`zcdb.spaces.SearchSpace.from_naslib`), or an official architecture string; ``idx`` is
 NASLib's own numbering and is not kept. Proxy scores go to the ``proxy_scores`` table with data
 ``naslib-zc`` and unknown seed and batch size (-1); ``params`` and ``flops`` are also stored as
-cost metrics (epoch 0) and ``val_accuracy`` under the metric and epoch the space names for the
+cost metrics (epoch 0) where the space says the released costs are of its benchmark's networks
+(``suite_zero_costs``), and ``val_accuracy`` under the metric and epoch the space names for the
 dataset (:meth:`~zcdb.spaces.SearchSpace.suite_zero_metric`: ``val_acc`` at 200 for nb201, the
-cifar10-valid setting for cifar10; another quantity where the release means one).
+cifar10-valid setting for cifar10; another quantity where the release means one). A JSON file
+may name its benchmark above the datasets (``{"nasbench101": {"cifar10": ...}}``).
 
 NASLib writes a proxy that came out NaN or infinite as ``-1e8`` (``ZeroCost.query`` in
 ``naslib/predictors/zerocost.py``); such a score is stored as NaN with that reason, not as a score.
@@ -157,6 +159,11 @@ def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], repl
         raise CorruptFile(f"{p} nests JSON deeper than any NAS-Bench-Suite-Zero file: {_HINT}") from None
     if not isinstance(data, dict) or not data:
         raise CorruptFile(f"{p}: expected a JSON object of datasets or architectures: {_HINT}")
+    if len(data) == 1:  # {benchmark: {dataset: ...}} (zc_nasbench101.json names its benchmark first)
+        (top, inner), = data.items()
+        if top not in _KNOWN_DATASETS and isinstance(inner, dict) and inner and all(
+                k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in inner.items()):
+            data = inner
     if all(k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in data.items()):
         layout = "released"
         parts = {k: v for k, v in data.items() if dataset is None or k == dataset}
@@ -175,12 +182,22 @@ def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], repl
             if not isinstance(archs, dict):
                 raise CorruptFile(f"{p}: dataset {ds!r} must map architectures to records: {_HINT}")
             group = _Group(space, ds)
+            seen: set[int] = set()
+            repeated = 0
             for key, rec in archs.items():
                 where = f"{p}: {ds} / {key}"
                 i = _arch_index(mod, key, where)
+                if mod.naslib_keys_repeat:  # NASLib keys that are unpruned cells of one architecture
+                    if i in seen:
+                        repeated += 1
+                        continue
+                    seen.add(i)
                 if not isinstance(rec, dict):
                     raise CorruptFile(f"{where}: expected an object of proxy scores, got {_shown(rec)}: {_HINT}")
                 group.add_record(i, rec, where, mod)
+            if repeated:
+                batch.warnings.append(f"{p}: {ds}: {repeated} of {len(archs)} keys name an architecture that an "
+                                      f"earlier key names ({space}'s NASLib keys are unpruned cells): kept the first")
             group.write(batch, protocol)
     return batch
 
@@ -223,7 +240,7 @@ class _Group:
             rows = list(got.values())
             batch.add_proxy_scores(self.space, self.dataset, name, -1, -1, DATA_LABEL, idx,
                                    [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-            if name in ("params", "flops"):
+            if name in ("params", "flops") and mod.suite_zero_costs:
                 where = [r[3] for r in rows]
                 batch.add_evaluations(self.space, self.dataset, protocol, name, 0, MEAN_SEED, idx,
                                       [r[0] for r in rows], where=lambda k, w=where: w[k])

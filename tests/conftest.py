@@ -67,7 +67,8 @@ def run_cli(db, *args):
 def dump(store) -> list[tuple]:
     """Every row of every zcdb table, to compare a store before and after an operation."""
     out = []
-    for table in ("archs", "benchmarks", "metrics", "provenance", "evaluations", "series", "proxy_scores", "protocols",
+    for table in ("archs", "benchmarks", "metrics", "provenance", "evaluations", "series", "series_blobs",
+                  "proxy_scores", "protocols",
                   "aliases", "search_runs", "search_trajectories"):
         out.append((table, store.conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()))
     return out

@@ -307,6 +307,10 @@ _file_importer("nb201-robustness", "Import Jung et al.'s NAS-Bench-201 robustnes
                                    "(robustness_targets.csv): robust_<attack>_eps<eps> and val_acc.")
 _file_importer("nas-bench-macro", "Import NAS-Bench-Macro from nas-bench-macro_cifar10.json: CIFAR-10 test accuracy "
                                   "of all 6,561 codes (seeds 0-2 and their mean, 50 epochs), params, FLOPs.")
+_file_importer("nasbench-tfrecord", "Import NAS-Bench-101's official nasbench_only108.tfrecord or nasbench_full.tfrecord "
+                                    "(no TensorFlow needed): accuracies and training times of every training, params.")
+_file_importer("nasbench-vis", "Import a nasbench-vis NAS-Bench-101 sample (nasbench-vis_data-1k.json or -20k.json): "
+                               "validation accuracy at 4/12/36/108 epochs, training time, params.")
 
 
 @import_.command(name="help-latency")

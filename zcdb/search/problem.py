@@ -81,8 +81,9 @@ class SearchProblem:
         sp = get_space(self.space)
         self.search_space = sp
         self.num_archs = sp.require_size("a tabular search problem")
-        # one row per architecture, padded with -1 where a space's neighbour lists are ragged
-        self.neighbour_table = sp.padded_neighbours()
+        # neighbour rows are asked for by the architectures at hand (-1 padded where lists are
+        # ragged): a space of 423,624 cells cannot build its whole table for every search
+        self.neighbour_width = sp.neighbour_width
         self.ops = sp.ops_matrix()
         self.available = np.isfinite(self.search).all(axis=0) & np.isfinite(self.report)
         self.available_index = np.flatnonzero(self.available)
@@ -180,12 +181,17 @@ class SearchProblem:
         idx = self.available_index
         return idx[np.minimum((u * idx.size).astype(np.int64), idx.size - 1)]
 
+    def neighbours_of(self, archs: np.ndarray) -> np.ndarray:
+        """Neighbour rows of ``archs`` (any shape): ``archs.shape + (neighbour_width,)``, -1 padded."""
+        a = np.asarray(archs, dtype=np.int64)
+        return self.search_space.neighbour_rows(a.reshape(-1)).reshape(a.shape + (self.neighbour_width,))
+
     def mutate(self, archs: np.ndarray, u: np.ndarray, u_fallback: np.ndarray) -> np.ndarray:
         """One random one-edge mutation of each arch, uniform over its available neighbours.
 
         An architecture with no available neighbour gets a uniform sample (from ``u_fallback``).
         """
-        nb = self.neighbour_table[archs]  # (..., max degree), -1 padded
+        nb = self.neighbours_of(archs)  # (..., max degree), -1 padded
         ok = (nb >= 0) & self.available[np.maximum(nb, 0)]
         count = ok.sum(axis=-1)
         k = np.minimum((u * count).astype(np.int64), np.maximum(count - 1, 0))

@@ -100,7 +100,7 @@ class LocalSearch(Algorithm):
 
     def start(self, ctx: Context) -> Any:
         n = ctx.n
-        width = ctx.problem.neighbour_table.shape[1]
+        width = ctx.problem.neighbour_width
         return SimpleNamespace(
             problem=ctx.problem, rows=np.arange(n), exploring=np.zeros(n, dtype=bool),
             cur=np.zeros(n, dtype=np.int64), cur_score=np.full(n, -np.inf),
@@ -115,7 +115,7 @@ class LocalSearch(Algorithm):
     def _centre(self, state: Any, mask: np.ndarray, arch: np.ndarray, score: np.ndarray, draws: Draws) -> None:
         """Make ``arch`` the current architecture of the seeds in ``mask`` and shuffle its neighbours."""
         prob = state.problem
-        nb = prob.neighbour_table[arch]
+        nb = prob.neighbours_of(arch)
         ok = (nb >= 0) & prob.available[np.maximum(nb, 0)]
         keys = np.where(ok, draws.uniform(5, nb.shape[1]), 2.0)  # unavailable neighbours sort last
         order = np.take_along_axis(nb, np.argsort(keys, axis=1, kind="stable"), axis=1)

@@ -61,6 +61,12 @@ class SearchSpace:
     cost_conventions: tuple[str, ...] = ()
     #: Epoch of NAS-Bench-Suite-Zero's ``val_accuracy`` for this space (None: not known).
     suite_zero_epoch: Optional[int] = None
+    #: Whether NAS-Bench-Suite-Zero's ``params``/``flops`` are of the benchmark's networks (then
+    #: they are imported as cost metrics too; otherwise only as proxy scores).
+    suite_zero_costs: bool = True
+    #: Whether several NASLib keys can name one architecture (keys of unpruned cells); an importer
+    #: then keeps the first of each and warns, instead of refusing the file.
+    naslib_keys_repeat: bool = False
 
     def __reduce__(self) -> tuple:
         # worker processes get the registered instance (and its caches) by name, not a copy of the arrays
@@ -152,6 +158,18 @@ class SearchSpace:
             cache.setflags(write=False)
             self.__dict__["_padded_cache"] = cache
         return cache
+
+    def neighbour_rows(self, indices: np.ndarray) -> np.ndarray:
+        """:meth:`neighbours` of ``indices`` as ``(k, neighbour_width)`` int64 rows padded with -1.
+
+        What search asks: a space too large for a full table computes the rows asked for
+        (and may keep them) instead of all of them."""
+        return self.padded_neighbours()[np.asarray(indices, dtype=np.int64)]
+
+    @property
+    def neighbour_width(self) -> int:
+        """The most neighbours any architecture has (the width of :meth:`neighbour_rows`)."""
+        return int(self.padded_neighbours().shape[1])
 
     # ------------------------------------------------------------------ equivalence, moves, encodings
     def canonical(self, arch: ArchLike) -> str:
