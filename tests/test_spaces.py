@@ -180,7 +180,7 @@ _NAMES = re.compile(r"""(import\s+(nb201|macro|nats_sss|nb101|tnb101_\w+)\b|spac
                     + r""")["']\s*[:,)\]]|NUM_ARCHS)""")
 #: An importer's name may be its space's (``nats-sss`` reads that space's official files): the
 #: importer registry and the CLI's importer commands list it as an importer, not as a space.
-_IMPORTER_NAME = re.compile(r"""_file_importer\("[\w-]+"|"[\w-]+": import_\w+""")
+_IMPORTER_NAME = re.compile(r"""_file_importer\("[\w-]+"|"[\w-]+": import_\w+|"import [\w-]+"|zcdb import [\w-]+""")
 
 
 def test_no_generic_module_names_a_concrete_space():

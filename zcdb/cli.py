@@ -1211,6 +1211,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "import nb201-robustness": ("zcdb import nb201-robustness robustness_targets.csv",),
     "import nas-bench-macro": ("zcdb import nas-bench-macro nas-bench-macro_cifar10.json",),
     "import help-latency": ("zcdb import help-latency HELP/data/nasbench201/",),
+    "import nasbench-tfrecord": ("zcdb import nasbench-tfrecord nasbench_only108.tfrecord",),
+    "import nasbench-vis": ("zcdb import nasbench-vis nasbench-vis_data-1k.json",),
     "import builtin": ("zcdb import builtin --list", "zcdb import builtin nb201-digits"),
     "arch": ("zcdb arch 1459", "zcdb arch 02012100 --space macro --json"),
     "query": ("zcdb query --dataset cifar10 --metric test_acc 1459 "
