@@ -298,3 +298,29 @@ def test_cost_table_and_network_parameters(one_torch_thread):
         assert n == params[i] == count_cost(i)[0] and SP.cost(i) == (params[i] / 1e6, flops[i] / 1e6)
         with torch.no_grad():
             assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_naslib_keys_of_smaller_cells_and_the_zen_zip():
+    """NAS-Bench-Suite-Zero's nb101_zen.zip keeps NASLib's V x V + V encoding of V-vertex cells (42 numbers for
+    6 vertices): the same cell padded to 7 vertices gives the same architecture, and the whole zip imports."""
+    import zcdb
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    six = (0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,
+           0, 0, 0, 0, 0, 0, 0, 2, 4, 2, 2, 1)
+    # the same cell on 7 vertices: the output moves to vertex 6 (edges into 5 now go into 6) and
+    # vertex 5 becomes an interior vertex with no edges, which pruning removes
+    m = [[0] * 7 for _ in range(7)]
+    for r in range(6):
+        for c in range(6):
+            if six[6 * r + c]:
+                m[r][6 if c == 5 else c] = 1
+    seven = tuple(x for row in m for x in row) + (0, 2, 4, 2, 2, 4, 1)
+    assert nb101.index_of(nb101.from_naslib(six)) == nb101.index_of(nb101.from_naslib(seven))
+    with pytest.raises(UnknownArch, match="V\\*V adjacency bits then V op codes"):
+        nb101.from_naslib(six[:-1])
+    store = zcdb.open(":memory:")
+    batch = import_naslib_zc(store, require_shared("nb101", "nb101_zen.zip"))
+    assert batch.rows == 10_250
+    assert store.proxy_runs("nb101") == [dict(space="nb101", dataset="cifar10", proxy="zen", seed=-1, batch_size=-1,
+                                               data="naslib-zc", n=10_250)]

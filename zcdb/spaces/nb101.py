@@ -436,15 +436,18 @@ def ops_matrix() -> np.ndarray:
 
 # --------------------------------------------------------------------------- NASLib
 def from_naslib(key: Sequence[int]) -> tuple[int, ...]:
-    """The choice tuple of NASLib's flat encoding (NAS-Bench-Suite-Zero's ``zc_nasbench101.json`` keys):
-    the 7 x 7 matrix row by row (49 bits), then 7 op codes of :data:`NASLIB_OPS`
-    (0 input, 1 output, 2 maxpool3x3, 3 conv1x1-bn-relu, 4 conv3x3-bn-relu); pruned and hashed."""
+    """The choice tuple of NASLib's flat encoding (NAS-Bench-Suite-Zero's ``zc_nasbench101.json`` and
+    ``nb101_zen.zip`` keys): the V x V matrix row by row (V*V bits), then V op codes of
+    :data:`NASLIB_OPS` (0 input, 1 output, 2 maxpool3x3, 3 conv1x1-bn-relu, 4 conv3x3-bn-relu), for a
+    cell of V <= 7 vertices (``zc_nasbench101.json`` always pads to 7; the zen files keep V); pruned and hashed."""
     t = tuple(key) if isinstance(key, (tuple, list, np.ndarray)) else ()
-    if len(t) != 56 or not all(genuine_int(x) for x in t) or any(x not in (0, 1) for x in t[:49]) \
-            or any(not 0 <= x < len(NASLIB_OPS) for x in t[49:]):
-        raise UnknownArch(f"a NASLib nb101 key must hold 49 adjacency bits then 7 op codes in 0..4, got {_shown(key)}")
-    matrix = [[int(t[7 * r + c]) for c in range(7)] for r in range(7)]
-    return ops_of((matrix, [NASLIB_OPS[int(o)] for o in t[49:]]))
+    v = next((n for n in range(2, 8) if n * n + n == len(t)), None)
+    if v is None or not all(genuine_int(x) for x in t) or any(x not in (0, 1) for x in t[:v * v]) \
+            or any(not 0 <= x < len(NASLIB_OPS) for x in t[v * v:]):
+        raise UnknownArch(f"a NASLib nb101 key must hold V*V adjacency bits then V op codes in 0..4 (V <= 7 "
+                          f"vertices, e.g. 49 + 7), got {_shown(key)}")
+    matrix = [[int(t[v * r + c]) for c in range(v)] for r in range(v)]
+    return ops_of((matrix, [NASLIB_OPS[int(o)] for o in t[v * v:]]))
 
 
 def to_naslib(arch: ArchLike) -> tuple[int, ...]:
