@@ -74,18 +74,9 @@ def sss_archive(tmp_path_factory):
                           indices=SSS_INDICES, schedules=SSS_SCHEDULES)
 
 
-_BLANK: dict[str, zcdb.Store] = {}
-
-
 def _new_store(space):
-    """An empty in-memory store that already lists ``space``'s architectures: a copy of one made
-    once (a store computes every canonical form when it first meets a space, about a second)."""
-    if space not in _BLANK:
-        _BLANK[space] = zcdb.open(":memory:")
-        _BLANK[space]._ensure_space(space)
-    store = zcdb.open(":memory:")
-    _BLANK[space].conn.backup(store.conn)
-    return store
+    """An empty in-memory store (the canonical forms of ``space`` are computed once per process)."""
+    return zcdb.open(":memory:")
 
 
 def _pair(root, space, importer, **import_options):

@@ -82,7 +82,7 @@ def test_parse_never_crashes_on_garbage(text):
 
 def test_unknown_space():
     with pytest.raises(UnknownSpace, match="use one of nb201"):
-        get_space("nb101")
+        get_space("nb999")
 
 
 # ---------------------------------------------------------------- isomorphism
