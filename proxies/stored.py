@@ -288,7 +288,7 @@ def _interval(values: np.ndarray) -> list[float]:
 def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optional[int] = None,
              protocol: Optional[str] = None, metric_dataset: Optional[str] = None,
              proxies: Optional[Sequence[str]] = None, common: bool = True,
-             bootstrap: int = 0, seed: int = 0) -> list[dict[str, Any]]:
+             bootstrap: int = 0, seed: int = 0, where: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Rank correlation of every stored score set with ``metric`` of the benchmark.
 
     Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
@@ -301,13 +301,16 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     easy architectures cannot rank above complete ones; ``common=False`` takes each set's
     own finite pairs. ``n`` is always reported. ``bootstrap`` > 0 adds percentile 95%
     intervals (``spearman_ci``, ``kendall_ci``) from that many resamples, shared by all sets
-    (seeded by ``seed``).
+    (seeded by ``seed``). ``where`` (constraints such as ``"latency_edgegpu<5"``, see
+    :mod:`zcdb.constraints`) evaluates on the architectures that satisfy them only.
     """
     from scipy import stats
 
     bench = store.benchmark(space, metric_dataset or dataset, protocol)
     # Oriented so that larger is better: a positive correlation means the proxy finds good architectures.
     truth = bench.values(metric, epoch) * (1.0 if bench.higher_is_better(metric) else -1.0)
+    if where:
+        truth = np.where(bench.feasible(where, epoch).mask, truth, np.nan)
     sets = score_sets(store, space, dataset)
     if not sets:
         raise ZcdbError(f"no proxy scores for {space}/{dataset}: run `zcdb proxies compute` or import some first")

@@ -295,3 +295,21 @@ def test_eval_compares_on_common_architectures_with_intervals(tmp_path):
     assert full["spearman"] == pytest.approx(stats.spearmanr(noisy, truth)[0])
     r = run(tmp_path / "e.db", "proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--bootstrap", "50")
     assert r.exit_code == 0 and "all on the same 10 architectures" in r.output and "[" in r.output, r.output
+
+
+def test_eval_under_constraints_uses_only_feasible_architectures(tmp_path):
+    store = zcdb.open(tmp_path / "w.db")
+    n = 300
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=n)
+    lat = np.arange(n, dtype=float)
+    score = truth + rng.normal(size=n)
+    with store.importing("t", "test", {}) as b:
+        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 20, -1, np.arange(n), 50 + truth)
+        b.add_evaluations("nb201", "digits", "digits-v1", "latency_pixel3", 0, -1, np.arange(n), lat)
+        b.add_proxy_scores("nb201", "digits", "p", 0, 8, "none", np.arange(n), score, np.zeros(n))
+    row = runs.evaluate(store, "nb201", "digits", "test_acc", where=["latency_pixel3<100"])[0]
+    assert row["n"] == 100 and row["spearman"] == pytest.approx(stats.spearmanr(score[:100], truth[:100])[0])
+    r = run(tmp_path / "w.db", "proxies", "eval", "--dataset", "digits", "--where", "latency_pixel3<100",
+            "--bootstrap", "0", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["n"] == 100, r.output

@@ -729,12 +729,13 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
               help="Evaluate each score set on every architecture it covers (default: on those all sets cover).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True,
               help="Resamples for the 95%% intervals of Spearman and Kendall (0: none).")
+@where_option
 @json_option
 @click.pass_context
 @handle_errors
 def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                  metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
-                 all_available: bool, bootstrap: int, as_json: bool) -> None:
+                 all_available: bool, bootstrap: int, where: tuple[str, ...], as_json: bool) -> None:
     """Spearman and Kendall (with bootstrap 95% intervals), top-10% precision and n of every stored
     score set against a metric, all on the architectures every set covers unless --all-available."""
     from .paths import PLOT_SUFFIXES, output_file
@@ -743,8 +744,11 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoc
     if plot:
         output_file(plot, "--plot", PLOT_SUFFIXES)
     wanted = [n.strip() for n in names.split(",")] if names else None
-    rows = evaluate(open_store(ctx), space, dataset, metric, epoch=epoch, protocol=protocol,
-                    metric_dataset=metric_dataset, proxies=wanted, common=not all_available, bootstrap=bootstrap)
+    store = open_store(ctx)
+    if where:
+        _report_feasibility(store.benchmark(space, metric_dataset or dataset, protocol), where, epoch)
+    rows = evaluate(store, space, dataset, metric, epoch=epoch, protocol=protocol, metric_dataset=metric_dataset,
+                    proxies=wanted, common=not all_available, bootstrap=bootstrap, where=where)
     if plot:
         plot_evaluation(rows, plot, f"{space}/{metric_dataset or dataset} {metric}: proxies on {dataset}")
     if as_json:
@@ -1230,7 +1234,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                         "zcdb proxies compute --dataset digits --proxies nwot,synflow --archs-file unique"),
     "proxies export": ("zcdb proxies export --dataset cifar10 --format csv > scores.csv",),
     "proxies eval": ("zcdb proxies eval --dataset cifar10 --metric test_acc --plot eval.png",
-                     "zcdb proxies eval --dataset cifar10 --metric test_acc --all-available --bootstrap 0"),
+                     "zcdb proxies eval --dataset cifar10 --metric test_acc --where 'latency_edgegpu<5'"),
     "proxies combine": ("zcdb proxies combine --dataset cifar10 --proxies meco,zen,epe_nas --method log-rank",
                         "zcdb proxies combine --dataset cifar10 --select-on nb201/digits"),
     "surrogate features": ("zcdb surrogate features", "zcdb surrogate features --json"),
