@@ -194,3 +194,13 @@ def test_every_example_parses_against_its_command():
             n = len(path.split())
             assert " ".join(words[:n]) == path, line
             cmds[path].make_context(path, words[n:])  # unknown options or missing required ones raise
+
+
+def test_db_after_the_subcommand(tmp_path):
+    db = tmp_path / "late.db"
+    r = CliRunner().invoke(main, ["import", "csv", str(_small_csv(tmp_path)), "--space", "nb201", "--arch-column",
+                                  "arch", "--column", "acc=cifar10:test_acc", "--epoch", "200", "--db", str(db)])
+    assert r.exit_code == 0 and db.exists(), r.output
+    r = CliRunner().invoke(main, ["top", "--dataset", "cifar10", f"--db={db}", "--metric", "test_acc", "-k", "1",
+                                  "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)[0]["value"] == 59.0, r.output

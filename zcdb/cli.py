@@ -107,7 +107,31 @@ def echo_table(rows: list[dict[str, Any]], columns: Optional[list[str]] = None) 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The ``zcdb`` group: ``--db PATH`` is accepted after the subcommand too (``zcdb info --db s.db``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        front: list[str] = []
+        rest: list[str] = []
+        k = 0
+        while k < len(args):
+            a = args[k]
+            if a == "--":
+                rest += args[k:]
+                break
+            if a == "--db" and k + 1 < len(args) and rest:
+                front += [a, args[k + 1]]
+                k += 2
+                continue
+            if a.startswith("--db=") and rest:
+                front.append(a)
+            else:
+                rest.append(a)
+            k += 1
+        return super().parse_args(ctx, front + rest)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", type=click.Path(dir_okay=False), default=None, envvar="ZCDB_DB",
               help="Store file (default: $ZCDB_DB, else the platform data dir).")
 @click.version_option(package_name="zcdb")
