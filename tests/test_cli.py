@@ -204,3 +204,10 @@ def test_db_after_the_subcommand(tmp_path):
     r = CliRunner().invoke(main, ["top", "--dataset", "cifar10", f"--db={db}", "--metric", "test_acc", "-k", "1",
                                   "--json"])
     assert r.exit_code == 0 and json.loads(r.output)[0]["value"] == 59.0, r.output
+
+
+def test_a_repeated_dataset_or_space_is_an_error(db, tmp_path):
+    r = run(db, "top", "--dataset", "cifar10", "--dataset", "cifar100", "--metric", "test_acc")
+    assert r.exit_code == 2 and "given 2 times (cifar10, cifar100): give it once" in r.output
+    r = run(db, "cost", "--space", "nb201", "--space", "macro", "--dataset", "cifar10", "0")
+    assert r.exit_code == 2 and "'--space': given 2 times" in r.output

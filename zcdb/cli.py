@@ -378,8 +378,17 @@ def import_builtin_cmd(ctx: click.Context, name: Optional[str], list_: bool, rep
 
 
 # --------------------------------------------------------------------------- queries
-space_option = click.option("--space", default=DEFAULT_SPACE, show_default=True, help="Search space.")
-dataset_option = click.option("--dataset", required=True, help="Dataset, e.g. cifar10.")
+def _once(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Optional[str]:
+    """An option given at most once: a repeated one is an error, not "the last one wins"."""
+    if len(value) > 1:
+        raise click.BadParameter(f"given {len(value)} times ({', '.join(value)}): give it once")
+    return value[0] if value else None
+
+
+space_option = click.option("--space", default=(DEFAULT_SPACE,), multiple=True, callback=_once, show_default=True,
+                            help="Search space.")
+dataset_option = click.option("--dataset", required=True, multiple=True, callback=_once,
+                              help="Dataset, e.g. cifar10.")
 device_option = click.option(
     "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
     help="Where networks and data live; auto: cuda if torch sees a GPU, else cpu.")
