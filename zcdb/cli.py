@@ -1054,3 +1054,41 @@ def search_runs(ctx: click.Context, space: Optional[str], dataset: Optional[str]
         echo_json(rows)
     else:
         echo_table(rows)
+
+
+# --------------------------------------------------------------------------- study
+@main.group()
+def study() -> None:
+    """Cross-benchmark studies: proxies or search algorithms over many benchmarks, with average ranks,
+    the Friedman test and a critical-difference diagram; `study run SPEC` reruns one from a spec file."""
+
+
+def _render_study(st: Any, out: Optional[str], as_json: bool) -> None:
+    files = st.write(out) if out else []
+    if as_json:
+        echo_json(dict(st.to_json(), files=[str(f) for f in files]))
+        return
+    click.echo(st.summary_text())
+    for f in files:
+        click.echo(f"wrote {f}")
+
+
+@study.command(name="proxies")
+@click.option("--benchmarks", default="all", show_default=True,
+              help="all (every benchmark with proxy scores) or SPACE/DATASET,...")
+@click.option("--proxies", "proxy_names", default="all", show_default=True, help="all or a comma-separated list.")
+@click.option("--metric-for", "metric_for", multiple=True, metavar="SPACE/DATASET=METRIC",
+              help="Correlate with this metric on that benchmark instead of its main metric (repeatable).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Bootstrap resamples for the 95% intervals (0: none).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write report.md, report.json, results.csv, heatmap.png and cd.png into this folder.")
+@json_option
+@click.pass_context
+@handle_errors
+def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_for: tuple[str, ...],
+                  bootstrap: int, out: Optional[str], as_json: bool) -> None:
+    """Every proxy's Spearman and Kendall with each benchmark's main metric, average ranks, Friedman/Nemenyi."""
+    from .study import proxy_study
+
+    _render_study(proxy_study(open_store(ctx), benchmarks, proxy_names, list(metric_for), bootstrap), out, as_json)
