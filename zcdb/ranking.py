@@ -8,7 +8,8 @@ equivalent with Friedman's statistic
     chi2_F = 12 N / (k (k+1)) * (sum_j R_j^2 - k (k+1)^2 / 4)
 
 or Iman and Davenport's less conservative ``F_F = (N-1) chi2_F / (N (k-1) - chi2_F)``, F-distributed
-with ``k-1`` and ``(k-1)(N-1)`` degrees of freedom (the p-value we report). Two methods differ
+with ``k-1`` and ``(k-1)(N-1)`` degrees of freedom (the p-value we report; where every data set ranks
+the methods alike F_F is infinite, and we report chi2_F's p-value instead). Two methods differ
 (Nemenyi post-hoc) when their average ranks differ by at least the critical difference
 
     CD = q_alpha * sqrt(k (k+1) / (6 N)),
@@ -101,10 +102,12 @@ def friedman_from_ranks(average_ranks: Sequence[float], n: int, names: Optional[
     chi2 = max(chi2, 0.0)
     denom = n * (k - 1) - chi2
     f = (n - 1) * chi2 / denom if denom > 0 else math.inf
-    p = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if math.isfinite(f) else 0.0
+    chi2_p = float(stats.chi2.sf(chi2, k - 1))
+    # every benchmark ranking the methods alike makes F_F infinite: then the chi2 p-value is the one to trust
+    p = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if math.isfinite(f) else chi2_p
     cd = q_alpha(k, alpha) * math.sqrt(k * (k + 1) / (6.0 * n))
     return FriedmanResult(list(names) if names is not None else [str(i) for i in range(k)], R.tolist(), int(n),
-                          chi2, float(stats.chi2.sf(chi2, k - 1)), f, p, cd, alpha)
+                          chi2, chi2_p, f, p, cd, alpha)
 
 
 def friedman(values: np.ndarray, names: Sequence[str], higher_is_better: bool = True,

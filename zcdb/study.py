@@ -444,3 +444,324 @@ def _rank_proxies(study: ProxyStudy) -> None:
     study.ranked = [study.proxies[k] for k in cols]
     study.rank_benchmarks = [b for b, ok in zip(labels, complete) if ok]
     study.friedman = friedman(m[np.ix_(complete, cols)], study.ranked, higher_is_better=True)
+
+
+# --------------------------------------------------------------------------- search studies
+def normalized_regret(values: np.ndarray, best: float, median: float, higher_is_better: bool = True) -> np.ndarray:
+    """Report values rescaled so that 0 is the benchmark's best and 1 its median, in the metric's
+    direction (below 0 is impossible; above 1 is worse than half the architectures)."""
+    sign = 1.0 if higher_is_better else -1.0
+    span = (best - median) * sign
+    if not span > 0:
+        raise ZcdbError(f"the best and the median report value coincide ({best:g}): normalized regret is undefined; "
+                        "report another metric with --metric-for")
+    return (best - np.asarray(values, dtype=np.float64)) * sign / span
+
+
+def _inapplicable(name: str, problem: Any) -> Optional[str]:
+    """Why the registered algorithm ``name`` cannot run on ``problem`` (None when it can)."""
+    from .search.registry import make_algorithm
+
+    algo = make_algorithm(name)
+    label = _label(problem.space, problem.dataset)
+    if not algo.single_objective:
+        return f"{name} is multi-objective and a search study is single-objective"
+    if type(algo).multi_fidelity and len(problem.epochs) < 2:
+        return f"{name} needs learning curves and {label} stores {problem.search_metric} at one epoch"
+    if type(algo).needs_product and not problem.search_space.product:
+        return f"{name} needs a product space and {problem.space} is not one"
+    if algo.uses_proxies():
+        return f"{name} reads proxy scores, which a search study does not pass"
+    return None
+
+
+def _incumbent_grid(res: Any) -> np.ndarray:
+    """``(S, T)`` incumbent report values; a seed that stopped early keeps its last incumbent."""
+    tr = res.trajectories
+    vals = tr.incumbent_report
+    if vals.shape[1] == 0:
+        return np.full((len(tr.seeds), 0), np.nan)
+    idx = np.minimum(np.arange(vals.shape[1])[None, :], np.maximum(tr.length[:, None] - 1, 0))
+    return np.take_along_axis(vals, idx, axis=1)
+
+
+def _mean_ci(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and the half-width of its 95% t-interval along ``axis``."""
+    from scipy import stats
+
+    n = x.shape[axis]
+    mean = x.mean(axis=axis)
+    if n < 2:
+        return mean, np.zeros_like(mean)
+    return mean, stats.t.ppf(0.975, n - 1) * x.std(axis=axis, ddof=1) / math.sqrt(n)
+
+
+@dataclass
+class SearchStudy(Study):
+    """The outcome of :func:`search_study`."""
+
+    spec: dict[str, Any]
+    benchmarks: list[dict[str, Any]]
+    algorithms: list[str]
+    rows: list[dict[str, Any]]
+    #: algorithm -> ``(T,)`` mean normalized regret over benchmarks and seeds, and the 95% half-width over seeds.
+    anytime: dict[str, tuple[np.ndarray, np.ndarray]]
+    friedman: Optional[FriedmanResult]
+    notes: list[str]
+    fingerprints: dict[str, str]
+    generated: str = field(default_factory=_now)
+    kind = "search"
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(kind=self.kind, zcdb_version=__version__, spec=self.spec, benchmarks=self.benchmarks,
+                    algorithms=self.algorithms, rows=self.rows,
+                    friedman=self.friedman.to_json() if self.friedman else None, notes=self.notes,
+                    anytime={a: dict(mean=m.tolist(), half_width=h.tolist()) for a, (m, h) in self.anytime.items()})
+
+    def _budget(self) -> str:
+        return f"{self.spec['budget_queries']} queries"
+
+    def to_markdown(self) -> str:
+        lines = self._header("Search study")
+        lines += ["## Benchmarks", "",
+                  f"Every algorithm runs on every benchmark with the same {len(parse_seeds(self.spec['seeds']))} seeds "
+                  f"and a budget of {self._budget()}. Normalized regret of the final incumbent: 0 = the benchmark's "
+                  "best report value, 1 = its median over the searchable architectures, in the metric's direction "
+                  "(lower is better).", "",
+                  "| benchmark | search metric | report metric | best | median | data fingerprint |",
+                  "|---|---|---|---|---|---|"]
+        for b in self.benchmarks:
+            lines.append(f"| {b['benchmark']} | {b['search_metric']} | {b['report_metric']} | {b['best']:.4f} | "
+                         f"{b['median']:.4f} | `{b['fingerprint']}` |")
+        lines += ["", f"## Normalized regret at {self._budget()} (mean [95% CI] over seeds)", "",
+                  "| benchmark | " + " | ".join(self.algorithms) + " |", "|---|" + "---|" * len(self.algorithms)]
+        for b in self.benchmarks:
+            cells = []
+            for a in self.algorithms:
+                r = next(r for r in self.rows if r["benchmark"] == b["benchmark"] and r["algorithm"] == a)
+                cells.append(_ci(r["regret"], [r["regret_lo"], r["regret_hi"]]))
+            lines.append(f"| {b['benchmark']} | " + " | ".join(cells) + " |")
+        lines += ["", "## Average rank (by mean normalized regret, 1 = best)", ""]
+        lines += _friedman_lines(self.friedman, "algorithms", self.notes)
+        lines += ["", "## Figures", "", "![anytime normalized regret](anytime.png)", ""]
+        if self.friedman is not None:
+            lines += ["![critical-difference diagram](cd.png)", ""]
+        return "\n".join(lines)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        cols = ["benchmark", "space", "dataset", "protocol", "search_metric", "report_metric", "algorithm",
+                "config_hash", "seeds", "budget_queries", "final_mean", "regret", "regret_lo", "regret_hi"]
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow({k: r[k] for k in cols})
+        return buf.getvalue()
+
+    def summary_text(self) -> str:
+        """A plain-text summary for the terminal."""
+        lines = [f"{len(self.algorithms)} algorithms on {len(self.benchmarks)} benchmarks, "
+                 f"{len(parse_seeds(self.spec['seeds']))} seeds, {self._budget()}; normalized regret (0 = best, "
+                 "1 = median):"]
+        for b in self.benchmarks:
+            cells = [f"{r['algorithm']} {r['regret']:.3f}" for r in self.rows if r["benchmark"] == b["benchmark"]]
+            lines.append(f"  {b['benchmark']}: " + ", ".join(cells))
+        if self.friedman is not None:
+            f = self.friedman
+            order = np.argsort(f.average_ranks, kind="stable")
+            lines.append(f"average rank over {f.n} benchmarks: " +
+                         ", ".join(f"{f.names[i]} {f.average_ranks[i]:.2f}" for i in order))
+            lines.append(f"Friedman p = {f.p:.3g}; Nemenyi CD = {f.cd:.3f}")
+        lines += self.notes
+        return "\n".join(lines)
+
+    def plot_anytime(self, path: PathLike) -> Path:
+        """Mean normalized regret over benchmarks and seeds against queries, with 95% bands over seeds."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+        for a in self.algorithms:
+            mean, half = self.anytime[a]
+            xs = np.arange(1, mean.size + 1)
+            line, = ax.plot(xs, mean, label=a, lw=1.4)
+            ax.fill_between(xs, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=0.01)
+        ax.set_xlabel("queries")
+        ax.set_ylabel("normalized regret (0 = best, 1 = median)")
+        ax.set_title(f"Mean over {len(self.benchmarks)} benchmarks and {len(parse_seeds(self.spec['seeds']))} seeds "
+                     "(bands: 95% CI over seeds)", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p)
+        plt.close(fig)
+        return p
+
+    def _plots(self, d: Path) -> list[Path]:
+        out = [self.plot_anytime(d / "anytime.png")]
+        if self.friedman is not None:
+            out.append(plot_cd(self.friedman, d / "cd.png", f"Search: Friedman p = {self.friedman.p:.3g} "
+                                                            f"over {self.friedman.n} benchmarks"))
+        return out
+
+
+def _algorithm_configs(algorithms: Union[str, Sequence[str], Mapping[str, Any]]) -> tuple[bool, dict[str, dict]]:
+    if isinstance(algorithms, Mapping):
+        return False, {str(k): dict(v or {}) for k, v in algorithms.items()}
+    if isinstance(algorithms, str):
+        if algorithms.strip() == "all":
+            return True, {}
+        algorithms = [a.strip() for a in algorithms.split(",") if a.strip()]
+    out = {str(a): {} for a in algorithms}
+    if not out:
+        raise ZcdbError("no algorithm named: use --algos all or a comma-separated list (see `zcdb search list`)")
+    return False, out
+
+
+def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[str, Any]] = "all",
+                 benchmarks: Union[str, Sequence[str]] = "all", seeds: Union[str, Sequence[int]] = "0-9",
+                 budget_queries: int = 100, metrics: Union[None, Sequence[str], Mapping] = None,
+                 workers: int = 1) -> SearchStudy:
+    """Every algorithm on every benchmark with the same seeds: see the module docstring.
+
+    ``algorithms``: ``all`` (every registered single-objective algorithm that applies to every
+    benchmark; the others are skipped with a note), names, or a mapping name -> settings; an
+    algorithm named explicitly that does not apply to a benchmark is an error. Each benchmark is
+    searched on its :func:`main_metric` (``metrics`` overrides: ``SPACE/DATASET=METRIC``, or a
+    mapping to ``{"search": M, "report": M}``), which is also the report metric unless given."""
+    from .search.registry import ALGORITHMS
+    from .search.report import compare_algorithms
+    from .search.runs import load_problem
+
+    if not isinstance(budget_queries, int) or budget_queries < 1:
+        raise ZcdbError(f"budget_queries must be a positive integer, not {budget_queries!r}")
+    every, configs = _algorithm_configs(algorithms)
+    for name in configs:
+        if name not in ALGORITHMS:
+            raise ZcdbError(f"unknown search algorithm {name!r}: known are {', '.join(ALGORITHMS)}")
+    seed_list = parse_seeds(seeds)
+    pairs = parse_benchmarks(store, benchmarks, with_proxies=False)
+    overrides = parse_metric_for(metrics)
+    known_labels = {_label(*b) for b in pairs}
+    for label in overrides:
+        if label not in known_labels:
+            raise ZcdbError(f"--metric-for names {label}, which is not among the benchmarks of this study")
+    problems = []
+    for space, dataset in pairs:
+        label = _label(space, dataset)
+        bench = store.benchmark(space, dataset)
+        given = overrides.get(label)
+        if isinstance(given, Mapping):
+            search_m = main_metric(bench, given.get("search"))[0]
+            report_m = main_metric(bench, given.get("report", search_m))[0]
+        else:
+            search_m = report_m = main_metric(bench, given)[0]
+        problems.append((label, bench, load_problem(store, space, dataset, search_m, report_m)))
+    notes: list[str] = []
+    if every:
+        names = []
+        for name, entry in ALGORITHMS.items():
+            reasons = [r for r in (_inapplicable(name, p) for _, _, p in problems) if r]
+            if reasons:
+                notes.append(f"skipped {name}: {reasons[0]}")
+            else:
+                names.append(name)
+        configs = {n: {} for n in names}
+    else:
+        for name in configs:
+            for _, _, p in problems:
+                why = _inapplicable(name, p)
+                if why:
+                    raise ZcdbError(f"{why}: drop {name} from --algos, or {_label(p.space, p.dataset)} from "
+                                    "--benchmarks")
+    names = list(configs)
+    if not names:
+        raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos")
+    spec = dict(kind="search", benchmarks=[_label(*b) for b in pairs],
+                algorithms={n: dict(sorted(configs[n].items())) for n in names},
+                metrics={k: overrides[k] for k in sorted(overrides)},
+                seeds=seeds if isinstance(seeds, str) else seed_list, budget_queries=budget_queries)
+    bench_rows, rows, fingerprints = [], [], {}
+    grids: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for label, bench, problem in problems:
+        cmp = compare_algorithms(store, bench.space, bench.dataset, names, seed_list, budget_queries=budget_queries,
+                                 search_metric=problem.search_metric, report_metric=problem.report_metric,
+                                 configs=configs, workers=workers)
+        hib = problem.report_sign > 0
+        best = cmp.best
+        median = float(np.median(problem.report[problem.queryable]))
+        fingerprints[label] = store.data_fingerprint(bench.space, bench.dataset, bench.protocol)
+        bench_rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
+                               search_metric=problem.search_metric, report_metric=problem.report_metric,
+                               best=best, median=median, fingerprint=fingerprints[label]))
+        for name in names:
+            res = cmp.results[name]
+            grid = normalized_regret(_incumbent_grid(res), best, median, hib)
+            grids[name].append(grid)
+            final = grid[:, -1]
+            mean, half = _mean_ci(final)
+            rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
+                             search_metric=problem.search_metric, report_metric=problem.report_metric,
+                             algorithm=name, config_hash=res.config_hash, seeds=len(seed_list),
+                             budget_queries=budget_queries, final_mean=float(np.mean(res.trajectories.final_report())),
+                             regret=float(mean), regret_lo=float(mean - half), regret_hi=float(mean + half)))
+    anytime = {n: _mean_ci(np.mean(np.stack(grids[n]), axis=0)) for n in names}  # (B,S,T) -> over benchmarks, seeds
+    res_f = None
+    if len(names) >= 2 and len(problems) >= 2:
+        table = np.array([[next(r["regret"] for r in rows if r["benchmark"] == b["benchmark"] and r["algorithm"] == a)
+                           for a in names] for b in bench_rows])
+        res_f = friedman(table, names, higher_is_better=False)
+    else:
+        notes.append("Average ranks need at least two algorithms on at least two benchmarks.")
+    return SearchStudy(spec, bench_rows, names, rows, anytime, res_f, notes, fingerprints)
+
+
+# --------------------------------------------------------------------------- specs
+#: Keys a spec may hold, per kind (``out``: where `zcdb study run` writes the report).
+SPEC_KEYS = {"proxies": {"kind", "benchmarks", "proxies", "metrics", "bootstrap", "seed", "out"},
+             "search": {"kind", "benchmarks", "algorithms", "metrics", "seeds", "budget_queries", "out"}}
+
+
+def load_spec(path: PathLike) -> dict[str, Any]:
+    """A study spec from a JSON file, or a TOML one (by its ``.toml`` suffix)."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except FileNotFoundError:
+        raise CorruptFile(f"no spec file {p}: check the path") from None
+    try:
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            doc = tomllib.loads(text.decode())
+        else:
+            doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptFile(f"{p} is not a valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'} spec: "
+                          f"{str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        raise CorruptFile(f"{p} holds no spec: write a table (object) with kind = \"proxies\" or \"search\"")
+    return doc
+
+
+def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1) -> Study:
+    """Run the study ``spec`` describes (see :data:`SPEC_KEYS`; the report records it)."""
+    kind = spec.get("kind")
+    if kind not in SPEC_KEYS:
+        raise ZcdbError(f"a spec's kind is proxies or search, not {kind!r}")
+    extra = sorted(set(spec) - SPEC_KEYS[kind])
+    if extra:
+        raise ZcdbError(f"a {kind} spec has no key {extra[0]!r}: its keys are {', '.join(sorted(SPEC_KEYS[kind]))}")
+    if kind == "proxies":
+        return proxy_study(store, spec.get("benchmarks", "all"), spec.get("proxies", "all"), spec.get("metrics"),
+                           spec.get("bootstrap", DEFAULT_BOOTSTRAP), spec.get("seed", 0))
+    if "budget_queries" not in spec or "seeds" not in spec:
+        raise ZcdbError("a search spec needs seeds (e.g. \"0-99\") and budget_queries")
+    return search_study(store, spec.get("algorithms", "all"), spec.get("benchmarks", "all"), spec["seeds"],
+                        spec["budget_queries"], spec.get("metrics"), workers)
