@@ -289,8 +289,7 @@ class ProxyStudy(Study):
         m = self.matrix()
         B, P = len(self.benchmarks), len(self.proxies)
         fig, ax = plt.subplots(figsize=(1.2 + 0.62 * B, 1.4 + 0.36 * P), dpi=120)
-        cmap = plt.get_cmap("RdBu_r").copy()
-        cmap.set_bad("0.85")
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
         im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, vmin=-1, vmax=1, aspect="auto")
         for i in range(P):
             for j in range(B):
