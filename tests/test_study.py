@@ -151,7 +151,8 @@ def _strip(text):
     (".json", json.dumps(dict(kind="proxies", benchmarks=["nb201/cifar10", "nb201/digits"], proxies=["good", "fair"],
                               bootstrap=30))),
     (".toml", 'kind = "search"\nbenchmarks = ["nb201/cifar10", "nb201/digits"]\nseeds = "0-3"\n'
-              'budget_queries = 20\n[algorithms.random]\n[algorithms.rea]\nsample_size = 5\n'),
+              'budget_queries = 20\n[algorithms.random]\n[algorithms.rea]\nsample_size = 5\n'
+              '[metrics]\n"nb201/cifar10" = {search = "val_acc", report = "test_acc"}\n'),
 ])
 def test_same_spec_same_store_same_report(study_store, tmp_path, suffix, text):
     spec = tmp_path / f"spec{suffix}"
@@ -168,6 +169,9 @@ def test_same_spec_same_store_same_report(study_store, tmp_path, suffix, text):
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     assert report["zcdb_version"] == zcdb.__version__ and report["spec"]["kind"] == doc["kind"]
     assert all(len(b["fingerprint"]) == 16 for b in report["benchmarks"])
+    if doc["kind"] == "search":
+        assert [b["report_metric"] for b in report["benchmarks"]] == ["test_acc", "val_acc"]
+        assert report["spec"]["algorithms"] == {"random": {}, "rea": {"sample_size": 5}}
 
 
 def test_fingerprint_changes_with_an_import_into_the_benchmark(tmp_path):

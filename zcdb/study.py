@@ -361,7 +361,8 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
     Average ranks and the Friedman test need every ranked proxy on every ranked benchmark: they
     rank all compared proxies over the benchmarks where all of them have scores, or, where fewer
     than two benchmarks have them all, the proxies that have scores on every benchmark (a note says
-    which). Missing cells are never filled in."""
+    which). Missing cells are never filled in. TE-NAS's two components are compared as stored
+    (``tenas_ntk``, ``tenas_lr``); their rank combination (``zcdb proxies eval``'s ``tenas``) is not."""
     from .proxies.stored import rank_metrics_with_draws
 
     if not isinstance(bootstrap, int) or bootstrap < 0:
