@@ -67,6 +67,9 @@ def test_proxy_study_metric_override_and_subset(study_store):
                                                                     "nb201/digits": "val_acc"}
     assert st.proxies == ["good", "noise"] and st.benchmarks[1]["n"] == N  # rare not compared: all 300
     assert main_metric(study_store.benchmark("nb201", "digits")) == ("val_acc", 200)
+    rare = proxy_study(study_store, proxies="rare", bootstrap=0)
+    assert [b["benchmark"] for b in rare.benchmarks] == ["nb201/digits"] and rare.friedman is None
+    assert "nb201/cifar10, nb201/cifar100" in rare.notes[0] and "Average ranks need" in rare.notes[-1]
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -62,7 +62,8 @@ def _label(space: str, dataset: str) -> str:
     return f"{space}/{dataset}"
 
 
-def parse_benchmarks(store: "Store", benchmarks: Union[str, Sequence[str]], with_proxies: bool) -> list[tuple[str, str]]:
+def parse_benchmarks(store: "Store", benchmarks: Union[str, Sequence[str]],
+                     with_proxies: bool) -> list[tuple[str, str]]:
     """``all`` or ``SPACE/DATASET,...`` (or a list) as (space, dataset) pairs, each checked against the store.
 
     ``all`` means every benchmark with rows (and, ``with_proxies``, with proxy scores)."""
@@ -385,6 +386,7 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
     bench_rows: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     fingerprints: dict[str, str] = {}
+    absent: list[str] = []
     for space, dataset in pairs:
         label = _label(space, dataset)
         bench = store.benchmark(space, dataset)
@@ -393,7 +395,8 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
             1.0 if bench.higher_is_better(metric) else -1.0)
         chosen = _choose_sets(store, space, dataset, wanted, truth)
         if not chosen:
-            continue  # none of the named proxies here: a missing column, said in the table
+            absent.append(label)
+            continue
         mask = np.isfinite(truth)
         for _, sc in chosen.values():
             mask &= np.isfinite(sc)
@@ -416,7 +419,8 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
             raise ZcdbError(f"no scores for {', '.join(missing)} on the benchmarks of this study: see `zcdb info` "
                             "for the stored proxies")
     names = sorted({r["proxy"] for r in rows})
-    study = ProxyStudy(spec, bench_rows, names, rows, [], [], None, [], fingerprints)
+    notes = [f"Left out, none of the proxies compared has scores there: {', '.join(absent)}."] if absent else []
+    study = ProxyStudy(spec, bench_rows, names, rows, [], [], None, notes, fingerprints)
     _rank_proxies(study)
     return study
 
