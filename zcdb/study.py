@@ -670,7 +670,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
     notes: list[str] = []
     if every:
         names = []
-        for name, entry in ALGORITHMS.items():
+        for name in ALGORITHMS:
             reasons = [r for r in (_inapplicable(name, p) for _, _, p in problems) if r]
             if reasons:
                 notes.append(f"skipped {name}: {reasons[0]}")
