@@ -171,7 +171,7 @@ def test_networks_give_logits_and_their_params_match_the_cost(name, dataset, sha
 # Generic modules ask the space; only a space's own modules, importers of one space's
 # official files and registries of data about one space (tabular/protocols.py's recipes,
 # tabular/builtin.py's shipped tables) may name it.
-_GENERIC = ["zcdb/store.py", "zcdb/cli.py", "zcdb/parallel.py", "zcdb/datasets.py", "zcdb/search", "proxies",
+_GENERIC = ["zcdb/store.py", "zcdb/cli.py", "zcdb/study.py", "zcdb/ranking.py", "zcdb/parallel.py", "zcdb/datasets.py", "zcdb/search", "proxies",
             "surrogates", "tabular/tabulate.py", "tabular/builtin.py", "tabular/csv_table.py",
             "tabular/naslib_zc.py", "tabular/__init__.py", "tabular/_arch_results.py", "tabular/_nats_fast.py"]
 _SPACE_NAMES = r"nb201|macro|nats-sss|tnb101-micro|tnb101-macro|nb101"

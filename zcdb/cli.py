@@ -1227,6 +1227,86 @@ def search_runs(ctx: click.Context, space: Optional[str], dataset: Optional[str]
         echo_table(rows)
 
 
+# --------------------------------------------------------------------------- study
+@main.group()
+def study() -> None:
+    """Cross-benchmark studies: proxies or search algorithms over many benchmarks, with average ranks,
+    the Friedman test and a critical-difference diagram; `study run SPEC` reruns one from a spec file."""
+
+
+def _render_study(st: Any, out: Optional[str], as_json: bool) -> None:
+    files = st.write(out) if out else []
+    if as_json:
+        echo_json(dict(st.to_json(), files=[str(f) for f in files]))
+        return
+    click.echo(st.summary_text())
+    for f in files:
+        click.echo(f"wrote {f}")
+
+
+@study.command(name="proxies")
+@click.option("--benchmarks", default="all", show_default=True,
+              help="all (every benchmark with proxy scores) or SPACE/DATASET,...")
+@click.option("--proxies", "proxy_names", default="all", show_default=True, help="all or a comma-separated list.")
+@click.option("--metric-for", "metric_for", multiple=True, metavar="SPACE/DATASET=METRIC",
+              help="Correlate with this metric on that benchmark instead of its main metric (repeatable).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Bootstrap resamples for the 95% intervals (0: none).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write report.md, report.json, results.csv, heatmap.png and cd.png into this folder.")
+@json_option
+@click.pass_context
+@handle_errors
+def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_for: tuple[str, ...],
+                  bootstrap: int, out: Optional[str], as_json: bool) -> None:
+    """Every proxy's Spearman and Kendall with each benchmark's main metric, average ranks, Friedman/Nemenyi."""
+    from .study import proxy_study
+
+    _render_study(proxy_study(open_store(ctx), benchmarks, proxy_names, list(metric_for), bootstrap), out, as_json)
+
+
+@study.command(name="search")
+@click.option("--algos", default="all", show_default=True,
+              help="Comma-separated algorithms, or all that apply to every benchmark (the others skipped, noted).")
+@click.option("--benchmarks", default="all", show_default=True, help="all or SPACE/DATASET,...")
+@click.option("--seeds", default="0-9", show_default=True, help="Search seeds, the same on every benchmark.")
+@click.option("--budget-queries", type=click.IntRange(min=1), default=100, show_default=True, help="Budget in queries.")
+@click.option("--metric-for", "metric_for", multiple=True, metavar="SPACE/DATASET=METRIC",
+              help="Search and report this metric on that benchmark instead of its main metric (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to split the seeds over (same results as one).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write report.md, report.json, results.csv, anytime.png and cd.png into this folder.")
+@json_option
+@click.pass_context
+@handle_errors
+def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, budget_queries: int,
+                 metric_for: tuple[str, ...], workers: int, out: Optional[str], as_json: bool) -> None:
+    """Every algorithm on every benchmark with the same seeds (stored runs reused): normalized regret,
+    average ranks, Friedman/Nemenyi, anytime plot."""
+    from .study import search_study
+
+    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers),
+                  out, as_json)
+
+
+@study.command(name="run")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write the report files here (default: the spec's `out`, else none).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes for search studies (same results as one).")
+@json_option
+@click.pass_context
+@handle_errors
+def study_run(ctx: click.Context, spec: str, out: Optional[str], workers: int, as_json: bool) -> None:
+    """Run the study a spec file (JSON, or TOML by its .toml suffix) describes."""
+    from .study import load_spec, run_spec
+
+    doc = load_spec(spec)
+    _render_study(run_spec(open_store(ctx), doc, workers=workers), out or doc.get("out"), as_json)
+
+
 # --------------------------------------------------------------------------- examples
 #: One or two copy-pasteable examples per command, printed at the end of its --help
 #: (``tests/test_cli.py`` checks every command has one that names it).
@@ -1282,6 +1362,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                        "zcdb search compare --algos random,mo-rea --dataset cifar10 "
                        "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300"),
     "search runs": ("zcdb search runs --dataset cifar10",),
+    "study proxies": ("zcdb study proxies --out study-proxies/",
+                      "zcdb study proxies --benchmarks nb201/cifar10,macro/cifar10 --proxies synflow,zen,nwot --json"),
+    "study search": ("zcdb study search --algos random,rea,local --seeds 0-49 --budget-queries 100 --out study-search/",),
+    "study run": ("zcdb study run study.toml --out report/",),
 }
 
 

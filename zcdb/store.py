@@ -474,6 +474,23 @@ class Store:
             )
         ]
 
+    def data_fingerprint(self, space: str, dataset: str, protocol: Optional[str] = None) -> str:
+        """SHA-256 prefix of what a study reads of one benchmark: its series catalog (metric, epoch,
+        seed, count) and the sha256 of every imported file its rows and its proxy scores came from.
+        Another import into the benchmark (or of its scores) changes it; imports elsewhere do not."""
+        bench = self.benchmark(space, dataset, protocol)
+        h = hashlib.sha256(f"{space}\0{dataset}\0{bench.protocol}\n".encode())
+        for s in self.series(bench.id):
+            h.update(f"{s.metric}\0{s.epoch}\0{s.seed}\0{s.n}\n".encode())
+        for table, where, args in (
+                ("evaluations", "benchmark_id = ?", (bench.id,)),
+                ("proxy_scores", "space = ? AND dataset = ?", (space, dataset))):
+            rows = self.conn.execute(
+                f"SELECT p.sha256 FROM provenance p WHERE p.id IN (SELECT DISTINCT source_id FROM {table} "
+                f"WHERE {where}) ORDER BY p.sha256", args).fetchall()
+            h.update(f"{table}:".encode() + ",".join(r[0] for r in rows).encode() + b"\n")
+        return h.hexdigest()[:16]
+
     def provenance(self) -> list[dict[str, Any]]:
         """Every import recorded in the store, oldest first."""
         out = list(self.db["provenance"].rows_where(order_by="id"))
