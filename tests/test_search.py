@@ -396,3 +396,61 @@ def test_nb201_rea_beats_random_search():
     assert abs(rea.mean() - 94.14) < 0.04 and abs(rnd.mean() - 93.91) < 0.04
     assert abs(rea.std(ddof=1) - 0.17) < 0.04 and abs(rnd.std(ddof=1) - 0.24) < 0.04
     store.close()
+
+
+_USER_ALGO = '''
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+
+from zcdb.search import Algorithm
+
+
+@dataclasses.dataclass(frozen=True)
+class Greedy(Algorithm):
+    """Sample ``explore`` random architectures, then keep re-querying the neighbours of the best so far."""
+
+    explore: int = 20
+
+    def start(self, ctx):
+        return SimpleNamespace(problem=ctx.problem, best=np.full(ctx.n, -1), score=np.full(ctx.n, -np.inf), step=0)
+
+    def ask(self, state, draws):
+        p = state.problem
+        rand = p.sample(draws.uniform(0, 1)[:, 0])
+        if state.step < self.explore:
+            return rand, None
+        nb = p.neighbour_rows(state.best) if hasattr(p, "neighbour_rows") else None
+        return rand if nb is None else np.where(nb[:, 0] >= 0, nb[:, 0], rand), None
+
+    def tell(self, state, archs, epochs, scores, draws):
+        better = scores > state.score
+        state.best = np.where(better, archs, state.best)
+        state.score = np.where(better, scores, state.score)
+        state.step += 1
+
+
+class NotAnAlgorithm:
+    pass
+'''
+
+
+def test_your_own_algorithm_by_module_and_class(sstore, tmp_path, monkeypatch):
+    (tmp_path / "my_algos.py").write_text(_USER_ALGO)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    res = run_search(sstore, "my_algos:Greedy", SPACE, "synth", [0, 1, 2], budget_queries=30,
+                     config={"explore": 10})
+    again = run_search(sstore, "my_algos:Greedy", SPACE, "synth", [0, 1, 2], budget_queries=30,
+                       config={"explore": 10})
+    assert again.reused == 3  # stored like a built-in's runs, keyed by module:Class and its settings
+    _equal(res.trajectories, again.trajectories)
+    other = run_search(sstore, "my_algos:Greedy", SPACE, "synth", [0], budget_queries=30, config={"explore": 5})
+    assert other.reused == 0
+    r = CliRunner().invoke(main, ["--db", ":memory:", "search", "list"])
+    assert "my_algos" not in r.output  # nothing registered itself
+    for name, match in (("my_algos:NotAnAlgorithm", "is not a search algorithm"),
+                        ("my_algos:Missing", "has no 'Missing'"), ("no_such_module:X", "cannot import 'no_such_module'"),
+                        ("my algos:X", "bad algorithm"), ("nope", "unknown search algorithm 'nope'")):
+        with pytest.raises(ZcdbError, match=match):
+            run_search(sstore, name, SPACE, "synth", [0], budget_queries=5)

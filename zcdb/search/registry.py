@@ -48,12 +48,47 @@ _ENTRIES = (
 ALGORITHMS: dict[str, AlgorithmEntry] = {e.name: e for e in _ENTRIES}
 
 
-def make_algorithm(name: str, config: Optional[Mapping[str, Any]] = None) -> Algorithm:
-    """The algorithm registered as ``name``, with ``config`` overriding its defaults."""
+def user_algorithm(path: str) -> AlgorithmEntry:
+    """The entry of a user's algorithm class named ``module:Class`` (``mypkg.algos:MyAlgo``).
+
+    The class must subclass :class:`~zcdb.search.base.Algorithm` and be a dataclass of its
+    settings, like the built-ins. Importing the module runs its code: it is the user's own,
+    trusted as any script they run; nothing is registered, the name is resolved per call."""
+    import importlib
+
+    module, _, attr = path.partition(":")
+    if not module or not attr or not all(part.isidentifier() for part in module.split(".") + attr.split(".")):
+        raise ZcdbError(f"bad algorithm {path!r}: name a registered one or a class as module:Class "
+                        "(e.g. mypkg.algos:MyAlgo)")
     try:
-        entry = ALGORITHMS[name]
+        obj: Any = importlib.import_module(module)
+    except ImportError as exc:
+        raise ZcdbError(f"cannot import {module!r} for algorithm {path!r} ({exc}): put it on PYTHONPATH") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ZcdbError(f"module {module!r} has no {attr!r}: check the name after the colon in {path!r}")
+        obj = getattr(obj, part)
+    if not (isinstance(obj, type) and issubclass(obj, Algorithm) and dataclasses.is_dataclass(obj)):
+        raise ZcdbError(f"{path} is not a search algorithm: subclass zcdb.search.Algorithm as a frozen dataclass "
+                        "(see the README's 'Your own search algorithm')")
+    doc = (obj.__doc__ or "").strip().splitlines()
+    return AlgorithmEntry(path, obj, {}, doc[0] if doc else "a user's algorithm")
+
+
+def algorithm_entry(name: str) -> AlgorithmEntry:
+    """The registered algorithm ``name``, or a user's class named ``module:Class``."""
+    if ":" in name:
+        return user_algorithm(name)
+    try:
+        return ALGORITHMS[name]
     except KeyError:
-        raise ZcdbError(f"unknown search algorithm {name!r}: known are {', '.join(ALGORITHMS)}") from None
+        raise ZcdbError(f"unknown search algorithm {name!r}: known are {', '.join(ALGORITHMS)}, "
+                        "or a class of yours as module:Class") from None
+
+
+def make_algorithm(name: str, config: Optional[Mapping[str, Any]] = None) -> Algorithm:
+    """The algorithm registered as ``name`` (or a user's ``module:Class``), with ``config`` overriding its defaults."""
+    entry = algorithm_entry(name)
     fields = {f.name: f for f in dataclasses.fields(entry.cls)}
     kwargs = dict(entry.preset)
     for key, value in (config or {}).items():
@@ -75,7 +110,10 @@ def config_hash(algorithm: Algorithm, proxy_labels: tuple[str, ...] = (),
     (:meth:`SearchProblem.fingerprint`) and what the problem adds to its key
     (:meth:`SearchProblem.identity`: constraints, objectives, reference point), with its
     SHA-256 prefix, which keys stored runs."""
-    doc = dict(algorithm=type(algorithm).__name__, version=type(algorithm).version, config=algorithm.config(),
+    cls = type(algorithm)
+    # a user's class is keyed by module and name (two users' MyAlgo are different runs); built-ins by name
+    ident = cls.__name__ if cls.__module__.startswith("zcdb.") else f"{cls.__module__}:{cls.__qualname__}"
+    doc = dict(algorithm=ident, version=cls.version, config=algorithm.config(),
                proxies=list(proxy_labels) if algorithm.uses_proxies() else [])
     if data is not None:
         doc["data"] = data
