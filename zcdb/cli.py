@@ -1156,7 +1156,10 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
     _check_reference(objectives, reference)
     configs: dict[str, dict[str, Any]] = {}
     for item in settings:
-        name, dot, rest = item.partition(".")
+        key_part = item.split("=", 1)[0]
+        # ALGO.KEY=VALUE; a user's module:Class may hold dots itself, so split at the last dot before '='
+        name, dot, rest = (key_part.rpartition(".")[0], ".", item[len(key_part.rpartition(".")[0]) + 1:]) \
+            if "." in key_part else (item, "", "")
         if not dot:
             raise ZcdbError(f"bad --set {item!r}: write ALGO.KEY=VALUE, e.g. rea.sample_size=5")
         configs.setdefault(name, {}).update(parse_config([rest]))
