@@ -33,7 +33,8 @@ from torch import nn
 from zcdb.errors import ZcdbError
 
 from ._util import Batch, hand_over
-from .registry import GROUPS, REGISTRY, get_proxy
+from .registry import GROUPS, REGISTRY, ProxySpec, get_proxy
+from .user import USER_GROUP, check_user_specs, runner as user_runner
 
 #: Builds the network of an architecture: ``build_model(arch, dataset=..., **build_kwargs) -> nn.Module``.
 ModelBuilder = Callable[..., nn.Module]
@@ -130,8 +131,11 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
                     build_model: Optional[ModelBuilder] = None,
                     input_shape: Optional[Sequence[int]] = None,
                     on_arch: Optional[Callable[[Any, list[ProxyScore]], None]] = None,
-                    space: Any = None, device: Any = "cpu") -> list[ProxyScore]:
+                    space: Any = None, device: Any = "cpu", extra: Sequence[ProxySpec] = ()) -> list[ProxyScore]:
     """Scores of ``proxies`` (registry names) for every architecture of ``archs``.
+
+    ``extra``: proxies of your own (:class:`ProxySpec` objects, see :func:`zcdb.proxies.user_proxy`),
+    computed after the named ones, each on a network of its own; ``proxies`` may name them too.
 
     ``batch`` is ``(x, y)`` (e.g. from :func:`zcdb.datasets.sample_batch`); it may be
     ``None`` only when every requested proxy is data-free, in which case the input shape
@@ -149,12 +153,14 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
     runs under :func:`deterministic`.
     """
     dev = resolve_device(device)
-    names = list(dict.fromkeys(proxies))
+    users = check_user_specs(extra)
+    names = list(dict.fromkeys([*proxies, *users]))
     if not names:
         raise ZcdbError("no proxy requested: name at least one of " + ", ".join(REGISTRY))
-    specs = [get_proxy(n) for n in names]
+    specs = [users[n] if n in users else get_proxy(n) for n in names]
     if batch is None:
-        needing = [s.name for s in specs if s.needs_data]
+        # a user proxy of data "random" reads the batch it is given, so it needs one too
+        needing = [s.name for s in specs if s.needs_data or (s.name in users and s.data == "random")]
         if needing:
             raise ZcdbError(f"proxies {', '.join(needing)} need a batch of data: pass batch=(x, y)")
         if input_shape is None:
@@ -178,15 +184,19 @@ def compute_proxies(archs: Iterable[Any], proxies: Sequence[str], dataset: str =
     plan: dict[tuple, dict[str, list[str]]] = {}
     for s in specs:
         key = tuple(sorted(s.build.items()))
-        plan.setdefault(key, {}).setdefault(s.group, []).append(s.name)
+        # each user proxy is a group of its own: a fresh network, nothing shared
+        group = f"{USER_GROUP}:{s.name}" if s.name in users else s.group
+        plan.setdefault(key, {}).setdefault(group, []).append(s.name)
+    runners = dict(GROUPS, **{f"{USER_GROUP}:{n}": user_runner(spec) for n, spec in users.items()})
 
     with deterministic(dev):
-        return _compute(archs, names, plan, builder, dataset, batch, seed, input_shape, on_arch, dev)
+        return _compute(archs, names, plan, builder, dataset, batch, seed, input_shape, on_arch, dev, runners)
 
 
 def _compute(archs: Iterable[Any], names: list[str], plan: dict, builder: ModelBuilder, dataset: str,
              batch: Optional[Batch], seed: int, input_shape: Optional[Sequence[int]],
-             on_arch: Optional[Callable[[Any, list[ProxyScore]], None]], dev: torch.device) -> list[ProxyScore]:
+             on_arch: Optional[Callable[[Any, list[ProxyScore]], None]], dev: torch.device,
+             runners: Mapping[str, Any]) -> list[ProxyScore]:
     results: list[ProxyScore] = []
     if isinstance(batch, (tuple, list)) and dev.type != "cpu":
         batch = tuple(t.to(dev) if isinstance(t, torch.Tensor) else t for t in batch)  # type: ignore[assignment]
@@ -194,7 +204,7 @@ def _compute(archs: Iterable[Any], names: list[str], plan: dict, builder: ModelB
         by_name: dict[str, ProxyScore] = {}
         for build_key, groups in plan.items():
             for group, members in groups.items():
-                runner = GROUPS[group]
+                runner = runners[group]
                 # A fresh seeded build per group, handed over to the runner: cheaper than the
                 # deep copy the runner would otherwise make, and no group sees another's changes.
                 t1, c1 = time.perf_counter(), time.process_time()

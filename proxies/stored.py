@@ -31,19 +31,25 @@ from zcdb.store import Store
 TENAS_COMBINED = "tenas"
 
 
-def data_label(proxy: str, dataset: str, split: str) -> str:
-    """The ``data`` key of a stored score of ``proxy``."""
+def data_label(proxy: str, dataset: str, split: str, extra: Sequence[Any] = ()) -> str:
+    """The ``data`` key of a stored score of ``proxy`` (a built-in or one of the user proxies ``extra``)."""
     from .registry import get_proxy
+    from .user import check_user_specs
 
-    kind = get_proxy(proxy).data
+    users = check_user_specs(extra)
+    kind = users[proxy].data if proxy in users else get_proxy(proxy).data
     return {"none": "none", "random": "random"}.get(kind, f"{dataset}:{split}")
 
 
-def resolve_proxies(names: str | Sequence[str], space: Optional[str] = None) -> list[str]:
+def resolve_proxies(names: str | Sequence[str], space: Optional[str] = None, extra: Sequence[Any] = ()) -> list[str]:
     """``all`` or a comma-separated list (or a sequence) of registry names, validated.
 
-    With ``space``, ``all`` means the proxies that apply to it (whose network it builds)."""
+    With ``space``, ``all`` means the proxies that apply to it (whose network it builds).
+    The names of the user proxies ``extra`` may be listed, and are added at the end if not."""
     from .registry import REGISTRY, get_proxy
+    from .user import check_user_specs
+
+    users = check_user_specs(extra)
 
     if isinstance(names, str):
         if names.strip() == "all":
@@ -51,7 +57,7 @@ def resolve_proxies(names: str | Sequence[str], space: Optional[str] = None) -> 
             names = [n for n, spec in REGISTRY.items() if sp is None or spec.applies_to(sp)]
         else:
             names = [n.strip() for n in names.split(",") if n.strip()]
-    out = [get_proxy(n).name for n in names]
+    out = [n if n in users else get_proxy(n).name for n in names] + list(users)
     if not out:
         raise ZcdbError("no proxy named: use --proxies all or a comma-separated list (see `zcdb proxies list`)")
     return list(dict.fromkeys(out))
@@ -92,7 +98,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optional[str]]]]:
-    space, arch, proxies, dataset, root, batch_size, seed, split, needs_data, device = args
+    space, arch, proxies, dataset, root, batch_size, seed, split, needs_data, device, extra = args
     import torch
 
     from .engine import compute_proxies
@@ -101,8 +107,9 @@ def _score_arch(args: tuple) -> tuple[int, list[tuple[str, float, float, Optiona
     before = torch.get_num_threads()
     torch.set_num_threads(SCORE_THREADS)  # also in the caller's process (workers=1)
     try:
-        scores = compute_proxies([arch], proxies, dataset=dataset, batch=batch, seed=seed, space=space,
-                                 device=device)
+        users = [spec for spec in extra if spec.name in proxies]
+        scores = compute_proxies([arch], [p for p in proxies if p not in {u.name for u in users}], dataset=dataset,
+                                 batch=batch, seed=seed, space=space, device=device, extra=users)
     finally:
         torch.set_num_threads(before)
     return arch, [(s.proxy, s.score, s.seconds, s.reason) for s in scores]
@@ -122,8 +129,14 @@ def compute_and_store(
     store: Store, space: str, dataset: str, proxies: str | Sequence[str], archs: Sequence[int], seed: int = 0,
     batch_size: int = 64, root: Optional[str] = None, split: str = "train", workers: int = 1,
     progress: bool = True, recompute: bool = False, device: str = "cpu", scheduler: Optional[str] = None,
+    extra: Sequence[Any] = (),
 ) -> ComputeReport:
     """Compute ``proxies`` for ``archs`` (official indices) and store every score as it is done.
+
+    ``extra``: user proxies (:class:`~zcdb.proxies.ProxySpec` objects, see
+    :func:`~zcdb.proxies.user_proxy`), computed too and stored under their names with the same
+    configuration (seed, batch size, data label) as the built-ins, skipped alike when stored.
+    With workers or a scheduler, their functions must be importable there (module-level functions).
 
     Scores already stored for the same configuration are skipped, unless ``recompute``:
     then they are computed again and overwritten (e.g. after an upgrade changed a proxy's
@@ -139,11 +152,14 @@ def compute_and_store(
 
     dev = str(resolve_device(device)) if scheduler is None else check_device_name(device)
     mod = get_space(space)
-    names = resolve_proxies(proxies, space)
+    extra = list(extra)
+    names = resolve_proxies(proxies, space, extra)
     from .registry import get_proxy
+    from .user import check_user_specs
 
-    labels = {p: data_label(p, dataset, split) for p in names}
-    needs_data = any(get_proxy(p).data != "none" for p in names)
+    users = check_user_specs(extra)
+    labels = {p: data_label(p, dataset, split, extra) for p in names}
+    needs_data = any((users[p] if p in users else get_proxy(p)).data != "none" for p in names)
     if needs_data:
         _batch(dataset, root, batch_size, seed, split)  # fail on missing data before any work
     idx = [mod.index_of(a) for a in archs]
@@ -152,13 +168,16 @@ def compute_and_store(
     for a in dict.fromkeys(idx):
         missing = [p for p in names if (p, a) not in done]
         if missing:
-            todo.append((space, a, missing, dataset, root, batch_size, seed, split, needs_data, dev))
+            todo.append((space, a, missing, dataset, root, batch_size, seed, split, needs_data, dev, extra))
         else:
             skipped += 1
     options: dict[str, Any] = {"dataset": dataset, "seed": seed, "batch_size": batch_size,
                                "torch_threads": SCORE_THREADS}
     if dev != "cpu":  # CPU scores keep the options they always had
         options["device"] = dev
+    if users:  # provenance: where each user proxy's function came from
+        options["user_proxies"] = {n: f"{getattr(s.fn, '__module__', '?')}:{getattr(s.fn, '__qualname__', '?')}"
+                                   for n, s in users.items()}
     client = connect_scheduler(scheduler) if scheduler else None
     bar = Progress(len(todo), f"proxies {dataset}", enabled=progress)
     start = time.perf_counter()

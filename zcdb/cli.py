@@ -680,7 +680,12 @@ def proxies_list(as_json: bool) -> None:
 @dataset_option
 @click.option("--data", "root", default=None, type=click.Path(), help="Dataset folder (not needed for digits).")
 @click.option("--split", default="train", show_default=True, help="Split the batch is drawn from.")
-@click.option("--proxies", "names", default="all", show_default=True, help="all, or a comma-separated list.")
+@click.option("--proxies", "names", default="all", show_default=True,
+              help="all, or a comma-separated list (it may name --proxy-module proxies; list only those to "
+                   "compute only yours).")
+@click.option("--proxy-module", "proxy_modules", multiple=True, metavar="MODULE:NAME",
+              help="Your own proxy, computed too (repeatable): a ProxySpec or a function fn(model, batch, seed) "
+                   "-> float in an importable module. Importing it RUNS ITS CODE: name only modules you trust.")
 @click.option("--sample", type=int, default=None, help="Score N architectures sampled uniformly with --seed.")
 @click.option("--archs-file", type=click.Path(), default=None,
               help="File of architectures (strings or indices, one per line), or `unique` (one representative "
@@ -698,16 +703,18 @@ def proxies_list(as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional[str], split: str, names: str,
-                    sample: Optional[int], archs_file: Optional[str], seed: int, batch_size: int, workers: int,
+                    proxy_modules: tuple[str, ...], sample: Optional[int], archs_file: Optional[str], seed: int, batch_size: int, workers: int,
                     scheduler: Optional[str], device: str, recompute: bool, quiet: bool, as_json: bool) -> None:
     """Compute proxies for architectures and store every score (resumable)."""
     import dataclasses
 
     from .proxies.stored import compute_and_store
+    from .proxies.user import load_proxy
     from .spaces import get_space
     from .tabular.tabulate import select_archs
 
     mod = get_space(space)
+    extra = [load_proxy(ref) for ref in proxy_modules]
     if (sample is None) == (archs_file is None):
         raise click.UsageError("give exactly one of --sample N and --archs-file FILE")
     if archs_file is not None and archs_file not in ("unique", "all") and not Path(archs_file).is_file():
@@ -716,7 +723,7 @@ def proxies_compute(ctx: click.Context, space: str, dataset: str, root: Optional
     archs = mod.sample(sample, seed=seed) if sample is not None else select_archs(space, archs_file)[0]
     report = compute_and_store(open_store(ctx), space, dataset, names, archs.tolist(), seed=seed,
                                batch_size=batch_size, root=root, split=split, workers=workers, progress=not quiet,
-                               recompute=recompute, device=device, scheduler=scheduler)
+                               recompute=recompute, device=device, scheduler=scheduler, extra=extra)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:
