@@ -90,7 +90,8 @@ def test_values_query_top_and_frame(store):
     df = bench.to_frame()
     assert len(df) == nb201.NUM_ARCHS
     assert df.loc[df.arch_index == 123, "arch"].item() == s
-    assert list(df.columns) == ["arch_index", "arch", "metric", "epoch", "seed", "value"]
+    assert list(df.columns) == ["dataset", "arch_index", "arch", "metric", "epoch", "seed", "value"]
+    assert set(df["dataset"]) == {"cifar10"}
 
 
 def test_lower_is_better_metrics_rank_ascending(store):
@@ -309,3 +310,14 @@ def test_sql_lives_in_the_store_modules_only():
                  for f in sorted((repo / d).rglob("*.py")) if f not in allowed
                  for k, line in enumerate(f.read_text().splitlines(), 1) if sql.search(line.split("#")[0])]
     assert not offenders, offenders
+
+
+def test_sql_views_name_everything(store):
+    """Any SQLite tool can read the store: the views join indices back into names and arch strings."""
+    with store.importing("v", "test", {}) as b:
+        b.add_evaluations("nb201", "cifar10", "200ep", "test_acc", 200, -1, [3], [91.0])
+        b.add_proxy_scores("nb201", "cifar10", "synflow", 0, 64, "none", [3, 9], [1.5, 2.5], [0.1, 0.2])
+    rows = store.conn.execute("SELECT space, dataset, arch, metric, epoch, value FROM evaluations_view").fetchall()
+    assert rows == [("nb201", "cifar10", nb201.string_of(3), "test_acc", 200, 91.0)]
+    rows = store.conn.execute("SELECT arch_index, arch, proxy, value FROM proxy_scores_view ORDER BY arch_index").fetchall()
+    assert rows == [(3, nb201.string_of(3), "synflow", 1.5), (9, nb201.string_of(9), "synflow", 2.5)]

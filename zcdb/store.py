@@ -22,7 +22,8 @@ Layout (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 ``search_trajectories``  run_id, query, arch_index, epoch, value, sim_time, incumbent, incumbent_report
 ``search_objectives``    run_id, query, objective, value: each query's objective values (multi-objective runs)
 
-``evaluations_view`` joins the integer keys back into names for ad-hoc SQL.
+``evaluations_view`` and ``proxy_scores_view`` join the integer keys back into names (and arch
+strings) for ad-hoc SQL in any SQLite tool.
 
 Writers in several processes take turns: each waits for the write transaction in progress
 (up to ``ZCDB_LOCK_TIMEOUT`` seconds), and the one holding it keeps its pid and command in
@@ -66,7 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: Series with at least this many rows are also kept as blobs (``series_blobs``) for fast reading;
 #: below it (NAS-Bench-201's 15,625) the rows themselves read in milliseconds.
 DENSE_SERIES_MIN = 50_000
@@ -132,6 +133,10 @@ CREATE TABLE IF NOT EXISTS search_trajectories (
 CREATE TABLE IF NOT EXISTS search_objectives (
     run_id INTEGER NOT NULL, query INTEGER NOT NULL, objective INTEGER NOT NULL, value REAL,
     PRIMARY KEY (run_id, query, objective)) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS proxy_scores_view AS
+    SELECT p.space, p.dataset, p.arch_index, a.arch, p.proxy, p.seed, p.batch_size, p.data, p.value, p.time,
+           p.reason, p.source_id
+    FROM proxy_scores p LEFT JOIN archs a ON a.space = p.space AND a.arch_index = p.arch_index;
 CREATE VIEW IF NOT EXISTS evaluations_view AS
     SELECT b.space, b.dataset, b.protocol, e.arch_index, a.arch, m.name AS metric,
            e.epoch, e.seed, e.value, e.source_id
@@ -1071,6 +1076,8 @@ class ImportBatch:
             return 0
         conn = self.store.conn
         changed = 0
+        for space in sorted({p[0] for p in self._proxies}):  # arch strings for proxy_scores_view
+            self.store._ensure_archs(space, np.concatenate([p[6] for p in self._proxies if p[0] == space]))
         for space, dataset, proxy, seed, bs, data, idx, val, tim, rs in self._proxies:
             set_key = (space, dataset, proxy, seed, bs, data)
             # a large chunk (a whole imported file) reads the stored set once; a few rows (one computed
@@ -1345,7 +1352,7 @@ class Benchmark(BaseBenchmark):
 
     def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
-        arch_index, arch, metric, epoch, seed, value."""
+        dataset, arch_index, arch, metric, epoch, seed, value (:meth:`frame` gives the wide form)."""
         import pandas as pd
 
         names = list(metrics) if metrics is not None else self.metrics()
@@ -1360,4 +1367,5 @@ class Benchmark(BaseBenchmark):
         )
         strings = np.array(self.search_space.all_strings(), dtype=object)
         df.insert(1, "arch", strings[df["arch_index"].to_numpy()])
+        df.insert(0, "dataset", self.dataset)
         return df
