@@ -454,3 +454,16 @@ def test_your_own_algorithm_by_module_and_class(sstore, tmp_path, monkeypatch):
                         ("my algos:X", "bad algorithm"), ("nope", "unknown search algorithm 'nope'")):
         with pytest.raises(ZcdbError, match=match):
             run_search(sstore, name, SPACE, "synth", [0], budget_queries=5)
+
+
+def test_compare_notes_proxy_aware_algorithms_that_rank_only_the_scored_pool(sstore):
+    from zcdb.search.report import compare_algorithms
+
+    with sstore.importing("few", "test", {}) as b:  # a proxy scored on 50 architectures only
+        b.add_proxy_scores(SPACE, "synth", "few", 0, 64, "none", np.arange(50), np.arange(50.0), np.zeros(50))
+    cmp = compare_algorithms(sstore, SPACE, "synth", ["random", "proxy"], [0, 1], budget_queries=10, proxies=["few"])
+    assert len(cmp.notes) == 1 and cmp.notes[0].startswith("proxy ranks all 50 architectures with proxy scores")
+    assert "Note: proxy ranks all 50" in cmp.to_markdown() and cmp.to_json()["notes"] == cmp.notes
+    full = compare_algorithms(sstore, SPACE, "synth", ["proxy"], [0], budget_queries=10, proxies=["nwot"],
+                              configs={"proxy": {"n_samples": 100}})
+    assert full.notes == []  # a sample of 100 out of every architecture: nothing to say

@@ -1216,6 +1216,8 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
                 | ({"found_feasible": f"{100 * r['found_feasible']:.0f}%",
                     "infeasible_q": f"{100 * r['infeasible_queries']:.0f}%"} if constraints else {})
                 for r in cmp.rows])
+    for note in cmp.notes:
+        click.echo(f"note: {note}")
     for f in files:
         click.echo(f"wrote {f}")
 

@@ -51,6 +51,9 @@ class Comparison:
     target: float
     rows: list[dict[str, Any]]
     results: dict[str, SearchResult] = field(repr=False, default_factory=dict)
+    #: One line each: what a reader must know to read a row right (e.g. a proxy-aware algorithm
+    #: that samples from the scored architectures only).
+    notes: list[str] = field(default_factory=list)
 
     def title(self) -> str:
         """One line naming the benchmark, metrics, budget and seeds."""
@@ -73,7 +76,7 @@ class Comparison:
                     constraints=list(p.constraints), feasible_archs=int(p.queryable.sum()),
                     budget_kind=self.budget_kind, budget=self.budget, seeds=len(self.seeds),
                     ceiling=self.ceiling, ceiling_arch=self.ceiling_arch, best=self.best, target=self.target,
-                    rows=self.rows)
+                    rows=self.rows, notes=list(self.notes))
 
     def to_markdown(self) -> str:
         """The comparison as a Markdown table with a caption."""
@@ -103,6 +106,8 @@ class Comparison:
                 cells += [f"{100 * r['found_feasible']:.0f}%", f"{100 * r['infeasible_queries']:.0f}%"]
             cells.append(f"{r['cpu_seconds']:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
+        if self.notes:
+            lines += [""] + [f"Note: {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
@@ -319,4 +324,29 @@ def compare_algorithms(
         rows.append(summarize(res, ceiling, best, target))
     budget = results[names[0]].budget
     return Comparison(problem, budget.kind, budget.amount, [int(s) for s in seeds], ceiling, ceiling_arch, best,
-                      float(target), rows, results)
+                      float(target), rows, results, notes=proxy_pool_notes(problem, names, configs))
+
+
+def proxy_pool_notes(problem: SearchProblem, names: Sequence[str],
+                     configs: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[str]:
+    """A note for each proxy-aware algorithm whose proxy samples cover every scored architecture:
+    it then ranks the same pool on every seed (its spread over seeds says little), and it never
+    looks beyond the architectures that have proxy scores."""
+    notes = []
+    pool = int(problem.proxy_available_index.size) if problem.proxy_sets else 0
+    avail = int(problem.available.sum())
+    for name in names:
+        algo = make_algorithm(name, (configs or {}).get(name))
+        if not algo.uses_proxies() or not pool:
+            continue
+        cfg = algo.config()
+        n = cfg.get("n_samples", cfg.get("n_proxy_samples"))
+        restricted = pool < avail
+        if n is not None and n >= pool:
+            notes.append(f"{name} ranks all {pool:,} architectures with proxy scores ({100 * pool / avail:.1f}% of the "
+                         f"{avail:,} available) on every seed: the seeds differ only after that; score more "
+                         "architectures (zcdb proxies compute) for a sample of the space")
+        elif restricted:
+            notes.append(f"{name} samples from the {pool:,} architectures with proxy scores only "
+                         f"({100 * pool / avail:.1f}% of the {avail:,} available)")
+    return notes
