@@ -155,7 +155,9 @@ def _string_to_index() -> dict[str, int]:
 def index_of(arch: ArchLike) -> int:
     """Official index of an architecture given as string, index or ops tuple."""
     if isinstance(arch, str):
-        i = _string_to_index().get(arch)
+        # the table of all strings once it exists (loops); a single lookup parses (a new process
+        # answering one query need not format 15,625 strings)
+        i = _string_to_index().get(arch) if _string_to_index.cache_info().currsize else None
         if i is None:
             return int(_code_to_index()[_code(parse(arch))])
         return i
@@ -179,7 +181,9 @@ def ops_of(arch: ArchLike) -> tuple[int, ...]:
 def string_of(arch: ArchLike) -> str:
     """Official string of an architecture given as string, index or ops tuple."""
     if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
-        return all_strings()[index_of(arch)]
+        if all_strings.cache_info().currsize:
+            return all_strings()[index_of(arch)]
+        return format_arch(ops_of(arch))
     return format_arch(ops_of(arch))
 
 
