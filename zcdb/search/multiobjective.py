@@ -18,6 +18,7 @@ from ..errors import ZcdbError
 from .bananas import Bananas
 from .base import Algorithm, Context
 from .rng import Draws
+from .simple import RegularizedEvolution
 
 
 def rank_and_crowding(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,12 +111,8 @@ class MORegularizedEvolution(Algorithm):
         parent = state.arch[state.rows, pick[state.rows, best]]
         return prob.mutate(parent, draws.uniform(2, 1)[:, 0], draws.uniform(3, 1)[:, 0]), None
 
-    def tell(self, state: Any, archs: np.ndarray, epochs: Optional[np.ndarray], scores: np.ndarray,
-             draws: Draws) -> None:
-        slot = state.t % self.population_size  # the oldest member (or an empty slot while filling)
-        state.arch[:, slot] = archs
-        state.score[:, slot] = scores
-        state.t += 1
+    #: Ageing as REA's: the child replaces the oldest member (its scores are a row of K objectives here).
+    tell = RegularizedEvolution.tell
 
 
 @dataclasses.dataclass(frozen=True)
