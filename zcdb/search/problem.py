@@ -175,6 +175,46 @@ class SearchProblem:
                     search_metric=self.search_metric, report_metric=self.report_metric,
                     proxy_sets=[p.label() for p in self.proxy_sets], **self.identity())
 
+    # ------------------------------------------------------------------ what the runner asks
+    # The runner and the algorithms read the problem through these, so that a problem answered
+    # by a model on demand (:class:`~zcdb.search.served.ServedProblem`) serves them too.
+    @property
+    def has_cost(self) -> bool:
+        """Whether queries have a simulated training time (time budgets need one)."""
+        return self.cost is not None
+
+    def search_at(self, epoch_index: np.ndarray, archs: np.ndarray) -> np.ndarray:
+        """Oriented search scores of ``archs`` at the epochs ``self.epochs[epoch_index]`` (same shape)."""
+        return self.search[epoch_index, archs]
+
+    def cost_at(self, epoch_index: np.ndarray, archs: np.ndarray) -> np.ndarray:
+        """Cumulative training time of ``archs`` up to the epochs ``self.epochs[epoch_index]``."""
+        return self.cost[epoch_index, archs]
+
+    def report_at(self, archs: np.ndarray) -> np.ndarray:
+        """Report values of ``archs`` (as stored, not oriented)."""
+        return self.report[archs]
+
+    def feasible_at(self, archs: np.ndarray) -> np.ndarray:
+        """Whether each of ``archs`` meets every constraint."""
+        return self.feasible[archs]
+
+    def available_at(self, archs: np.ndarray) -> np.ndarray:
+        """Whether each of ``archs`` (-1: padding, never available) can be proposed."""
+        a = np.asarray(archs, dtype=np.int64)
+        return (a >= 0) & self.available[np.maximum(a, 0)]
+
+    def report_pool(self) -> np.ndarray:
+        """The report values a comparison's target quantile is taken over: every queryable architecture."""
+        return self.report[self.queryable]
+
+    def check_algorithm(self, algorithm: object, name: str) -> None:
+        """A one-line error when ``algorithm`` cannot run on this problem (tables run every one)."""
+
+    def comparison_notes(self) -> list[str]:
+        """Lines a comparison on this problem adds to its notes (none for a table)."""
+        return []
+
     # ------------------------------------------------------------------ moves
     def sample(self, u: np.ndarray) -> np.ndarray:
         """Available architectures drawn uniformly: one per uniform number in ``u`` (any shape)."""
@@ -192,7 +232,7 @@ class SearchProblem:
         An architecture with no available neighbour gets a uniform sample (from ``u_fallback``).
         """
         nb = self.neighbours_of(archs)  # (..., max degree), -1 padded
-        ok = (nb >= 0) & self.available[np.maximum(nb, 0)]
+        ok = self.available_at(nb)
         count = ok.sum(axis=-1)
         k = np.minimum((u * count).astype(np.int64), np.maximum(count - 1, 0))
         pick = np.argmax(np.cumsum(ok, axis=-1) > k[..., None], axis=-1)

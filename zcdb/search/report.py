@@ -256,11 +256,11 @@ def summarize(res: SearchResult, ceiling: float, best: float, target: float) -> 
     half = _t95(n) * std / math.sqrt(n) if n > 1 else float("nan")
     sign = res.problem.report_sign
     q, s = _first_reach(res, target)
-    timed = res.problem.cost is not None
+    timed = res.problem.has_cost
     tr = res.trajectories
     found = tr.final_arch() >= 0
     queried = np.arange(tr.arch.shape[1])[None, :] < tr.length[:, None]
-    infeasible = queried & ~res.problem.feasible[np.maximum(tr.arch, 0)]
+    infeasible = queried & ~res.problem.feasible_at(np.maximum(tr.arch, 0))
     return dict(
         algorithm=res.algorithm, config_hash=res.config_hash, n=n, mean=mean, std=std, ci_low=mean - half,
         ci_high=mean + half, gap=(ceiling - mean) * sign, regret=(best - mean) * sign,
@@ -289,6 +289,10 @@ def default_algorithms(problem: SearchProblem) -> list[str]:
             continue
         if algo.uses_proxies() and not problem.proxy_sets:
             continue
+        try:
+            problem.check_algorithm(algo, name)
+        except ZcdbError:
+            continue
         out.append(name)
     return out
 
@@ -298,18 +302,20 @@ def compare_algorithms(
     budget_queries: Optional[int] = None, budget_seconds: Optional[float] = None, search_metric: str = "val_acc",
     report_metric: str = "test_acc", protocol: Optional[str] = None, proxies: Sequence[str] = (),
     target: Optional[float] = None, configs: Optional[Mapping[str, Mapping[str, Any]]] = None, workers: int = 1,
-    constraints: Sequence[str] = (),
+    constraints: Sequence[str] = (), problem: Optional[SearchProblem] = None,
 ) -> Comparison:
     """Run (or read back) each algorithm for ``seeds`` and summarize: see the module docstring.
     ``algorithms`` may be ``["all"]`` (:func:`default_algorithms`); ``configs`` maps a name to overrides;
-    ``constraints`` (``latency_edgegpu<5``) apply to every algorithm."""
-    problem = load_problem(store, space, dataset, search_metric, report_metric, protocol, proxies, constraints)
+    ``constraints`` (``latency_edgegpu<5``) apply to every algorithm. ``problem``, when given (a
+    :class:`~zcdb.search.served.ServedProblem`), replaces the stored benchmark, metrics and constraints."""
+    if problem is None:
+        problem = load_problem(store, space, dataset, search_metric, report_metric, protocol, proxies, constraints)
     names = default_algorithms(problem) if list(algorithms) == ["all"] else list(dict.fromkeys(algorithms))
     if not names:
         raise ZcdbError("no algorithm to compare: name some with --algos (see `zcdb search list`)")
     ceiling_arch, ceiling = problem.ceiling()
     _, best = problem.best_report()
-    avail = problem.report[problem.queryable]
+    avail = problem.report_pool()
     if target is None:
         q = TARGET_QUANTILE if problem.report_sign > 0 else 1 - TARGET_QUANTILE
         target = float(np.quantile(avail, q))
@@ -324,7 +330,8 @@ def compare_algorithms(
         rows.append(summarize(res, ceiling, best, target))
     budget = results[names[0]].budget
     return Comparison(problem, budget.kind, budget.amount, [int(s) for s in seeds], ceiling, ceiling_arch, best,
-                      float(target), rows, results, notes=proxy_pool_notes(problem, names, configs))
+                      float(target), rows, results,
+                      notes=proxy_pool_notes(problem, names, configs) + problem.comparison_notes())
 
 
 def proxy_pool_notes(problem: SearchProblem, names: Sequence[str],
@@ -334,11 +341,11 @@ def proxy_pool_notes(problem: SearchProblem, names: Sequence[str],
     looks beyond the architectures that have proxy scores."""
     notes = []
     pool = int(problem.proxy_available_index.size) if problem.proxy_sets else 0
-    avail = int(problem.available.sum())
     for name in names:
         algo = make_algorithm(name, (configs or {}).get(name))
         if not algo.uses_proxies() or not pool:
             continue
+        avail = int(problem.available.sum())
         cfg = algo.config()
         n = cfg.get("n_samples", cfg.get("n_proxy_samples"))
         restricted = pool < avail

@@ -152,11 +152,12 @@ def simulate(problem: SearchProblem, algorithm: Algorithm, seeds: Sequence[int],
     seeds_arr = np.asarray(list(seeds), dtype=np.int64)
     if seeds_arr.size and seeds_arr.min() < 0:
         raise ZcdbError("seeds must be non-negative integers")
-    if budget.seconds is not None and problem.cost is None:
+    if budget.seconds is not None and not problem.has_cost:
         raise ZcdbError(
             f"{problem.space}/{problem.dataset} has no train_time at the epochs of {problem.search_metric}: "
             "give the budget in queries (--budget-queries N)"
         )
+    problem.check_algorithm(algorithm, type(algorithm).__name__)
     if algorithm.multi_fidelity and len(problem.epochs) < 2:
         algorithm.start(Context(problem, seeds_arr[:0], seed_keys(seeds_arr[:0])))  # raises its own message
     S = seeds_arr.size
@@ -170,12 +171,12 @@ def simulate(problem: SearchProblem, algorithm: Algorithm, seeds: Sequence[int],
     last = problem.last
     mo = isinstance(problem, MultiObjectiveProblem)
     constrained = bool(problem.constraints)
-    feasible = problem.feasible
     clock = np.zeros(S)
     # epochs each seed trained each architecture to (epoch index + 1), kept only for the
     # architectures it queried: memory grows with the queries, not with the space (a dense
-    # seeds x architectures table would be 424 MB for 500 seeds of NAS-Bench-101)
-    trained: Optional[dict[int, int]] = {} if problem.cost is not None else None
+    # seeds x architectures table would be 424 MB for 500 seeds of NAS-Bench-101); keyed by
+    # (seed row, architecture), which also holds a served space's 64-bit ids
+    trained: Optional[dict[tuple[int, int], int]] = {} if problem.has_cost else None
     inc_score = np.full(S, -np.inf)
     inc_arch = np.full(S, -1, dtype=np.int64)
     active = np.ones(S, dtype=bool)
@@ -188,22 +189,22 @@ def simulate(problem: SearchProblem, algorithm: Algorithm, seeds: Sequence[int],
         archs, eidx = algorithm.ask(state, draws)
         archs = np.asarray(archs, dtype=np.int64)
         e = np.full(S, last, dtype=np.int64) if eidx is None else np.asarray(eidx, dtype=np.int64)
-        scores = problem.search[e, archs]
+        scores = problem.search_at(e, archs)
         spent = ctx.pending.copy()
         ctx.pending[:] = 0.0
         if trained is not None:
-            slots = (rows * problem.num_archs + archs).tolist()
+            slots = list(zip(rows.tolist(), archs.tolist()))
             get = trained.get
             before = np.array([get(k, 0) for k in slots], dtype=np.int64)  # epochs trained so far, as index + 1
-            done = np.where(before > 0, problem.cost[np.maximum(before - 1, 0), archs], 0.0)
-            spent += np.where(e + 1 > before, problem.cost[e, archs] - done, 0.0)
+            done = np.where(before > 0, problem.cost_at(np.maximum(before - 1, 0), archs), 0.0)
+            spent += np.where(e + 1 > before, problem.cost_at(e, archs) - done, 0.0)
             trained.update(zip(slots, np.maximum(before, e + 1).tolist()))
         clock = clock + spent
         if budget.seconds is not None:
             active &= clock <= budget.seconds
             if not active.any():
                 break
-        ok = feasible[archs]
+        ok = problem.feasible_at(archs)
         told = np.ascontiguousarray(problem.objective_scores[:, archs].T) if mo else scores
         if constrained:
             told = np.where(ok[:, None], told, problem.objective_penalty[None, :]) if mo \
@@ -218,7 +219,7 @@ def simulate(problem: SearchProblem, algorithm: Algorithm, seeds: Sequence[int],
         rec["value"].append(np.where(active, scores * problem.search_sign, np.nan))
         rec["time"].append(np.where(active, clock, np.nan))
         rec["incumbent"].append(np.where(active, inc_arch, -1))
-        rec["incumbent_report"].append(np.where(active & (inc_arch >= 0), problem.report[np.maximum(inc_arch, 0)],
+        rec["incumbent_report"].append(np.where(active & (inc_arch >= 0), problem.report_at(np.maximum(inc_arch, 0)),
                                                 np.nan))
         if mo:
             rec_objectives.append(np.where(active[:, None], problem.objective_values[:, archs].T, np.nan))

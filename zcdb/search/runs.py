@@ -85,6 +85,8 @@ def simulate_parallel(problem: SearchProblem, algorithm: Algorithm, seeds: Seque
                       workers: int = 1) -> Trajectories:
     """:func:`simulate` with the seeds split over ``workers`` processes (same trajectories as one)."""
     seeds = [int(s) for s in seeds]
+    if getattr(problem, "in_process", False):  # a served model's session lives in this process
+        workers = 1
     if workers <= 1 or len(seeds) < 2:
         return simulate(problem, algorithm, seeds, budget)
     chunks = _split(seeds, workers)
@@ -115,6 +117,8 @@ def run_search(
     else:
         name, algo = type(algorithm).__name__.lower(), algorithm
     budget = Budget(budget_queries, budget_seconds)
+    if problem is not None:
+        problem.check_algorithm(algo, name)
     if algo.uses_proxies() and not (proxies or (problem is not None and problem.proxy_sets)):
         raise ZcdbError(f"{name} ranks architectures by proxies: pass --proxies NAME[,NAME...] (stored scores)")
     if problem is None and objectives is not None:
@@ -123,6 +127,7 @@ def run_search(
         problem = load_problem(store, space, dataset, search_metric, report_metric, protocol,
                                proxies if algo.uses_proxies() else (), constraints)
     check_fits(algo, problem, name)
+    problem.check_algorithm(algo, name)
     labels = tuple(p.label() for p in problem.proxy_sets)
     cfg_text, cfg_hash = config_hash(algo, labels, problem.fingerprint(proxies=algo.uses_proxies()),
                                      problem.identity())
@@ -195,10 +200,16 @@ def load_trajectories(store: "Store", run_ids: Sequence[int]) -> Trajectories:
     T = max((meta[r][1] for r in ids), default=0)
     row_of = {r: k for k, r in enumerate(ids)}
     a = np.array(data, dtype=np.float64).reshape(-1, 8)
+    # architecture columns as integers: a served space's 64-bit ids do not survive a float64
+    ints = np.array([(r[2], r[3], r[6]) for r in data], dtype=np.int64).reshape(-1, 3)
     k = np.array([row_of[int(r)] for r in a[:, 0]], dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
     j = a[:, 1].astype(np.int64)
 
     def grid(col: int, fill: float, dtype: Any) -> np.ndarray:
+        if col in (2, 3, 6):
+            g_int = np.full((S, T), int(fill), dtype=np.int64)
+            g_int[k, j] = ints[:, (2, 3, 6).index(col)]
+            return g_int.astype(dtype)
         g = np.full((S, T), fill, dtype=np.float64)
         g[k, j] = a[:, col]
         return g.astype(dtype)

@@ -116,7 +116,7 @@ class LocalSearch(Algorithm):
         """Make ``arch`` the current architecture of the seeds in ``mask`` and shuffle its neighbours."""
         prob = state.problem
         nb = prob.neighbours_of(arch)
-        ok = (nb >= 0) & prob.available[np.maximum(nb, 0)]
+        ok = prob.available_at(nb)
         keys = np.where(ok, draws.uniform(5, nb.shape[1]), 2.0)  # unavailable neighbours sort last
         order = np.take_along_axis(nb, np.argsort(keys, axis=1, kind="stable"), axis=1)
         count = ok.sum(axis=1)
