@@ -1053,11 +1053,29 @@ def _budget_options(fn: Callable) -> Callable:
     return fn
 
 
+surrogate_option = click.option(
+    "--surrogate", default=None, envvar="ZCDB_SURROGATE", metavar="PATH",
+    help="Answer the space by this surrogate model file instead of a stored table (nb301: YAHPO Gym's "
+         "model_v2.onnx, with its encoding and param set beside it; needs zcdb[onnx]); env ZCDB_SURROGATE.")
+
+
+def _served_problem(space: str, dataset: str, surrogate: Optional[str], search_metric: str,
+                    report_metric: Optional[str], constraints: tuple[str, ...], objectives: Optional[str]) -> Any:
+    if surrogate is None:
+        return None
+    from .search.served import open_served_problem
+
+    return open_served_problem(space, dataset, surrogate, search_metric, report_metric, constraints=constraints,
+                               objectives=objectives)
+
+
 def _search_options(fn: Callable) -> Callable:
     for opt in reversed([
         space_option, dataset_option, protocol_option,
         click.option("--search-metric", default="val_acc", show_default=True, help="What the search sees."),
-        click.option("--report-metric", default="test_acc", show_default=True, help="What the report shows."),
+        click.option("--report-metric", default=None,
+                     help="What the report shows (default test_acc; with --surrogate, the search metric)."),
+        surrogate_option,
         click.option("--seeds", default="0-9", show_default=True, help="Search seeds, e.g. 0-499 or 0,3,7."),
         click.option("--proxies", "proxy_names", default=None,
                      help="Proxy score sets for proxy-aware algorithms: NAME[,NAME] or NAME/SEED/BATCH/DATA."),
@@ -1105,7 +1123,8 @@ def search_list(as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol: Optional[str], search_metric: str,
-               report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
+               report_metric: Optional[str], surrogate: Optional[str], seeds: str, proxy_names: Optional[str],
+               workers: int,
                constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                budget_queries: Optional[int], budget_seconds: Optional[float], settings: tuple[str, ...],
                as_json: bool) -> None:
@@ -1115,10 +1134,13 @@ def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol
 
     _check_reference(objectives, reference)
     q, s = _budget(budget_queries, budget_seconds)
+    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives)
+    report_metric = served.report_metric if served is not None else report_metric or "test_acc"
     res = run_search(open_store(ctx), algo, space, dataset, _parse_seeds(seeds), budget_queries=q, budget_seconds=s,
                      search_metric=search_metric, report_metric=report_metric, protocol=protocol,
                      proxies=proxy_names.split(",") if proxy_names else (), config=parse_config(settings),
-                     workers=workers, constraints=constraints, objectives=objectives, reference=reference)
+                     workers=workers, constraints=constraints, objectives=objectives, reference=reference,
+                     problem=served)
     summary = res.summary()
     p = res.problem
     if as_json:
@@ -1150,7 +1172,8 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 @click.pass_context
 @handle_errors
 def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
-                   search_metric: str, report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
+                   search_metric: str, report_metric: Optional[str], surrogate: Optional[str], seeds: str,
+                   proxy_names: Optional[str], workers: int,
                    constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                    budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
                    settings: tuple[str, ...], out: Optional[str], as_json: bool) -> None:
@@ -1172,6 +1195,8 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
         configs.setdefault(name, {}).update(parse_config([rest]))
     q, s = _budget(budget_queries, budget_seconds)
     names = [a.strip() for a in algos.split(",") if a.strip()]
+    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives)
+    report_metric = served.report_metric if served is not None else report_metric or "test_acc"
     if objectives is not None:
         if target is not None:
             raise ZcdbError("--target is a report value for single-objective comparisons: drop it with --objectives")
@@ -1197,7 +1222,7 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
                              _parse_seeds(seeds), budget_queries=q, budget_seconds=s, search_metric=search_metric,
                              report_metric=report_metric, protocol=protocol,
                              proxies=proxy_names.split(",") if proxy_names else (), target=target, configs=configs,
-                             workers=workers, constraints=constraints)
+                             workers=workers, constraints=constraints, problem=served)
     files = cmp.write(out) if out else []
     if as_json:
         echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
@@ -1322,6 +1347,66 @@ def study_run(ctx: click.Context, spec: str, out: Optional[str], workers: int, a
 # --------------------------------------------------------------------------- examples
 #: One or two copy-pasteable examples per command, printed at the end of its --help
 #: (``tests/test_cli.py`` checks every command has one that names it).
+@main.group()
+def served() -> None:
+    """Benchmarks answered by a surrogate model on demand (nb301: YAHPO Gym's NAS-Bench-301 model).
+
+    The model file is always yours (--surrogate PATH or ZCDB_SURROGATE); nothing is downloaded.
+    """
+
+
+def _open_served(space: str, surrogate: Optional[str], threads: Optional[int] = None) -> Any:
+    from .served import open_served
+
+    return open_served(space, surrogate, threads=threads)
+
+
+@served.command(name="query")
+@space_option
+@surrogate_option
+@click.option("--metric", required=True, help="Metric, e.g. val_acc.")
+@click.option("--epoch", type=int, default=None, help="Epoch (default: the model's last).")
+@click.argument("archs", nargs=-1, required=True)
+@json_option
+@handle_errors
+def served_query(space: str, surrogate: Optional[str], metric: str, epoch: Optional[int], archs: tuple[str, ...],
+                 as_json: bool) -> None:
+    """Predict a metric of architectures (official strings, NASLib keys or ids), in one batch."""
+    from .served import parse_arch_list
+
+    bench = _open_served(space, surrogate)
+    ids = bench.ids(parse_arch_list(archs, bench.search_space))
+    values = bench.values(metric, epoch, archs=ids)
+    rows = [dict(index=int(i), value=float(v), arch=bench.search_space.string_of(int(i))) for i, v in zip(ids, values)]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["index", "value", "arch"])
+
+
+@served.command(name="top")
+@space_option
+@surrogate_option
+@click.option("--metric", required=True, help="Metric to rank by, e.g. val_acc.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="How many.")
+@click.option("--epoch", type=int, default=None, help="Epoch (default: the model's last).")
+@click.option("--sample", "n_sample", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Candidates: this many architectures drawn uniformly by the space.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the candidate sample.")
+@json_option
+@handle_errors
+def served_top(space: str, surrogate: Optional[str], metric: str, k: int, epoch: Optional[int], n_sample: int,
+               seed: int, as_json: bool) -> None:
+    """The k best of a uniform sample of candidates by a predicted metric (the space cannot be enumerated)."""
+    bench = _open_served(space, surrogate)
+    rows = [dict(rank=r + 1, index=i, value=v, arch=a)
+            for r, (i, a, v) in enumerate(bench.top(metric, k, epoch, archs=bench.sample(n_sample, seed)))]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["rank", "index", "value", "arch"])
+
+
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "info": ("zcdb info", "zcdb --db my.db info --json"),
     "metrics": ("zcdb metrics", "zcdb metrics --builtin"),
@@ -1368,12 +1453,22 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "surrogate study": ("zcdb surrogate study --dataset cifar10 --metric test_acc --features onehot --features onehot,zc --trials 3",),
     "surrogate info": ("zcdb surrogate info s.zcs",),
     "search list": ("zcdb search list",),
-    "search run": ("zcdb search run --algo rea --dataset cifar10 --budget-queries 300 --seeds 0-9",),
+    "search run": ("zcdb search run --algo rea --dataset cifar10 --budget-queries 300 --seeds 0-9",
+                   "zcdb search run --algo rea --space nb301 --dataset cifar10 --surrogate yahpo_model_v2.onnx "
+                   "--budget-seconds 2000000 --seeds 0-9"),
     "search compare": ("zcdb search compare --algos random,rea,bananas --dataset cifar10 --seeds 0-99 "
                        "--budget-queries 300 --out cmp/",
+                       "zcdb search compare --space nb301 --dataset cifar10 --surrogate yahpo_model_v2.onnx "
+                       "--algos random,rea,local --seeds 0-99 --budget-seconds 2000000 --out nb301-cmp/",
                        "zcdb search compare --algos random,mo-rea --dataset cifar10 "
                        "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300"),
     "search runs": ("zcdb search runs --dataset cifar10",),
+    "served query": ("zcdb served query --space nb301 --surrogate yahpo_model_v2.onnx --metric val_acc "
+                     "\"[[(0,3),(1,3),(1,0),(2,5),(0,3),(1,2),(3,2),(0,0)],[(0,3),(1,3),(1,0),(2,5),(0,3),(1,2),"
+                     "(3,2),(0,0)]]\"",
+                     "zcdb served query --space nb301 --metric train_time --epoch 50 351726107243905673   "
+                     "# ZCDB_SURROGATE set"),
+    "served top": ("zcdb served top --space nb301 --surrogate yahpo_model_v2.onnx --metric val_acc --sample 100000 -k 5",),
     "study proxies": ("zcdb study proxies --out study-proxies/",
                       "zcdb study proxies --benchmarks nb201/cifar10,macro/cifar10 --proxies synflow,zen,nwot --json"),
     "study search": ("zcdb study search --algos random,rea,local --seeds 0-49 --budget-queries 100 --out study-search/",),

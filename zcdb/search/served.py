@@ -175,12 +175,12 @@ class ServedProblem:
         label = f"{name} does not apply to a served benchmark ({self.space}, answered by a model on demand)"
         if algorithm.uses_proxies():
             raise ZcdbError(f"{label}: it ranks a table of stored proxy scores, which a space that cannot be "
-                            "enumerated has none of; use random, rea or local")
+                            "enumerated has none of; use random, rea, local or bananas")
         if type(algorithm).needs_product:
             raise ZcdbError(f"{label}: it needs every combination of choices indexed in one table; use random, "
-                            "rea or local")
+                            "rea, local or bananas")
         if type(algorithm).multi_fidelity and len(self.epochs) < 2:
-            raise ZcdbError(f"{label} at one epoch: it schedules over several fidelities; use random, rea or local")
+            raise ZcdbError(f"{label} at one epoch: it schedules over several fidelities; use random, rea, local or bananas")
         if getattr(algorithm, "multi_objective", False) and not algorithm.single_objective:
             raise ZcdbError(f"{label}: multi-objective search is served for tables only")
 
@@ -215,3 +215,22 @@ def served_problem(bench: Any, search_metric: str = "val_acc", report_metric: st
                    epochs: Optional[Sequence[int]] = None) -> ServedProblem:
     """The :class:`ServedProblem` of a served benchmark."""
     return ServedProblem(bench, search_metric, report_metric, epochs)
+
+
+def open_served_problem(space: str, dataset: str, path: Any, search_metric: str = "val_acc",
+                        report_metric: Optional[str] = None, *, constraints: Sequence[str] = (),
+                        objectives: Any = None, epochs: Optional[Sequence[int]] = None,
+                        threads: Optional[int] = None) -> ServedProblem:
+    """The :class:`ServedProblem` of ``space``'s model at ``path`` (``--surrogate PATH``) on ``dataset``;
+    ``report_metric`` defaults to the search metric (a surrogate predicts no test accuracy)."""
+    from ..served import open_served
+
+    if constraints:
+        raise ZcdbError("constraints (--where) are not served: drop them with --surrogate")
+    if objectives:
+        raise ZcdbError("multi-objective search (--objectives) is served for tables only: drop --surrogate or "
+                        "--objectives")
+    bench = open_served(space, path, threads=threads)
+    if dataset != bench.dataset:
+        raise ZcdbError(f"the {space} surrogate answers {bench.dataset}, not {dataset}: give --dataset {bench.dataset}")
+    return ServedProblem(bench, search_metric, report_metric or search_metric, epochs)

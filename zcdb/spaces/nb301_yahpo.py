@@ -145,6 +145,9 @@ class YahpoEncoder:
                         if code is None:
                             raise CorruptFile(f"the encoding has no level {a}_{b} for inputs_node_{cell}_{k + 2}")
                         self.pair_code[c, k, a, b] = code
+        #: Largest input node k may read (k + 1), and the inputs columns of nodes 1..3 (cell-major).
+        self._max_input = np.arange(1, 5)[None, None, :]
+        self._pair_cols = self.inputs_col[:, 1:].reshape(-1)
 
     def encode(self, genotypes: np.ndarray) -> np.ndarray:
         """``(n, 34)`` int32 ``x_cat`` of genotypes ``(n, 2, 8, 2)``: cell (normal, reduce), edge
@@ -153,25 +156,26 @@ class YahpoEncoder:
         if g.ndim != 4 or g.shape[1:] != (2, 8, 2):
             raise UnknownArch(f"genotypes must be an (n, 2, 8, 2) array of (input, op) pairs, got shape {g.shape}")
         n = g.shape[0]
+        inp = g[..., 0].reshape(n, 2, 4, 2)  # (n, cell, node, edge)
+        ops = g[..., 1].reshape(n, 2, 4, 2)
+        # elementwise on the two edges' slices: reductions over an axis of length 2 are slow
+        a, b = np.minimum(inp[..., 0], inp[..., 1]), np.maximum(inp[..., 0], inp[..., 1])
+        n_ops = self.op_code.shape[1]
+        bad = (a < 0) | (b > self._max_input) | (a == b)
+        if n and (ops.min() < 0 or ops.max() >= n_ops):
+            bad |= (np.minimum(ops[..., 0], ops[..., 1]) < 0) | (np.maximum(ops[..., 0], ops[..., 1]) >= n_ops)
+        if bad.any():
+            r, c, k = (int(v[0]) for v in np.nonzero(bad))
+            raise UnknownArch(f"genotype {r}: node {k} of the {CELLS[c]} cell needs two different inputs in "
+                              f"0..{k + 1} and ops in 0..{n_ops - 1}, got "
+                              f"{[tuple(int(v) for v in e) for e in g[r, c, 2 * k:2 * k + 2]]}")
         x = np.broadcast_to(self.na, (n, N_CAT)).copy()
-        rows = np.arange(n)
-        for c in range(2):
-            for k in range(4):
-                inp = g[:, c, 2 * k:2 * k + 2, 0]
-                ops = g[:, c, 2 * k:2 * k + 2, 1]
-                a, b = inp.min(axis=1), inp.max(axis=1)
-                bad = (a < 0) | (b > k + 1) | (a == b) | (ops < 0).any(axis=1) | (ops >= self.op_code.shape[1]).any(
-                    axis=1)
-                if bad.any():
-                    r = int(np.flatnonzero(bad)[0])
-                    raise UnknownArch(f"genotype {r}: node {k} of the {CELLS[c]} cell needs two different inputs in "
-                                      f"0..{k + 1} and ops in 0..{self.op_code.shape[1] - 1}, got "
-                                      f"{[tuple(int(v) for v in e) for e in g[r, c, 2 * k:2 * k + 2]]}")
-                for s in range(2):
-                    cols = self.edge_col[c, k, inp[:, s]]
-                    x[rows, cols] = self.op_code[cols, ops[:, s]]
-                if k:
-                    x[:, self.inputs_col[c, k]] = self.pair_code[c, k, a, b]
+        cell = np.arange(2)[None, :, None, None]
+        node = np.arange(4)[None, None, :, None]
+        cols = self.edge_col[cell, node, inp].reshape(n, 16)
+        np.put_along_axis(x, cols, self.op_code[cols, ops.reshape(n, 16)], axis=1)
+        x[:, self._pair_cols] = self.pair_code[np.arange(2)[None, :, None], np.arange(1, 4)[None, None, :],
+                                               a[:, :, 1:], b[:, :, 1:]].reshape(n, 6)
         return x
 
 
