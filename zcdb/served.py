@@ -53,16 +53,17 @@ def _loader(space: str) -> Callable[..., Any]:
 
 
 def open_served(space: str, path: Union[str, "os.PathLike[str]", None] = None, *, threads: Optional[int] = None,
-                cache_size: int = DEFAULT_CACHE) -> "ServedBenchmark":
+                cache_size: int = DEFAULT_CACHE, **options: Any) -> "ServedBenchmark":
     """The :class:`ServedBenchmark` of ``space`` answered by the model file at ``path``
-    (default ``$ZCDB_SURROGATE``). The path is always the user's: nothing is downloaded."""
+    (default ``$ZCDB_SURROGATE``). The path is always the user's: nothing is downloaded.
+    ``threads`` and ``options`` (nb301: ``sessions``, ``chunk``) go to the model's loader."""
     get_space(space)
     if path is None:
         path = os.environ.get(SURROGATE_ENV) or None
     if path is None:
         raise ZcdbError(f"serving {space} needs its model file: give --surrogate PATH (or set {SURROGATE_ENV}); "
                         f"it is {MODELS.get(space, ('', 'a surrogate'))[1]}")
-    return ServedBenchmark(_loader(space)(Path(path), threads=threads), cache_size=cache_size)
+    return ServedBenchmark(_loader(space)(Path(path), threads=threads, **options), cache_size=cache_size)
 
 
 class _Cache:

@@ -181,13 +181,17 @@ class YahpoEncoder:
 
 class YahpoNB301:
     """The served model: ``predict(ids, epoch)`` -> ``(n, 3)`` float64 ``val_acc``, ``val_loss``, ``train_time``
-    of nb301 global ids. ``threads``: onnxruntime's intra-op threads (``None``: its default, one per core)."""
+    of nb301 global ids. ``threads``: onnxruntime's intra-op threads per session (``None``: its
+    default, one per core); ``sessions``: sessions run side by side on chunks (onnxruntime
+    releases the GIL), an alternative to intra-op threads for these small matrices;
+    ``chunk``: rows per call."""
 
     space = "nb301"
     dataset = "cifar10"
     protocol = "yahpo-v2"
 
-    def __init__(self, path: Union[str, Path], threads: Optional[int] = None) -> None:
+    def __init__(self, path: Union[str, Path], threads: Optional[int] = None, sessions: int = 1,
+                 chunk: int = CHUNK) -> None:
         from . import nb301
 
         self._rows_of_ids = nb301.rows_of_ids
@@ -210,7 +214,10 @@ class YahpoNB301:
         self.epochs = tuple(range(lo, hi + 1))
         encoding = _load_json(files["encoding"], "encoding")
         self.encoder = YahpoEncoder(encoding, cats, nb301.OPS)
-        self.session = _session(blob, self.path, threads)
+        self.sessions = [_session(blob, self.path, threads) for _ in range(max(int(sessions), 1))]
+        self.session = self.sessions[0]
+        self.chunk = max(int(chunk), 1)
+        self._pool: Any = None
         h = hashlib.sha256(blob)
         h.update(files["encoding"].read_bytes())
         h.update(text.encode())
@@ -232,13 +239,29 @@ class YahpoNB301:
         return int(epoch)
 
     def raw(self, x_cat: np.ndarray, epoch: int) -> np.ndarray:
-        """The ONNX outputs ``(n, 4)`` for YAHPO rows ``x_cat`` at ``epoch``, in chunks of :data:`CHUNK`."""
-        n = x_cat.shape[0]
+        """The ONNX outputs ``(n, 4)`` for YAHPO rows ``x_cat`` at ``epoch``, in chunks of ``chunk`` rows."""
+        n, c = x_cat.shape[0], self.chunk
         out = np.empty((n, len(OUTPUT_NAMES)), dtype=np.float32)
-        x_cont = np.full((min(n, CHUNK), 1), float(epoch), dtype=np.float32)
-        for i in range(0, n, CHUNK):
-            part = x_cat[i:i + CHUNK]
-            out[i:i + len(part)] = self.session.run(None, {"x_cat": part, "x_cont": x_cont[:len(part)]})[0]
+        x_cont = np.full((min(n, c), 1), float(epoch), dtype=np.float32)
+        starts = range(0, n, c)
+
+        def run(k: int) -> None:
+            i = starts[k]
+            part = x_cat[i:i + c]
+            sess = self.sessions[k % len(self.sessions)]
+            out[i:i + len(part)] = sess.run(None, {"x_cat": part, "x_cont": x_cont[:len(part)]})[0]
+
+        if len(self.sessions) > 1 and len(starts) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(len(self.sessions))
+            # chunk k on session k mod s: each session runs one call at a time
+            groups = [list(range(j, len(starts), len(self.sessions))) for j in range(len(self.sessions))]
+            list(self._pool.map(lambda g: [run(k) for k in g], groups))
+        else:
+            for k in range(len(starts)):
+                run(k)
         return out
 
     def predict(self, ids: np.ndarray, epoch: int) -> np.ndarray:
@@ -280,6 +303,7 @@ def _session(blob: bytes, path: Path, threads: Optional[int]) -> Any:
     return sess
 
 
-def open_model(path: Union[str, Path], threads: Optional[int] = None) -> YahpoNB301:
+def open_model(path: Union[str, Path], threads: Optional[int] = None, sessions: int = 1,
+               chunk: int = CHUNK) -> YahpoNB301:
     """:class:`YahpoNB301` of the model at ``path`` (the .onnx file or its folder)."""
-    return YahpoNB301(path, threads)
+    return YahpoNB301(path, threads, sessions, chunk)
