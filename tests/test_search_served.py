@@ -149,3 +149,24 @@ def test_cli_search_on_the_surrogate(tmp_path, model):
     assert r.exit_code == 2 and "give --dataset cifar10" in r.output
     r = run_cli(db, "search", "run", "--algo", "rea", *common, "--where", "val_acc>90", "--seeds", "0")
     assert r.exit_code == 2 and "not served" in r.output
+
+
+def test_fidelities_let_successive_halving_and_hyperband_run(model):
+    prob = open_served_problem("nb301", "cifar10", model, epochs="1,4,11,33,98")
+    assert default_algorithms(prob) == APPLY[:3] + ["bananas", "sh", "hyperband"]
+    b = prob.bench
+    for name in ("sh", "hyperband"):
+        tr = simulate(prob, make_algorithm(name), [0, 1], Budget(queries=150))
+        assert set(tr.epoch[0].tolist()) <= {1, 4, 11, 33, 98} and len(set(tr.epoch[0].tolist())) > 2
+        for e in np.unique(tr.epoch):
+            at = tr.epoch == e
+            np.testing.assert_allclose(tr.value[at], b.values("val_acc", int(e), archs=tr.arch[at]))
+    # the simulated time to an epoch never decreases with the epoch (checkpoints are resumed)
+    ids = SP.sample(200, 5)
+    costs = np.stack([prob.cost_at(np.full(ids.shape, e), ids) for e in range(5)])
+    assert (np.diff(costs, axis=0) >= 0).all()
+    np.testing.assert_allclose(costs[0], b.values("train_time", 1, archs=ids))
+    with pytest.raises(ZcdbError, match="epochs 1..98"):
+        open_served_problem("nb301", "cifar10", model, epochs="0,98")
+    with pytest.raises(ZcdbError, match="bad --fidelities"):
+        open_served_problem("nb301", "cifar10", model, epochs="a,b")

@@ -1060,13 +1060,16 @@ surrogate_option = click.option(
 
 
 def _served_problem(space: str, dataset: str, surrogate: Optional[str], search_metric: str,
-                    report_metric: Optional[str], constraints: tuple[str, ...], objectives: Optional[str]) -> Any:
+                    report_metric: Optional[str], constraints: tuple[str, ...], objectives: Optional[str],
+                    fidelities: Optional[str]) -> Any:
     if surrogate is None:
+        if fidelities is not None:
+            raise ZcdbError("--fidelities picks the epochs a surrogate is asked at: give --surrogate PATH with it")
         return None
     from .search.served import open_served_problem
 
     return open_served_problem(space, dataset, surrogate, search_metric, report_metric, constraints=constraints,
-                               objectives=objectives)
+                               objectives=objectives, epochs=fidelities)
 
 
 def _search_options(fn: Callable) -> Callable:
@@ -1076,6 +1079,9 @@ def _search_options(fn: Callable) -> Callable:
         click.option("--report-metric", default=None,
                      help="What the report shows (default test_acc; with --surrogate, the search metric)."),
         surrogate_option,
+        click.option("--fidelities", default=None, metavar="E1,E2,...",
+                     help="With --surrogate: the epochs it is asked at (default: its last only); two or more let "
+                          "sh and hyperband run, e.g. 1,4,11,33,98."),
         click.option("--seeds", default="0-9", show_default=True, help="Search seeds, e.g. 0-499 or 0,3,7."),
         click.option("--proxies", "proxy_names", default=None,
                      help="Proxy score sets for proxy-aware algorithms: NAME[,NAME] or NAME/SEED/BATCH/DATA."),
@@ -1123,8 +1129,8 @@ def search_list(as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol: Optional[str], search_metric: str,
-               report_metric: Optional[str], surrogate: Optional[str], seeds: str, proxy_names: Optional[str],
-               workers: int,
+               report_metric: Optional[str], surrogate: Optional[str], fidelities: Optional[str], seeds: str,
+               proxy_names: Optional[str], workers: int,
                constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                budget_queries: Optional[int], budget_seconds: Optional[float], settings: tuple[str, ...],
                as_json: bool) -> None:
@@ -1134,7 +1140,8 @@ def search_run(ctx: click.Context, algo: str, space: str, dataset: str, protocol
 
     _check_reference(objectives, reference)
     q, s = _budget(budget_queries, budget_seconds)
-    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives)
+    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives,
+                             fidelities)
     report_metric = served.report_metric if served is not None else report_metric or "test_acc"
     res = run_search(open_store(ctx), algo, space, dataset, _parse_seeds(seeds), budget_queries=q, budget_seconds=s,
                      search_metric=search_metric, report_metric=report_metric, protocol=protocol,
@@ -1172,8 +1179,8 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 @click.pass_context
 @handle_errors
 def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
-                   search_metric: str, report_metric: Optional[str], surrogate: Optional[str], seeds: str,
-                   proxy_names: Optional[str], workers: int,
+                   search_metric: str, report_metric: Optional[str], surrogate: Optional[str],
+                   fidelities: Optional[str], seeds: str, proxy_names: Optional[str], workers: int,
                    constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                    budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
                    settings: tuple[str, ...], out: Optional[str], as_json: bool) -> None:
@@ -1195,7 +1202,8 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
         configs.setdefault(name, {}).update(parse_config([rest]))
     q, s = _budget(budget_queries, budget_seconds)
     names = [a.strip() for a in algos.split(",") if a.strip()]
-    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives)
+    served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives,
+                             fidelities)
     report_metric = served.report_metric if served is not None else report_metric or "test_acc"
     if objectives is not None:
         if target is not None:

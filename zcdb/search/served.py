@@ -18,7 +18,7 @@ ceiling, best value and target come from a uniform reference sample scored by th
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -219,7 +219,7 @@ def served_problem(bench: Any, search_metric: str = "val_acc", report_metric: st
 
 def open_served_problem(space: str, dataset: str, path: Any, search_metric: str = "val_acc",
                         report_metric: Optional[str] = None, *, constraints: Sequence[str] = (),
-                        objectives: Any = None, epochs: Optional[Sequence[int]] = None,
+                        objectives: Any = None, epochs: Union[None, str, Sequence[int]] = None,
                         threads: Optional[int] = None) -> ServedProblem:
     """The :class:`ServedProblem` of ``space``'s model at ``path`` (``--surrogate PATH``) on ``dataset``;
     ``report_metric`` defaults to the search metric (a surrogate predicts no test accuracy)."""
@@ -230,7 +230,20 @@ def open_served_problem(space: str, dataset: str, path: Any, search_metric: str 
     if objectives:
         raise ZcdbError("multi-objective search (--objectives) is served for tables only: drop --surrogate or "
                         "--objectives")
+    if isinstance(epochs, str):
+        epochs = parse_fidelities(epochs)
     bench = open_served(space, path, threads=threads)
     if dataset != bench.dataset:
         raise ZcdbError(f"the {space} surrogate answers {bench.dataset}, not {dataset}: give --dataset {bench.dataset}")
     return ServedProblem(bench, search_metric, report_metric or search_metric, epochs)
+
+
+def parse_fidelities(text: str) -> list[int]:
+    """``1,4,11,33,98`` as epochs (``--fidelities``)."""
+    try:
+        out = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        out = []
+    if not out:
+        raise ZcdbError(f"bad --fidelities {text!r}: write epochs separated by commas, e.g. 1,4,11,33,98")
+    return out
