@@ -180,7 +180,8 @@ class ServedProblem:
             raise ZcdbError(f"{label}: it needs every combination of choices indexed in one table; use random, "
                             "rea, local or bananas")
         if type(algorithm).multi_fidelity and len(self.epochs) < 2:
-            raise ZcdbError(f"{label} at one epoch: it schedules over several fidelities; use random, rea, local or bananas")
+            raise ZcdbError(f"{label} at one epoch: it schedules over several fidelities; give them, e.g. "
+                            "--fidelities 1,4,11,33,98, or use random, rea, local or bananas")
         if getattr(algorithm, "multi_objective", False) and not algorithm.single_objective:
             raise ZcdbError(f"{label}: multi-objective search is served for tables only")
 
