@@ -276,30 +276,48 @@ def string_of(arch: ArchLike) -> str:
 
 
 # --------------------------------------------------------------------------- moves and encodings
+def _node_code(a: np.ndarray, op_a: np.ndarray, b: np.ndarray, op_b: np.ndarray) -> np.ndarray:
+    """The mixed-radix digit of a node with edges ``(a, op_a)`` and ``(b, op_b)`` in either order."""
+    swap = a > b
+    lo, hi = np.where(swap, b, a), np.where(swap, a, b)
+    op_lo, op_hi = np.where(swap, op_b, op_a), np.where(swap, op_a, op_b)
+    return (hi * (hi - 1) // 2 + lo) * NUM_OPS * NUM_OPS + op_lo * NUM_OPS + op_hi
+
+
+#: Weight of each (cell, node) digit in the global id.
+_DIGIT_WEIGHT = np.array([[int(np.prod(NODE_RADIX[k + 1:], dtype=np.int64)) * (CELL_SIZE if c == 0 else 1)
+                           for k in range(len(NODES))] for c in range(2)], dtype=np.int64)
+
+
 def neighbour_rows(ids: np.ndarray) -> np.ndarray:
     """``(n, 120)`` ids one mutation away, NASLib's DARTS neighbourhood: for each cell and edge (in
     canonical order), each of the 6 other ops, then each other input the node does not already read,
-    in increasing order. Always 120 distinct genotypes, never the genotype itself."""
-    rows = rows_of_ids(ids)
-    cand = []
-    for j in range(TUPLE_LEN // 2):
-        in_col, op_col = 2 * j, 2 * j + 1
-        other_in = in_col + 2 if j % 2 == 0 else in_col - 2
-        for delta in range(1, NUM_OPS):
-            r = rows.copy()
-            r[:, op_col] = (r[:, op_col] + delta) % NUM_OPS
-            cand.append(r)
-        lo = np.minimum(rows[:, in_col], rows[:, other_in])
-        hi = np.maximum(rows[:, in_col], rows[:, other_in])
-        for v in range(int(_COL_NODE[in_col]) - 2):
-            # the v-th smallest state in 0..k-1 other than the node's two inputs
-            new = v + (v >= lo)
-            new = new + (new >= hi)
-            r = rows.copy()
-            r[:, in_col] = new
-            cand.append(r)
-    stacked = np.stack(cand, axis=1)  # (n, 120, 32)
-    return ids_of_rows(stacked.reshape(-1, TUPLE_LEN)).reshape(-1, NEIGHBOUR_WIDTH)
+    in increasing order. Always 120 distinct genotypes, never the genotype itself.
+
+    A move changes one node's digit of the id, so each neighbour is the id plus the change of that
+    digit times its weight (no re-encoding of whole genotypes)."""
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    edge = rows_of_ids(ids).reshape(-1, 2, len(NODES), 2, 2)
+    out = []
+    for c in range(2):
+        for k, node in enumerate(NODES):
+            a, b = edge[:, c, k, 0, 0], edge[:, c, k, 1, 0]
+            op_a, op_b = edge[:, c, k, 0, 1], edge[:, c, k, 1, 1]
+            old = _node_code(a, op_a, b, op_b)
+            weight = _DIGIT_WEIGHT[c, k]
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            for e in (0, 1):
+                inp, op = (a, op_a) if e == 0 else (b, op_b)
+                other, other_op = (b, op_b) if e == 0 else (a, op_a)
+                for delta in range(1, NUM_OPS):
+                    new = _node_code(inp, (op + delta) % NUM_OPS, other, other_op)
+                    out.append(ids + (new - old) * weight)
+                for v in range(node - 2):
+                    # the v-th smallest state in 0..node-1 other than the node's two inputs
+                    state = v + (v >= lo)
+                    state = state + (state >= hi)
+                    out.append(ids + (_node_code(state, op, other, other_op) - old) * weight)
+    return np.stack(out, axis=1) if out else np.empty((0, NEIGHBOUR_WIDTH), dtype=np.int64)
 
 
 def onehot_encoding(ids: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -407,6 +425,10 @@ class NB301Space(SearchSpace):
             rows_of_ids(idx)
             return idx
         return np.array([index_of(a) for a in archs], dtype=np.int64)
+
+    def ops_rows(self, ids: np.ndarray) -> np.ndarray:
+        """``(n, 32)`` canonical choice tuples of ids (what a sample's ``ops_matrix`` holds)."""
+        return rows_of_ids(ids)
 
     def ops_matrix(self) -> np.ndarray:
         raise self._not_enumerable("a matrix of every architecture's choices")
