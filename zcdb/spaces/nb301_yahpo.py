@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -181,16 +182,17 @@ class YahpoEncoder:
 
 class YahpoNB301:
     """The served model: ``predict(ids, epoch)`` -> ``(n, 3)`` float64 ``val_acc``, ``val_loss``, ``train_time``
-    of nb301 global ids. ``threads``: onnxruntime's intra-op threads per session (``None``: its
-    default, one per core); ``sessions``: sessions run side by side on chunks (onnxruntime
-    releases the GIL), an alternative to intra-op threads for these small matrices;
-    ``chunk``: rows per call."""
+    of nb301 global ids. ``sessions``: onnxruntime sessions run side by side on chunks of
+    ``chunk`` rows (it releases the GIL; default: one per usable core, at most 8), each with
+    ``threads`` intra-op threads (default 1). On these small matrices, sessions side by side
+    beat one session's intra-op threads, and much more so on a shared machine, where
+    spinning worker threads wait for cores (``scripts/bench_served.py`` compares them)."""
 
     space = "nb301"
     dataset = "cifar10"
     protocol = "yahpo-v2"
 
-    def __init__(self, path: Union[str, Path], threads: Optional[int] = None, sessions: int = 1,
+    def __init__(self, path: Union[str, Path], threads: Optional[int] = None, sessions: Optional[int] = None,
                  chunk: int = CHUNK) -> None:
         from . import nb301
 
@@ -214,7 +216,10 @@ class YahpoNB301:
         self.epochs = tuple(range(lo, hi + 1))
         encoding = _load_json(files["encoding"], "encoding")
         self.encoder = YahpoEncoder(encoding, cats, nb301.OPS)
-        self.sessions = [_session(blob, self.path, threads) for _ in range(max(int(sessions), 1))]
+        if sessions is None:
+            sessions = min(_usable_cores(), 8)
+        self.sessions = [_session(blob, self.path, 1 if threads is None else threads)
+                         for _ in range(max(int(sessions), 1))]
         self.session = self.sessions[0]
         self.chunk = max(int(chunk), 1)
         self._pool: Any = None
@@ -271,6 +276,13 @@ class YahpoNB301:
         return self.raw(x, epoch)[:, self._cols].astype(np.float64) * self._scale
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
 def _session(blob: bytes, path: Path, threads: Optional[int]) -> Any:
     """An onnxruntime CPU session of ``blob`` whose inputs and outputs are YAHPO nb301's, or a one-line error."""
     try:
@@ -303,7 +315,7 @@ def _session(blob: bytes, path: Path, threads: Optional[int]) -> Any:
     return sess
 
 
-def open_model(path: Union[str, Path], threads: Optional[int] = None, sessions: int = 1,
+def open_model(path: Union[str, Path], threads: Optional[int] = None, sessions: Optional[int] = None,
                chunk: int = CHUNK) -> YahpoNB301:
     """:class:`YahpoNB301` of the model at ``path`` (the .onnx file or its folder)."""
     return YahpoNB301(path, threads, sessions, chunk)
