@@ -86,6 +86,12 @@ def test_real_model_matches_yahpo_procedure():
     assert ((acc > 80) & (acc < 96)).all()  # CIFAR-10 validation accuracies of DARTS cells, in percent
     t = bench.values("train_time", archs=archs)
     assert ((t > 1000) & (t < 20000)).all()  # seconds of training to epoch 98
+    # bitwise the same whatever the layout, the chunk size or the batch
+    ids = SP.sample(300, 4)
+    ref = open_served("nb301", model, cache_size=0, sessions=1).values("val_acc", archs=ids)
+    other = open_served("nb301", model, cache_size=0, sessions=2, threads=2, chunk=7).values("val_acc", archs=ids)
+    np.testing.assert_array_equal(ref, other)
+    np.testing.assert_array_equal(ref[:3], [bench.query(int(i), "val_acc") for i in ids[:3]])
 
 
 def test_values_take_ids_strings_and_naslib_tuples(bench):
