@@ -58,8 +58,9 @@ CHUNK = 1024
 
 
 def companion_paths(model: Union[str, Path]) -> dict[str, Path]:
-    """The files YAHPO keeps beside ``model`` (``[prefix]model[_v2].onnx``, or the folder holding it):
-    ``[prefix]encoding[_v2].json``, ``[prefix]param_set[_v2].R``, ``[prefix]config_space[_v2].json``."""
+    """The files YAHPO keeps beside ``model`` (``[prefix]model[_v2].onnx``, or the folder holding it)
+    that serving reads: ``[prefix]encoding[_v2].json`` and ``[prefix]param_set[_v2].R`` (the
+    ConfigSpace JSON says nothing the param set does not, and is not read)."""
     p = Path(model)
     if p.is_dir():
         found = sorted(p.glob("*model*.onnx"))
@@ -69,11 +70,10 @@ def companion_paths(model: Union[str, Path]) -> dict[str, Path]:
     m = re.fullmatch(r"(.*)model(.*)\.onnx", p.name)
     if m is None:
         raise CorruptFile(f"{p.name} is not named like YAHPO's surrogate ([prefix]model[_v2].onnx): rename it, "
-                          "keeping the encoding, param set and config space files beside it")
+                          "keeping YAHPO's encoding and param set files beside it")
     pre, post = m.groups()
     return dict(model=p, encoding=p.with_name(f"{pre}encoding{post}.json"),
-                param_set=p.with_name(f"{pre}param_set{post}.R"),
-                config_space=p.with_name(f"{pre}config_space{post}.json"))
+                param_set=p.with_name(f"{pre}param_set{post}.R"))
 
 
 def read_param_set(text: str) -> tuple[list[str], tuple[int, int], list[str]]:
