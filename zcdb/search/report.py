@@ -133,7 +133,7 @@ class Comparison:
 
         x = x or ("queries" if self.budget_kind == "queries" else "time")
         fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=120)
-        lows = []
+        lows, highs = [], []
         for name, res in self.results.items():
             xs, mean, half = anytime_curve(res, x)
             if xs.size == 0:
@@ -143,12 +143,13 @@ class Comparison:
             finite = mean[np.isfinite(mean)]
             if finite.size:
                 lows.append(np.quantile(finite, 0.1))
+                highs.append(finite.max())  # above the ceiling only where it is a sample's (a served space)
         label = "feasible ceiling" if self.problem.constraints else "ceiling"
         ax.axhline(self.ceiling, color="k", ls="--", lw=0.8, label=f"{label} {self.fmt(self.ceiling)}")
         ax.set_xscale("log")  # the early queries are where proxies and warm starts differ
         if lows:
             ax.set_ylim(min(lows) - 0.1 * abs(self.ceiling - min(lows)) - 1e-9,
-                        max(self.ceiling, self.best) + 0.1 * abs(self.ceiling - min(lows)) + 1e-9)
+                        max(self.ceiling, self.best, *highs) + 0.1 * abs(self.ceiling - min(lows)) + 1e-9)
         ax.set_xlabel("queries" if x == "queries" else "simulated seconds")
         ax.set_ylabel(f"incumbent {self.problem.report_metric}")
         ax.set_title(self.title(), fontsize=8)
