@@ -54,7 +54,7 @@ METRICS = {
                                                        "the epoch (runtime)"),
 }
 #: Rows per onnxruntime call: the model's matrices stay in cache (batches of 10,000+ run slower per row).
-CHUNK = 1024
+CHUNK = 512
 
 
 def companion_paths(model: Union[str, Path]) -> dict[str, Path]:
