@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 
 
 def main() -> int:
@@ -59,7 +58,8 @@ def main() -> int:
                 rates.append(args.n / dt)
             rate = statistics.median(rates)
             best = max(best, rate)
-            print(f"{layout:>3} chunk {chunk:>5}: {rate:>9,.0f} archs/s wall, {statistics.median(cpu):>9,.0f} archs per "
+            per_cpu = statistics.median(cpu)
+            print(f"{layout:>3} chunk {chunk:>5}: {rate:>9,.0f} archs/s wall, {per_cpu:>9,.0f} archs per "
                   f"CPU-second (encoding {100 * statistics.median(enc):.0f}% of the wall time)", flush=True)
     print(f"best: {best:,.0f} architectures/s (id -> genotype -> YAHPO encoding -> onnxruntime, cache off, "
           f"batches of {args.n:,})")

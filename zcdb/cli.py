@@ -1480,7 +1480,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                      "(3,2),(0,0)]]\"",
                      "zcdb served query --space nb301 --metric train_time --epoch 50 351726107243905673   "
                      "# ZCDB_SURROGATE set"),
-    "served top": ("zcdb served top --space nb301 --surrogate yahpo_model_v2.onnx --metric val_acc --sample 100000 -k 5",),
+    "served top": ("zcdb served top --space nb301 --surrogate yahpo_model_v2.onnx --metric val_acc "
+                   "--sample 100000 -k 5",),
     "study proxies": ("zcdb study proxies --out study-proxies/",
                       "zcdb study proxies --benchmarks nb201/cifar10,macro/cifar10 --proxies synflow,zen,nwot --json"),
     "study search": ("zcdb study search --algos random,rea,local --seeds 0-49 --budget-queries 100 --out study-search/",),
