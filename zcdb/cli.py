@@ -552,32 +552,95 @@ def pareto(ctx: click.Context, space: str, dataset: str, objectives: str, epoch:
 @main.command(name="export")
 @space_option
 @dataset_option
+@click.option("--table", type=click.Choice(["benchmark", "proxies", "runs", "trajectories"]), default=None,
+              help="What to export: benchmark rows (the default), proxy scores with arch strings, stored search "
+                   "runs, or their trajectories (one row per query). The naslib-zc formats export proxies.")
 @click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
 @click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
+@click.option("--long", "long_form", is_flag=True,
+              help="Benchmark rows one per (arch, metric, epoch, seed) instead of one per architecture.")
 @protocol_option
 @where_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default=None,
-              help="Output format (default: from the --out suffix, else csv); parquet needs pyarrow.")
+@click.option("--proxies", "proxy_names", default=None, metavar="PROXY,PROXY", help="Only these proxies.")
+@click.option("--seed", type=int, default=None, help="Only proxy score sets of this seed.")
+@click.option("--batch-size", type=int, default=None, help="Only proxy score sets of this batch size.")
+@click.option("--data", "data_label", default=None, help="Only proxy score sets of this data label.")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["csv", "json", "jsonl", "parquet", "naslib-zc", "naslib-zc-benchmarks"]),
+              help="Output format (default: from the --out suffix, else csv); parquet needs pyarrow "
+                   "(zcdb[parquet]). naslib-zc: NAS-Bench-Suite-Zero's zc_<space>.json of zcdb's own scores; "
+                   "naslib-zc-benchmarks: its PROXY/benchmark--SPACE--TASK--0.json folder (--out DIR).")
 @click.option("--out", type=click.Path(), default=None, help="Write here instead of standard output.")
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
-               protocol: Optional[str], where: tuple[str, ...], fmt: Optional[str], out: Optional[str]) -> None:
-    """Write a wide table: one row per architecture (arch_index, arch), one column per metric."""
-    from .frames import format_of, write_frame
+def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str], metrics: Optional[str],
+               epoch: Optional[int], long_form: bool, protocol: Optional[str], where: tuple[str, ...],
+               proxy_names: Optional[str], seed: Optional[int], batch_size: Optional[int], data_label: Optional[str],
+               fmt: Optional[str], out: Optional[str]) -> None:
+    """Write benchmark rows (a wide table: one row per architecture, one column per metric), proxy scores,
+    or stored search runs as CSV, JSON, JSON lines or Parquet; or zcdb's proxy scores in
+    NAS-Bench-Suite-Zero's layout, which `zcdb import naslib-zc` (and NASLib) reads."""
+    from .frames import format_of, write_frame, write_table
     from .paths import output_file
 
+    naslib = fmt is not None and fmt.startswith("naslib-zc")
+    table = table or ("proxies" if naslib else "benchmark")
+    if naslib and table != "proxies":
+        raise click.UsageError(f"--format {fmt} writes proxy scores: drop --table {table} or use --table proxies")
+    if table != "benchmark":
+        given = [o for o, v in (("--metrics", metrics), ("--epoch", epoch), ("--long", long_form or None),
+                                ("--where", where or None), ("--protocol", protocol)) if v is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} apply to --table benchmark, not --table {table}")
+    if table != "proxies":
+        given = [o for o, v in (("--proxies", proxy_names), ("--seed", seed), ("--batch-size", batch_size),
+                                ("--data", data_label)) if v is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} apply to --table proxies, not --table {table}")
+    names = [p.strip() for p in proxy_names.split(",")] if proxy_names else None
+    store = open_store(ctx)
+    if naslib:
+        from .tabular.naslib_zc_export import write_naslib_zc
+
+        if out and fmt == "naslib-zc":
+            output_file(out, "--out")
+        res = write_naslib_zc(store, space, dataset, out, layout="zc" if fmt == "naslib-zc" else "benchmarks",
+                              proxies=names, seed=seed, batch_size=batch_size, data=data_label)
+        if out is None:
+            click.echo(res["text"], nl=False)
+        else:
+            click.echo(f"wrote {len(res['proxies'])} proxies x {res['archs']} architectures ({fmt}) to {out}", err=True)
+        return
     if out:
         output_file(out, "--out")
     fmt = format_of(fmt, out)
-    bench = open_store(ctx).benchmark(space, dataset, protocol)
-    _report_feasibility(bench, where, epoch)
-    df = bench.frame([m.strip() for m in metrics.split(",")] if metrics else None, epoch=epoch, where=where)
-    text = write_frame(df, fmt, out)
+    if table == "benchmark":
+        bench = store.benchmark(space, dataset, protocol)
+        _report_feasibility(bench, where, epoch)
+        chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+        if long_form:
+            if where:
+                raise click.UsageError("--where filters the wide table: drop --long, or filter the long rows")
+            df = bench.to_frame(chosen)
+            if epoch is not None:
+                df = df[df["epoch"] == epoch]
+        else:
+            df = bench.frame(chosen, epoch=epoch, where=where)
+        text = write_frame(df, fmt, out)
+        shape = f"{len(df)} rows x {df.shape[1]} columns"
+    else:
+        from .export import proxy_table, runs_table, trajectories_table
+
+        if table == "proxies":
+            cols = proxy_table(store, space, dataset, names, seed=seed, batch_size=batch_size, data=data_label)
+        else:
+            cols = (runs_table if table == "runs" else trajectories_table)(store, space, dataset)
+        text = write_table(cols, fmt, out)
+        shape = f"{len(next(iter(cols.values())))} rows x {len(cols)} columns"
     if text is not None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"wrote {len(df)} rows x {df.shape[1]} columns ({fmt}) to {out}", err=True)
+        click.echo(f"wrote {shape} ({fmt}) to {out}", err=True)
 
 
 # --------------------------------------------------------------------------- cost
@@ -1350,7 +1413,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "top": ("zcdb top --dataset cifar10 --metric test_acc -k 5",
             "zcdb top --dataset cifar10 --metric test_acc --where 'latency_edgegpu<5' --where 'params<=1.0'"),
     "pareto": ("zcdb pareto --dataset cifar10 --objectives test_acc,latency_pixel3 --plot front.png",),
-    "export": ("zcdb export --dataset cifar10 --metrics test_acc,params --format csv --out nb201-c10.csv",),
+    "export": ("zcdb export --dataset cifar10 --metrics test_acc,params --format csv --out nb201-c10.csv",
+               "zcdb export --dataset cifar10 --table proxies --format parquet --out scores.parquet",
+               "zcdb export --dataset cifar10 --table trajectories --format jsonl > runs.jsonl",
+               "zcdb export --dataset cifar10 --format naslib-zc --out zc_nasbench201.json"),
     "cost": ("zcdb cost --dataset cifar10 1459", "zcdb cost --space macro --dataset cifar10 00000012 --json"),
     "tabulate": ("zcdb tabulate --dataset digits --protocol digits-v1 --archs unique --seeds 0,1 --workers 2",),
     "proxies list": ("zcdb proxies list",),

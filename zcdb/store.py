@@ -1365,11 +1365,24 @@ class Benchmark(BaseBenchmark):
             "AND arch_index = ?", (self.id, *names, int(epoch), *[int(x) for x in seeds], int(arch_index))).fetchall()
         return {(names[m], s): v for m, s, v in rows if v is not None}
 
-    def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+    def to_frame(self, metrics: Optional[Sequence[str]] = None, wide: bool = False,
+                 epoch: Optional[int] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
-        dataset, arch_index, arch, metric, epoch, seed, value (:meth:`frame` gives the wide form)."""
+        dataset, arch_index, arch, metric, epoch, seed, value.
+
+        ``wide=True``: one row per architecture of the space instead, ``dataset``, ``arch_index``,
+        ``arch`` then one column per metric read at ``epoch`` (default: each one's last) and
+        averaged over seeds where the source gave no mean, NaN where missing (:meth:`frame` with a
+        ``dataset`` column)."""
         import pandas as pd
 
+        if wide:
+            df = self.frame(metrics, epoch=epoch)
+            df.insert(0, "dataset", self.dataset)
+            return df
+        if epoch is not None:
+            raise ZcdbError("to_frame(epoch=...) picks the epoch of the wide form: pass wide=True, or filter "
+                            "the long frame's epoch column")
         names = list(metrics) if metrics is not None else self.metrics()
         for m in names:
             self._epochs_of(m)
