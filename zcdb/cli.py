@@ -586,17 +586,17 @@ def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str
     naslib = fmt is not None and fmt.startswith("naslib-zc")
     table = table or ("proxies" if naslib else "benchmark")
     if naslib and table != "proxies":
-        raise click.UsageError(f"--format {fmt} writes proxy scores: drop --table {table} or use --table proxies")
+        raise ZcdbError(f"--format {fmt} writes proxy scores: drop --table {table} or use --table proxies")
     if table != "benchmark":
         given = [o for o, v in (("--metrics", metrics), ("--epoch", epoch), ("--long", long_form or None),
                                 ("--where", where or None), ("--protocol", protocol)) if v is not None]
         if given:
-            raise click.UsageError(f"{', '.join(given)} apply to --table benchmark, not --table {table}")
+            raise ZcdbError(f"{', '.join(given)} apply to --table benchmark, not --table {table}")
     if table != "proxies":
         given = [o for o, v in (("--proxies", proxy_names), ("--seed", seed), ("--batch-size", batch_size),
                                 ("--data", data_label)) if v is not None]
         if given:
-            raise click.UsageError(f"{', '.join(given)} apply to --table proxies, not --table {table}")
+            raise ZcdbError(f"{', '.join(given)} apply to --table proxies, not --table {table}")
     names = [p.strip() for p in proxy_names.split(",")] if proxy_names else None
     store = open_store(ctx)
     if naslib:
@@ -620,7 +620,7 @@ def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str
         chosen = [m.strip() for m in metrics.split(",")] if metrics else None
         if long_form:
             if where:
-                raise click.UsageError("--where filters the wide table: drop --long, or filter the long rows")
+                raise ZcdbError("--where filters the wide table: drop --long, or filter the long rows")
             df = bench.to_frame(chosen)
             if epoch is not None:
                 df = df[df["epoch"] == epoch]
