@@ -643,6 +643,62 @@ def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str
         click.echo(f"wrote {shape} ({fmt}) to {out}", err=True)
 
 
+# --------------------------------------------------------------------------- sql
+@main.group(name="sql")
+def sql_group() -> None:
+    """Plain SQL over the store, for any SQLite tool (sqlite3, DB Browser, datasette)."""
+
+
+@sql_group.command(name="wide")
+@space_option
+@dataset_option
+@click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
+@click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
+@protocol_option
+@click.option("--create-view", is_flag=True,
+              help="Also keep it in the store as a view (wide_SPACE_DATASET_PROTOCOL, or --name), replacing one "
+                   "of that name.")
+@click.option("--name", "view_name", default=None, help="Name of the --create-view view.")
+@click.pass_context
+@handle_errors
+def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
+             protocol: Optional[str], create_view: bool, view_name: Optional[str]) -> None:
+    """Print the SELECT that reads a benchmark wide (one row per architecture, one column per metric)
+    from evaluations_view, to run in any SQLite tool; --create-view stores it as a view."""
+    from .sql import create_wide_view, wide_sql
+
+    chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+    store = open_store(ctx)
+    if view_name is not None and not create_view:
+        raise ZcdbError("--name names the view of --create-view: add --create-view")
+    if create_view:
+        res = create_wide_view(store, space, dataset, protocol, chosen, epoch, view_name)
+        click.echo(res["sql"] + ";")
+        click.echo(f"created view {res['name']}: SELECT * FROM {res['name']}", err=True)
+    else:
+        click.echo(wide_sql(store.benchmark(space, dataset, protocol), chosen, epoch) + ";")
+
+
+# --------------------------------------------------------------------------- serve
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, port: int) -> None:
+    """Browse the store in datasette (pip install 'zcdb[serve]'): read-only, on 127.0.0.1 only, plugins off,
+    with canned queries (top k, one architecture, its proxy scores, a Pareto front, each benchmark wide)."""
+    from .serve import HOST, database_name, serve as run
+    from .store import resolve_path
+
+    path = resolve_path(ctx.obj.get("db"))
+    if path == ":memory:":
+        raise ZcdbError("zcdb serve needs a store file: give --db PATH")
+    if port:
+        click.echo(f"serving {path} read-only at http://{HOST}:{port}/{database_name(path)} (Ctrl-C stops)", err=True)
+    run(path, port)
+
+
 # --------------------------------------------------------------------------- cost
 @main.command()
 @space_option
@@ -1417,6 +1473,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "zcdb export --dataset cifar10 --table proxies --format parquet --out scores.parquet",
                "zcdb export --dataset cifar10 --table trajectories --format jsonl > runs.jsonl",
                "zcdb export --dataset cifar10 --format naslib-zc --out zc_nasbench201.json"),
+    "serve": ("zcdb --db zcdb.db serve --port 8001   # then open http://127.0.0.1:8001/zcdb",),
+    "sql wide": ("zcdb sql wide --dataset cifar10 --metrics test_acc,params | sqlite3 -header -csv zcdb.db",
+                 "zcdb sql wide --dataset cifar10 --create-view   # then: SELECT * FROM wide_nb201_cifar10_200ep"),
     "cost": ("zcdb cost --dataset cifar10 1459", "zcdb cost --space macro --dataset cifar10 00000012 --json"),
     "tabulate": ("zcdb tabulate --dataset digits --protocol digits-v1 --archs unique --seeds 0,1 --workers 2",),
     "proxies list": ("zcdb proxies list",),
