@@ -104,10 +104,9 @@ def naslib_zc_document(store: Store, space: str, dataset: str, proxies: Optional
     chosen = _select_sets(store, space, dataset, proxies, seed, batch_size, data)
     records: dict[int, dict[str, Any]] = {}
     for st in chosen:
-        for a, v, t in store.conn.execute(
-                "SELECT arch_index, value, time FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
-                "AND batch_size=? AND data=?", (space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"])):
-            records.setdefault(int(a), {})[st["proxy"]] = _entry(v, t)
+        idx, vals, times = store.proxy_scores(space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"])
+        for a, v, t in zip(idx.tolist(), vals.tolist(), times.tolist()):
+            records.setdefault(a, {})[st["proxy"]] = _entry(v, t)
     val = _val_accuracy(store, mod, dataset)
     out: dict[str, dict[str, Any]] = {}
     for a in sorted(records):

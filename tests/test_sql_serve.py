@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import zcdb
-from zcdb.serve import CANNED, canned_queries, metadata
+from zcdb.serve import canned_queries, metadata
+from zcdb.sql import CANNED
 from zcdb.spaces import nb201
 
 from .conftest import run_cli

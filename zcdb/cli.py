@@ -663,7 +663,7 @@ def sql_group() -> None:
 @handle_errors
 def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
              protocol: Optional[str], create_view: bool, view_name: Optional[str]) -> None:
-    """Print the SELECT that reads a benchmark wide (one row per architecture, one column per metric)
+    """Print the SQL query that reads a benchmark wide (one row per architecture, one column per metric)
     from evaluations_view, to run in any SQLite tool; --create-view stores it as a view."""
     from .sql import create_wide_view, wide_sql
 
@@ -674,7 +674,7 @@ def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str
     if create_view:
         res = create_wide_view(store, space, dataset, protocol, chosen, epoch, view_name)
         click.echo(res["sql"] + ";")
-        click.echo(f"created view {res['name']}: SELECT * FROM {res['name']}", err=True)
+        click.echo(f"created view {res['name']} (read it in any SQLite tool)", err=True)
     else:
         click.echo(wide_sql(store.benchmark(space, dataset, protocol), chosen, epoch) + ";")
 
@@ -1473,8 +1473,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "zcdb export --dataset cifar10 --table proxies --format parquet --out scores.parquet",
                "zcdb export --dataset cifar10 --table trajectories --format jsonl > runs.jsonl",
                "zcdb export --dataset cifar10 --format naslib-zc --out zc_nasbench201.json"),
-    "serve": ("zcdb --db zcdb.db serve --port 8001   # then open http://127.0.0.1:8001/zcdb",),
-    "sql wide": ("zcdb sql wide --dataset cifar10 --metrics test_acc,params | sqlite3 -header -csv zcdb.db",
+    "serve": ("zcdb serve --port 8001   # then open the address it prints",),
+    "sql wide": ("zcdb sql wide --dataset cifar10 --metrics test_acc,params > wide.sql   # sqlite3 STORE < wide.sql",
                  "zcdb sql wide --dataset cifar10 --create-view   # then: SELECT * FROM wide_nb201_cifar10_200ep"),
     "cost": ("zcdb cost --dataset cifar10 1459", "zcdb cost --space macro --dataset cifar10 00000012 --json"),
     "tabulate": ("zcdb tabulate --dataset digits --protocol digits-v1 --archs unique --seeds 0,1 --workers 2",),

@@ -15,6 +15,8 @@ Canned queries (every parameter is text; blank ``protocol`` means any):
 ``pareto``         the Pareto front of two metrics of a benchmark, each in its own direction
 ``wide_SPACE_DATASET_PROTOCOL``  one per benchmark: its wide table (:func:`zcdb.sql.wide_sql`)
 
+Their SQL is :data:`zcdb.sql.CANNED`, runnable in any SQLite tool with the same named parameters.
+
 Architectures are given as their official string or their index. As in :mod:`zcdb.sql`, an
 architecture answered by a member of its isomorphism class (``aliases``) has no rows of its own.
 """
@@ -31,79 +33,14 @@ from .errors import ZcdbError
 if TYPE_CHECKING:  # pragma: no cover
     from .store import Store
 
-__all__ = ["HOST", "CANNED", "canned_queries", "metadata", "serve"]
+__all__ = ["HOST", "canned_queries", "database_name", "metadata", "serve"]
 
 #: Where ``zcdb serve`` listens: loopback only.
 HOST = "127.0.0.1"
 
-# Final values of :metric on the benchmarks of (:space, :dataset, :protocol): the last epoch of each
-# (benchmark, metric) series, the reported mean (seed -1) where there is one, else AVG over seeds.
-_FINAL = """b AS (SELECT id, space, protocol FROM benchmarks
-       WHERE space = :space AND dataset = :dataset AND (:protocol = '' OR protocol = :protocol)),
-{name}_last AS (SELECT s.benchmark_id, s.metric_id, MAX(s.epoch) AS epoch FROM series s
-       JOIN b ON b.id = s.benchmark_id WHERE s.metric_id = (SELECT id FROM metrics WHERE name = :{param})
-       GROUP BY s.benchmark_id, s.metric_id),
-{name} AS (SELECT e.benchmark_id, e.arch_index, AVG(e.value) AS value, COUNT(e.value) AS seeds,
-       CASE WHEN (SELECT higher_is_better FROM metrics WHERE id = l.metric_id) = 0 THEN -1 ELSE 1 END AS sign
-       FROM evaluations e JOIN {name}_last l ON l.benchmark_id = e.benchmark_id AND l.metric_id = e.metric_id
-       AND l.epoch = e.epoch
-       WHERE e.seed = -1 OR NOT EXISTS (SELECT 1 FROM series s WHERE s.benchmark_id = l.benchmark_id
-             AND s.metric_id = l.metric_id AND s.epoch = l.epoch AND s.seed = -1)
-       GROUP BY e.benchmark_id, e.arch_index)"""
-
-_ARCH = "(SELECT arch_index FROM archs WHERE space = :space AND (arch = :arch OR CAST(arch_index AS TEXT) = :arch))"
-
-#: The fixed canned queries: name -> (title, description, SQL).
-CANNED: dict[str, tuple[str, str, str]] = {
-    "top_k": (
-        "Top k of a benchmark metric",
-        "The k best architectures of one metric (its last epoch; mean over seeds), best first, in the metric's "
-        "direction; ties by index. protocol: blank for any.",
-        "WITH " + _FINAL.format(name="v", param="metric") + """
-SELECT b.protocol, v.arch_index, a.arch, v.value, v.seeds FROM v JOIN b ON b.id = v.benchmark_id
-LEFT JOIN archs a ON a.space = b.space AND a.arch_index = v.arch_index
-WHERE v.value IS NOT NULL
-ORDER BY b.protocol, -v.sign * v.value, v.arch_index
-LIMIT CAST(:k AS INTEGER)""",
-    ),
-    "arch": (
-        "One architecture's rows",
-        "Every benchmark row of one architecture (official string or index) at each metric's last epoch.",
-        f"""SELECT b.dataset, b.protocol, m.name AS metric, e.epoch, e.seed, e.value
-FROM evaluations e JOIN benchmarks b ON b.id = e.benchmark_id JOIN metrics m ON m.id = e.metric_id
-WHERE b.space = :space AND e.arch_index = {_ARCH}
-AND e.epoch = (SELECT MAX(s.epoch) FROM series s WHERE s.benchmark_id = e.benchmark_id AND s.metric_id = e.metric_id)
-ORDER BY b.dataset, b.protocol, m.name, e.seed""",
-    ),
-    "arch_proxies": (
-        "One architecture's proxy scores",
-        "Every stored proxy score of one architecture (official string or index) with its set key and time (s).",
-        f"""SELECT dataset, proxy, seed, batch_size, data, value, time, reason FROM proxy_scores
-WHERE space = :space AND arch_index = {_ARCH}
-ORDER BY dataset, proxy, seed, batch_size, data""",
-    ),
-    "pareto": (
-        "Pareto front of two metrics",
-        "The architectures no other beats in both metrics x and y of a benchmark (each in its own direction, at "
-        "its last epoch, mean over seeds), by x from best. protocol: blank for any (then give one benchmark).",
-        "WITH " + _FINAL.format(name="x", param="x") + ",\n"
-        + _FINAL.format(name="y", param="y").split("),\n", 1)[1] + """,
-xy AS (SELECT x.arch_index, x.value AS x, y.value AS y, x.sign * x.value AS gx, y.sign * y.value AS gy
-       FROM x JOIN y ON y.benchmark_id = x.benchmark_id AND y.arch_index = x.arch_index
-       WHERE x.value IS NOT NULL AND y.value IS NOT NULL),
-ranked AS (SELECT *, MAX(gy) OVER (PARTITION BY gx) AS best_here,
-       MAX(gy) OVER (ORDER BY gx DESC GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS best_better_x
-       FROM xy)
-SELECT r.arch_index, a.arch, r.x, r.y FROM ranked r LEFT JOIN archs a ON a.space = :space AND a.arch_index = r.arch_index
-WHERE r.gy = r.best_here AND (r.best_better_x IS NULL OR r.gy > r.best_better_x)
-ORDER BY r.gx DESC, r.arch_index""",
-    ),
-}
-
-
 def canned_queries(store: "Store") -> dict[str, dict[str, Any]]:
-    """Datasette canned queries for ``store``: :data:`CANNED`, and a wide table per benchmark."""
-    from .sql import wide_sql, wide_view_name
+    """Datasette canned queries for ``store``: :data:`zcdb.sql.CANNED`, and a wide table per benchmark."""
+    from .sql import CANNED, wide_sql, wide_view_name
 
     out: dict[str, dict[str, Any]] = {name: dict(title=t, description=d, sql=sql) for name, (t, d, sql) in
                                       CANNED.items()}
@@ -113,7 +50,7 @@ def canned_queries(store: "Store") -> dict[str, dict[str, Any]]:
         if name not in out:
             out[name] = dict(title=f"{b['space']}/{b['dataset']} ({b['protocol']}) wide",
                              description="One row per architecture with rows, one column per metric (last epoch; "
-                                         "mean over seeds). The same SELECT as `zcdb sql wide`.",
+                                         "mean over seeds). The same query as `zcdb sql wide`.",
                              sql=wide_sql(bench))
     return out
 

@@ -548,6 +548,20 @@ class Store:
             "WHERE space=? AND dataset=? AND (? = 0 OR seed >= 0) ORDER BY proxy, seed, batch_size, data, arch_index",
             (space, dataset, int(computed_only))).fetchall()
 
+    def create_view(self, name: str, select_sql: str) -> None:
+        """Keep ``select_sql`` in the store as the view ``name`` (replacing a view of that name, never a
+        table), for any SQLite tool (see :mod:`zcdb.sql`)."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+            raise ZcdbError(f"view name {name!r}: use letters, digits and _ (not first a digit)")
+        existing = self.conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+        if existing is not None and existing[0] != "view":
+            raise ZcdbError(f"{name} is a {existing[0]} of the store, not a view: give another --name")
+        with self._transaction() as conn:
+            conn.execute(f'DROP VIEW IF EXISTS "{name}"')
+            conn.execute(f'CREATE VIEW "{name}" AS\n{select_sql}')
+
     @property
     def generation(self) -> int:
         """A counter that changes with every import into this store (for caches of what it holds)."""
