@@ -557,8 +557,9 @@ def pareto(ctx: click.Context, space: str, dataset: str, objectives: str, epoch:
                    "runs, or their trajectories (one row per query). The naslib-zc formats export proxies.")
 @click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
 @click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
-@click.option("--long", "long_form", is_flag=True,
-              help="Benchmark rows one per (arch, metric, epoch, seed) instead of one per architecture.")
+@click.option("--wide/--long", "wide", default=True, show_default=True,
+              help="Benchmark rows one per architecture (one column per metric), or one per (arch, metric, epoch, "
+                   "seed) with dataset, arch_index, arch, metric, epoch, seed, value.")
 @protocol_option
 @where_option
 @click.option("--proxies", "proxy_names", default=None, metavar="PROXY,PROXY", help="Only these proxies.")
@@ -574,7 +575,7 @@ def pareto(ctx: click.Context, space: str, dataset: str, objectives: str, epoch:
 @click.pass_context
 @handle_errors
 def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str], metrics: Optional[str],
-               epoch: Optional[int], long_form: bool, protocol: Optional[str], where: tuple[str, ...],
+               epoch: Optional[int], wide: bool, protocol: Optional[str], where: tuple[str, ...],
                proxy_names: Optional[str], seed: Optional[int], batch_size: Optional[int], data_label: Optional[str],
                fmt: Optional[str], out: Optional[str]) -> None:
     """Write benchmark rows (a wide table: one row per architecture, one column per metric), proxy scores,
@@ -588,7 +589,7 @@ def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str
     if naslib and table != "proxies":
         raise ZcdbError(f"--format {fmt} writes proxy scores: drop --table {table} or use --table proxies")
     if table != "benchmark":
-        given = [o for o, v in (("--metrics", metrics), ("--epoch", epoch), ("--long", long_form or None),
+        given = [o for o, v in (("--metrics", metrics), ("--epoch", epoch), ("--long", None if wide else True),
                                 ("--where", where or None), ("--protocol", protocol)) if v is not None]
         if given:
             raise ZcdbError(f"{', '.join(given)} apply to --table benchmark, not --table {table}")
@@ -618,7 +619,7 @@ def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str
         bench = store.benchmark(space, dataset, protocol)
         _report_feasibility(bench, where, epoch)
         chosen = [m.strip() for m in metrics.split(",")] if metrics else None
-        if long_form:
+        if not wide:
             if where:
                 raise ZcdbError("--where filters the wide table: drop --long, or filter the long rows")
             df = bench.to_frame(chosen)
