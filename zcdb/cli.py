@@ -665,7 +665,7 @@ def sql_group() -> None:
 def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
              protocol: Optional[str], create_view: bool, view_name: Optional[str]) -> None:
     """Print the SQL query that reads a benchmark wide (one row per architecture, one column per metric)
-    from evaluations_view, to run in any SQLite tool; --create-view stores it as a view."""
+    from evaluations_view, to run in any SQLite tool; --create-view stores it as a view instead."""
     from .sql import create_wide_view, wide_sql
 
     chosen = [m.strip() for m in metrics.split(",")] if metrics else None
@@ -674,8 +674,7 @@ def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str
         raise ZcdbError("--name names the view of --create-view: add --create-view")
     if create_view:
         res = create_wide_view(store, space, dataset, protocol, chosen, epoch, view_name)
-        click.echo(res["sql"] + ";")
-        click.echo(f"created view {res['name']} (read it in any SQLite tool)", err=True)
+        click.echo(f"created view {res['name']} (read it in any SQLite tool)")
     else:
         click.echo(wide_sql(store.benchmark(space, dataset, protocol), chosen, epoch) + ";")
 
