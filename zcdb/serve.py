@@ -107,4 +107,6 @@ def serve(path: Union[str, Path], port: int = 8001, sql_time_limit_ms: int = 500
     ds = Datasette([], immutables=[str(p)], metadata=meta,
                    settings={"sql_time_limit_ms": sql_time_limit_ms, "allow_download": False})
     asyncio.run(ds.invoke_startup())
-    uvicorn.run(ds.app(), host=HOST, port=int(port), log_level="warning", lifespan="on", workers=1)
+    # port 0: uvicorn's info line is what says which port it took
+    uvicorn.run(ds.app(), host=HOST, port=int(port), log_level="info" if not port else "warning", lifespan="on",
+                workers=1)
