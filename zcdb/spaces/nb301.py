@@ -77,10 +77,6 @@ ArchLike = Union[str, int, np.integer, Sequence[Any]]
 _OP_INDEX = {name: i for i, name in enumerate(OPS)}
 #: Colex pair number -> (lo, hi), for every pair of states 0..4.
 _PAIRS = np.array([(lo, hi) for hi in range(1, 5) for lo in range(hi)], dtype=np.int64)
-#: For choice-tuple column j: the node state it belongs to (inputs of column j range over 0..k-1).
-_COL_NODE = np.array([NODES[(j % 16) // 4] for j in range(TUPLE_LEN)], dtype=np.int64)
-_IN_COLS = np.arange(0, TUPLE_LEN, 2)
-_OP_COLS = np.arange(1, TUPLE_LEN, 2)
 
 _FORM = ("write it as Genotype(normal=[('op', input) x 8], normal_concat=[2, 3, 4, 5], reduce=[...], "
          "reduce_concat=[2, 3, 4, 5]) or as NASLib's key [[(input, op) x 8], [(input, op) x 8]]")
