@@ -77,10 +77,6 @@ ArchLike = Union[str, int, np.integer, Sequence[Any]]
 _OP_INDEX = {name: i for i, name in enumerate(OPS)}
 #: Colex pair number -> (lo, hi), for every pair of states 0..4.
 _PAIRS = np.array([(lo, hi) for hi in range(1, 5) for lo in range(hi)], dtype=np.int64)
-#: For choice-tuple column j: the node state it belongs to (inputs of column j range over 0..k-1).
-_COL_NODE = np.array([NODES[(j % 16) // 4] for j in range(TUPLE_LEN)], dtype=np.int64)
-_IN_COLS = np.arange(0, TUPLE_LEN, 2)
-_OP_COLS = np.arange(1, TUPLE_LEN, 2)
 
 _FORM = ("write it as Genotype(normal=[('op', input) x 8], normal_concat=[2, 3, 4, 5], reduce=[...], "
          "reduce_concat=[2, 3, 4, 5]) or as NASLib's key [[(input, op) x 8], [(input, op) x 8]]")
@@ -203,7 +199,11 @@ def canonical_rows(rows: np.ndarray) -> np.ndarray:
 
 def canonical_tuple(t: Sequence[int]) -> tuple[int, ...]:
     """One choice tuple in canonical edge order."""
-    return tuple(int(v) for v in canonical_rows(np.asarray(t, dtype=np.int64))[0])
+    out = [int(v) for v in t]
+    for j in range(0, TUPLE_LEN, 4):
+        if out[j] > out[j + 2]:
+            out[j:j + 4] = out[j + 2:j + 4] + out[j:j + 2]
+    return tuple(out)
 
 
 def ids_of_rows(rows: np.ndarray) -> np.ndarray:
@@ -234,6 +234,38 @@ def rows_of_ids(ids: np.ndarray) -> np.ndarray:
     return out.reshape(-1, TUPLE_LEN)
 
 
+_PAIR_LIST = [tuple(p) for p in _PAIRS.tolist()]
+
+
+def _row_of_id(i: int) -> tuple[int, ...]:
+    """:func:`rows_of_ids` of one id in Python integers (a single architecture: no array overhead)."""
+    out: list[int] = []
+    for code in divmod(i, CELL_SIZE):
+        nodes = []
+        for radix in reversed(NODE_RADIX):
+            code, node_code = divmod(code, radix)
+            nodes.append(node_code)
+        for node_code in reversed(nodes):
+            pair, ops = divmod(node_code, NUM_OPS * NUM_OPS)
+            (lo, hi), (op_lo, op_hi) = _PAIR_LIST[pair], divmod(ops, NUM_OPS)
+            out += [lo, op_lo, hi, op_hi]
+    return tuple(out)
+
+
+def _id_of_row(t: Sequence[int]) -> int:
+    """:func:`ids_of_rows` of one valid choice tuple, in Python integers."""
+    codes = []
+    for c in range(2):
+        code = 0
+        for k, radix in enumerate(NODE_RADIX):
+            a, op_a, b, op_b = t[c * 16 + 4 * k:c * 16 + 4 * k + 4]
+            if a > b:
+                a, op_a, b, op_b = b, op_b, a, op_a
+            code = code * radix + (b * (b - 1) // 2 + a) * NUM_OPS * NUM_OPS + op_a * NUM_OPS + op_b
+        codes.append(code)
+    return codes[0] * CELL_SIZE + codes[1]
+
+
 def _tuple_of(arch: ArchLike) -> tuple[int, ...]:
     """The canonical choice tuple of a string, an id or a tuple form."""
     if isinstance(arch, str):
@@ -242,7 +274,7 @@ def _tuple_of(arch: ArchLike) -> tuple[int, ...]:
         i = int(arch)
         if not 0 <= i < NUM_GENOTYPES:
             raise UnknownArch(f"nb301 id {i} out of range 0..{NUM_GENOTYPES - 1}")
-        return tuple(int(v) for v in rows_of_ids(np.array([i]))[0])
+        return _row_of_id(i)
     if isinstance(arch, (tuple, list, np.ndarray)) and hasattr(arch, "normal") and hasattr(arch, "reduce"):
         # a DARTS Genotype namedtuple: (op name, input) pairs
         return canonical_tuple(parse(_genotype_text(arch)))
@@ -262,7 +294,10 @@ def _genotype_text(g: Any) -> str:
 
 def index_of(arch: ArchLike) -> int:
     """The global id of a genotype string, NASLib key or tuple, DARTS Genotype, choice tuple or id."""
-    return int(ids_of_rows(np.asarray(_tuple_of(arch), dtype=np.int64))[0])
+    if genuine_int(arch):
+        _tuple_of(arch)  # range check
+        return int(arch)
+    return _id_of_row(_tuple_of(arch))
 
 
 def ops_of(arch: ArchLike) -> tuple[int, ...]:
