@@ -26,12 +26,13 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from zcdb.errors import MissingCapability, UnknownMetric, ZcdbError
 from zcdb.spaces import SUITE_ZERO_SPACES, get_space
+from zcdb.spaces.sampled import dense_positions
 from zcdb.store import Store
 
 from .naslib_zc import _KNOWN_DATASETS
@@ -48,7 +49,10 @@ def naslib_key(space: Any, arch_index: int) -> str:
     to_naslib = getattr(space, "to_naslib", None)
     if to_naslib is None:
         return space.string_of(int(arch_index))
-    return str(tuple(int(x) for x in to_naslib(int(arch_index))))
+    key = to_naslib(int(arch_index))
+    if any(isinstance(x, (tuple, list)) for x in key):  # cells of (input, op) pairs, as zc_nasbench301.json
+        return str([[tuple(int(v) for v in pair) for pair in cell] for cell in key])
+    return str(tuple(int(x) for x in key))
 
 
 def _select_sets(store: Store, space: str, dataset: str, proxies: Optional[Sequence[str]], seed: Optional[int],
@@ -77,7 +81,8 @@ def _select_sets(store: Store, space: str, dataset: str, proxies: Optional[Seque
     return [rs[0] for _, rs in sorted(by_proxy.items())]
 
 
-def _val_accuracy(store: Store, mod: Any, dataset: str) -> Optional[np.ndarray]:
+def _val_accuracy(store: Store, mod: Any, dataset: str) -> Optional[Callable[[int], float]]:
+    """The stored ground truth of an architecture by its stored key (NaN where missing), or None."""
     metric, epoch = mod.suite_zero_metric(dataset)
     if not any(b["space"] == mod.name and b["dataset"] == dataset for b in store.benchmark_rows()):
         return None
@@ -85,9 +90,16 @@ def _val_accuracy(store: Store, mod: Any, dataset: str) -> Optional[np.ndarray]:
         bench = store.benchmark(mod.name, dataset)
         if metric not in bench.metrics() or epoch not in bench.epochs(metric):
             return None
-        return np.asarray(bench.values(metric, epoch))
+        values = np.asarray(bench.values(metric, epoch))
     except (UnknownMetric, ZcdbError):  # several protocols, none default: no ground truth to attach
         return None
+    axis = bench.search_space  # a space too large to enumerate: dense over its stored sample
+
+    def at(key: int) -> float:
+        pos, stored = dense_positions(axis, [key])
+        return math.nan if stored is not None and not stored[0] else float(values[pos[0]])
+
+    return at
 
 
 def _entry(score: Optional[float], seconds: Optional[float]) -> dict[str, Any]:
@@ -111,8 +123,9 @@ def naslib_zc_document(store: Store, space: str, dataset: str, proxies: Optional
     out: dict[str, dict[str, Any]] = {}
     for a in sorted(records):
         rec = records[a]
-        if val is not None and not math.isnan(val[a]):
-            rec["val_accuracy"] = float(val[a])
+        v = val(a) if val is not None else math.nan
+        if not math.isnan(v):
+            rec["val_accuracy"] = v
         out[naslib_key(mod, a)] = rec
     return {dataset: out}
 
