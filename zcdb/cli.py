@@ -1264,6 +1264,9 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 
 @search.command(name="compare")
 @click.option("--algos", default="all", show_default=True, help="Comma-separated algorithms, or all that apply.")
+@click.option("--loops", default=None, metavar="NAME[,NAME]",
+              help="Also stored plain-loop runs (zcdb.search.loop, stored as loop:NAME) for the same seeds, metrics "
+                   "and budget; NAME@HASH picks one configuration.")
 @_search_options
 @click.option("--target", type=float, default=None, help="Report value to reach (default: the top 1% of the table).")
 @click.option("--set", "settings", multiple=True, metavar="ALGO.KEY=VALUE", help="Override a setting of one algorithm.")
@@ -1272,7 +1275,8 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 @json_option
 @click.pass_context
 @handle_errors
-def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
+def search_compare(ctx: click.Context, algos: str, loops: Optional[str], space: str, dataset: str,
+                   protocol: Optional[str],
                    search_metric: str, report_metric: str, seeds: str, proxy_names: Optional[str], workers: int,
                    constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                    budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
@@ -1295,7 +1299,10 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
         configs.setdefault(name, {}).update(parse_config([rest]))
     q, s = _budget(budget_queries, budget_seconds)
     names = [a.strip() for a in algos.split(",") if a.strip()]
+    loop_names = [a.strip() for a in (loops or "").split(",") if a.strip()]
     if objectives is not None:
+        if loop_names:
+            raise ZcdbError("--loops compares single-objective loops: drop it with --objectives")
         if target is not None:
             raise ZcdbError("--target is a report value for single-objective comparisons: drop it with --objectives")
         mo = compare_multiobjective(open_store(ctx), space, dataset, objectives, names, _parse_seeds(seeds),
@@ -1320,7 +1327,7 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
                              _parse_seeds(seeds), budget_queries=q, budget_seconds=s, search_metric=search_metric,
                              report_metric=report_metric, protocol=protocol,
                              proxies=proxy_names.split(",") if proxy_names else (), target=target, configs=configs,
-                             workers=workers, constraints=constraints)
+                             workers=workers, constraints=constraints, loops=loop_names)
     files = cmp.write(out) if out else []
     if as_json:
         echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
@@ -1403,6 +1410,8 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @study.command(name="search")
 @click.option("--algos", default="all", show_default=True,
               help="Comma-separated algorithms, or all that apply to every benchmark (the others skipped, noted).")
+@click.option("--loops", default=None, metavar="NAME[,NAME]",
+              help="Also stored plain-loop runs (zcdb.search.loop) on every benchmark, for the same seeds and budget.")
 @click.option("--benchmarks", default="all", show_default=True, help="all or SPACE/DATASET,...")
 @click.option("--seeds", default="0-9", show_default=True, help="Search seeds, the same on every benchmark.")
 @click.option("--budget-queries", type=click.IntRange(min=1), default=100, show_default=True, help="Budget in queries.")
@@ -1415,14 +1424,15 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @json_option
 @click.pass_context
 @handle_errors
-def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, budget_queries: int,
-                 metric_for: tuple[str, ...], workers: int, out: Optional[str], as_json: bool) -> None:
+def study_search(ctx: click.Context, algos: str, loops: Optional[str], benchmarks: str, seeds: str,
+                 budget_queries: int, metric_for: tuple[str, ...], workers: int, out: Optional[str],
+                 as_json: bool) -> None:
     """Every algorithm on every benchmark with the same seeds (stored runs reused): normalized regret,
     average ranks, Friedman/Nemenyi, anytime plot."""
     from .study import search_study
 
-    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers),
-                  out, as_json)
+    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers,
+                               loops or ()), out, as_json)
 
 
 @study.command(name="run")
@@ -1501,7 +1511,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "search compare": ("zcdb search compare --algos random,rea,bananas --dataset cifar10 --seeds 0-99 "
                        "--budget-queries 300 --out cmp/",
                        "zcdb search compare --algos random,mo-rea --dataset cifar10 "
-                       "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300"),
+                       "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300",
+                       "zcdb search compare --algos random,rea --loops my-random --dataset digits --seeds 0-9 "
+                       "--budget-seconds 2000   # beside a plain loop's stored runs"),
     "search runs": ("zcdb search runs --dataset cifar10",),
     "study proxies": ("zcdb study proxies --out study-proxies/",
                       "zcdb study proxies --benchmarks nb201/cifar10,macro/cifar10 --proxies synflow,zen,nwot --json"),

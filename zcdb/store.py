@@ -67,6 +67,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
+    from .search.loops import SearchLoop
+
 SCHEMA_VERSION = 7
 #: Series with at least this many rows are also kept as blobs (``series_blobs``) for fast reading;
 #: below it (NAS-Bench-201's 15,625) the rows themselves read in milliseconds.
@@ -666,6 +668,13 @@ class Store:
         view = SampledSpace(sp, np.fromiter((r[0] for r in cur), dtype=np.int64), f"{space}/{dataset}")
         self._samples[(space, dataset)] = (self._generation, view)
         return view
+
+    def loop(self, space: str, dataset: str, seed: int = 0, **kwargs: Any) -> "SearchLoop":
+        """One seed's search as a plain loop on a stored benchmark, stored like any search run
+        (:func:`zcdb.search.loop`: ``budget_queries``/``budget_seconds``, ``name``, metrics...)."""
+        from .search.loops import loop
+
+        return loop(self, space, dataset, seed, **kwargs)
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
