@@ -27,6 +27,14 @@ Choosing a proxy's score set: a proxy may be stored under several configurations
 the candidates; among those left, the set with the most architectures wins, then the
 lowest seed, then the smallest batch size, then the data label in alphabetical order.
 A fitted surrogate pins the configurations it used (``zc_configs``).
+
+Coverage: a surrogate fitted on proxy features that most architectures lack predicts
+those from its NaN branches, which says nothing about them. So a plain ``zc`` takes only
+the proxies that cover the *pool* (:func:`zc_selection`: the architectures measured and
+scored by the widest proxy; every proxy scored on all of them), ``zc:NAME+...`` must cover
+the training architectures (:func:`check_coverage`, else :class:`FeatureMismatch`), and a
+:class:`~zcdb.surrogates.SurrogateBenchmark` answers NaN where an architecture's features
+are missing.
 """
 
 from __future__ import annotations
@@ -405,6 +413,76 @@ def feature_matrix(
             del cache[k]
     cache[key] = fm
     return fm
+
+
+def zc_items(spec: Union[str, Sequence[str]]) -> list[tuple[str, ...]]:
+    """The argument tuples of the ``zc`` items of ``spec`` (``()`` for a plain ``zc``)."""
+    return [a for n, a in parse_spec(spec) if n == "zc"]
+
+
+def zc_selection(benchmark: "Benchmark", metric: str, epoch: Optional[int] = None,
+                 **zc: Any) -> tuple[list[str], np.ndarray]:
+    """What a plain ``zc`` stands for on ``benchmark``: ``(proxies, pool)``.
+
+    ``pool``: the architectures with a measured ``metric`` that the widest stored proxy
+    (most finite scores among them; ties by name) scored; ``proxies``: every proxy with a
+    finite score for each of them, in name order. A proxy scored on fewer architectures
+    (NAS-Bench-Suite-Zero's 725 beside zcdb's 1,675) is left out instead of leaving most
+    rows NaN. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``."""
+    fm = feature_matrix(benchmark, "zc", **_zc_kwargs(zc))
+    measured = np.isfinite(benchmark.values(metric, epoch))
+    finite = np.isfinite(fm.X) & measured[:, None]
+    counts = finite.sum(axis=0)
+    if counts.max(initial=0) == 0:
+        raise ZcdbError(f"no stored proxy scored an architecture with a measured {metric} in "
+                        f"{benchmark.space}/{benchmark.dataset}: compute scores (`zcdb proxies compute`) or drop zc")
+    widest = int(np.argmax(counts))  # columns are in name order: ties go to the first name
+    pool = finite[:, widest]
+    keep = [c.split(":", 1)[1] for k, c in enumerate(fm.columns) if finite[pool, k].all()]
+    return keep, np.flatnonzero(pool)
+
+
+def _zc_kwargs(zc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: zc[k] for k in ("zc_seed", "zc_batch_size", "zc_data", "zc_configs") if zc.get(k) is not None}
+
+
+def covering_features(benchmark: "Benchmark", spec: Union[str, Sequence[str]], fm: FeatureMatrix,
+                      archs: np.ndarray) -> FeatureMatrix:
+    """``fm`` (the features of ``spec``) with a plain ``zc`` narrowed to the proxy sets that have a finite
+    score for every one of ``archs`` (the training architectures), pinned in ``zc_configs``.
+
+    :class:`FeatureMismatch` when none does; named proxies (``zc:a+b``) are left to
+    :func:`check_coverage`."""
+    if not any(n == "zc" and not a for n, a in parse_spec(spec)):
+        return fm
+    archs = np.asarray(archs, dtype=np.int64)
+    zc_cols = [k for k, c in enumerate(fm.columns) if c.startswith("zc:")]
+    keep = [fm.columns[k].split(":", 1)[1] for k in zc_cols if np.isfinite(fm.X[archs, k]).all()]
+    if len(keep) == len(zc_cols):
+        return fm
+    if not keep:
+        best = max(zc_cols, key=lambda k: int(np.isfinite(fm.X[archs, k]).sum()))
+        raise FeatureMismatch(
+            f"no stored proxy scored all {archs.size} training architectures (the closest, "
+            f"{fm.columns[best]}, scored {int(np.isfinite(fm.X[archs, best]).sum())}): draw them from "
+            "zcdb.surrogates.pool_of(benchmark, metric, features) (the architectures the proxies scored), "
+            "or compute scores for them")
+    return feature_matrix(benchmark, spec, zc_configs={p: fm.zc_configs[p] for p in keep})
+
+
+def check_coverage(fm: FeatureMatrix, archs: np.ndarray, what: str = "training architectures") -> None:
+    """:class:`FeatureMismatch` naming the first ``zc`` column without a finite score for one of ``archs``."""
+    archs = np.asarray(archs, dtype=np.int64)
+    for k, col in enumerate(fm.columns):
+        if not col.startswith("zc:"):
+            continue
+        bad = archs[~np.isfinite(fm.X[archs, k])]
+        if bad.size:
+            proxy = col.split(":", 1)[1]
+            raise FeatureMismatch(
+                f"{col} has no score for {bad.size} of the {archs.size} {what} (e.g. index {int(bad[0])}): train on "
+                f"architectures it scored (zcdb.surrogates.pool_of with zc:{proxy}), compute its scores for them, "
+                f"or drop {proxy} from the features")
 
 
 def describe() -> list[dict[str, Any]]:

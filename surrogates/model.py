@@ -210,11 +210,11 @@ class Surrogate:
         assert std is not None  # uncertainty is set
         return std[idx].copy()
 
-    def benchmark(self, truth: Optional["Benchmark"] = None) -> "SurrogateBenchmark":
+    def benchmark(self, truth: Optional["Benchmark"] = None, missing_features: str = "nan") -> "SurrogateBenchmark":
         """This surrogate as a benchmark (see :class:`~zcdb.surrogates.SurrogateBenchmark`)."""
         from .benchmark import SurrogateBenchmark
 
-        return SurrogateBenchmark([self], truth=truth)
+        return SurrogateBenchmark([self], truth=truth, missing_features=missing_features)
 
     def held_out(self, benchmark: "Benchmark") -> np.ndarray:
         """The pool (:func:`~zcdb.surrogates.pool_of` of its metric and features) minus its training set."""

@@ -225,6 +225,12 @@ replace_option = click.option("--replace", is_flag=True,
                               help="Overwrite stored values that differ (default: refuse and change nothing).")
 
 
+new_dataset_option = click.option(
+    "--new-dataset", is_flag=True,
+    help="Allow a dataset name the space does not know (nor the store holds): without it, a typo such as "
+         "cifar-10 is refused instead of starting a second benchmark.")
+
+
 allow_missing_option = click.option(
     "--allow-missing", is_flag=True,
     help="Store empty cells and non-finite values (nan, inf) as missing, counted in the report, instead of failing.")
@@ -259,6 +265,7 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @click.option("--protocol", default=None, help="Protocol name (default: the space's, 200ep for nb201).")
 @click.option("--metric", "declare", multiple=True, metavar="NAME:max|min[:UNIT[:DESCRIPTION]]",
               help="Declare a metric zcdb does not know: its direction (max: higher is better) and unit.")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
@@ -266,7 +273,7 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @handle_errors
 def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, columns: tuple[str, ...],
                    epoch: Optional[int], seed: int, protocol: Optional[str], declare: tuple[str, ...],
-                   allow_missing: bool, replace: bool, as_json: bool) -> None:
+                   new_dataset: bool, allow_missing: bool, replace: bool, as_json: bool) -> None:
     """Import columns of a CSV table with one row per architecture."""
     from .metrics import parse_declaration
     from .tabular.csv_table import import_csv, parse_column_spec
@@ -277,7 +284,7 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
         specs[col] = (dataset, metric)
     batch = import_csv(open_store(ctx), file, space, arch_column, specs, epoch=epoch, seed=seed,
                        protocol=protocol, allow_missing=allow_missing, replace=replace,
-                       declare=[parse_declaration(d) for d in declare])
+                       declare=[parse_declaration(d) for d in declare], new_dataset=new_dataset)
     _report_import(batch, as_json)
 
 
@@ -286,19 +293,20 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 @click.option("--space", default=None,
               help=f"Search space of a JSON file (default {DEFAULT_SPACE}); for a zip or folder, the one space to take.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
 def import_naslib_zc_cmd(ctx: click.Context, file: str, space: Optional[str], dataset: Optional[str],
-                         allow_missing: bool, replace: bool, as_json: bool) -> None:
+                         new_dataset: bool, allow_missing: bool, replace: bool, as_json: bool) -> None:
     """Import NAS-Bench-Suite-Zero proxy scores: NASLib zc_*.json (released or flat layout), or a zip or folder
     of PROXY/benchmark--SPACE--TASK--START.json files."""
     from .tabular.naslib_zc import import_naslib_zc
 
     _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace,
-                                    allow_missing=allow_missing), as_json)
+                                    allow_missing=allow_missing, new_dataset=new_dataset), as_json)
 
 
 def _file_importer(name: str, help_text: str, curves: bool = False) -> None:
@@ -341,18 +349,19 @@ _file_importer("nasbench-vis", "Import a nasbench-vis NAS-Bench-101 sample (nasb
 @click.argument("path", type=click.Path())
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Dataset the latencies are stored under (HELP measured NAS-Bench-201 at CIFAR resolution).")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
-def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, allow_missing: bool, replace: bool,
-                            as_json: bool) -> None:
+def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, new_dataset: bool, allow_missing: bool,
+                            replace: bool, as_json: bool) -> None:
     """Import HELP's NAS-Bench-201 latencies (data/nasbench201: latency/*.pt, str_arch2idx.pt), every device."""
     from .tabular.help_latency import import_help_latency
 
     _report_import(import_help_latency(open_store(ctx), path, dataset=dataset, replace=replace,
-                                       allow_missing=allow_missing), as_json)
+                                       allow_missing=allow_missing, new_dataset=new_dataset), as_json)
 
 
 @import_.command(name="builtin")

@@ -624,6 +624,10 @@ class NB101Space(SearchSpace):
     default_protocol = "nasbench"
     official_protocols = ("nasbench",)
     encodings = ("onehot", "path")
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``nasbench``: 108 epochs; otherwise as every space (``NNep``)."""
+        return 108 if protocol == "nasbench" else super().protocol_epochs(protocol, dataset)
     #: NAS-Bench-Suite-Zero's val_accuracy: the 108-epoch validation accuracy.
     suite_zero_epoch = 108
     #: Its params are NASLib's network's, built from the unpruned 7-vertex spec: 28 of the 500
