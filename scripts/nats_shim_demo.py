@@ -48,8 +48,8 @@ def official_script(api, dataset: str = "digits", hp: str = "12") -> dict:
           f"(valid {best_acc:.2f}, test {api.get_more_info(best, dataset, hp=hp, is_random=False)['test-accuracy']:.2f})")
     winner = api.find_best(dataset, "valid", hp=hp)
     print(f"find_best('{dataset}', 'valid') -> {winner}")
-    small = api.find_best(dataset, "valid", flop_max=0.5, hp=hp)
-    print(f"find_best(..., flop_max=0.5) -> {small}")
+    small = api.find_best(dataset, "valid", flop_max=0.2, hp=hp)
+    print(f"find_best(..., flop_max=0.2) -> {small}")
     print("get_net_config:", api.get_net_config(winner[0], dataset))
     return dict(index=index, info=info, winner=winner)
 

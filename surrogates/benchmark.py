@@ -128,7 +128,7 @@ class SurrogateBenchmark(BaseBenchmark):
             return hit
         sur = self._surrogates[key]
         mean, std = sur.predict_all()
-        gap = ~sur._matrix().coverage()  # features incomplete: no basis for a prediction
+        gap = ~sur.covered()  # features incomplete: no basis for a prediction
         predicted = np.ones(mean.shape, dtype=bool)
         values = mean
         if self.missing == "nan" and gap.any():

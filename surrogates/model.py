@@ -185,6 +185,11 @@ class Surrogate:
             self._all = (mean, std)
         return self._all
 
+    def covered(self) -> np.ndarray:
+        """Boolean mask by index: architectures whose every feature is known (the others have no basis for a
+        prediction; a :class:`~zcdb.surrogates.SurrogateBenchmark` answers NaN for them)."""
+        return self._matrix().coverage()
+
     def _indices(self, archs: Any) -> np.ndarray:
         from zcdb.spaces import get_space
 

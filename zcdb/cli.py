@@ -1058,9 +1058,11 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
                      uncertainty=None if uncertainty == "none" else uncertainty, members=members, target=target,
                      zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
     sur.save(out)
+    covered = sur.covered()
     report = dict(out=out, space=sur.space, dataset=sur.dataset, metric=sur.metric, epoch=sur.epoch,
                   features=sur.spec, columns=len(sur.columns), n_train=sur.meta["train"]["n"],
-                  train_sha256=sur.meta["train"]["sha256"], **sur.metrics)
+                  train_sha256=sur.meta["train"]["sha256"], covered=int(covered.sum()), archs=int(covered.size),
+                  notes=list(sur.meta["features"]["notes"]), **sur.metrics)
     if as_json:
         echo_json(report)
     else:
@@ -1070,6 +1072,11 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
         if test:
             echo_table([dict(n=test["n"], spearman=test["spearman"], kendall=test["kendall"], r2=test["r2"],
                              top10=test["top10"])])
+        for note in report["notes"]:
+            click.echo(f"note: {note}")
+        if report["covered"] < report["archs"]:
+            click.echo(f"note: features complete for {report['covered']:,} of {report['archs']:,} architectures: as a "
+                       "benchmark it answers NaN for the others (SurrogateBenchmark.missing_features)")
 
 
 @surrogate.command(name="eval")

@@ -3,7 +3,7 @@
 For people who write their search as a loop (as with NATS-Bench's ``simulate_train_eval``)
 rather than as an :class:`~zcdb.search.Algorithm`::
 
-    with zcdb.search.loop(store, "nb201", "cifar10", seed=0, budget_queries=300, name="my-random") as run:
+    with zcdb.search.loop(store, space, dataset, seed=0, budget_queries=300, name="my-random") as run:
         while not run.done:
             run.query(run.sample())
     run.result.summary()

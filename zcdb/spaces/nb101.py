@@ -624,10 +624,6 @@ class NB101Space(SearchSpace):
     default_protocol = "nasbench"
     official_protocols = ("nasbench",)
     encodings = ("onehot", "path")
-
-    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
-        """``nasbench``: 108 epochs; otherwise as every space (``NNep``)."""
-        return 108 if protocol == "nasbench" else super().protocol_epochs(protocol, dataset)
     #: NAS-Bench-Suite-Zero's val_accuracy: the 108-epoch validation accuracy.
     suite_zero_epoch = 108
     #: Its params are NASLib's network's, built from the unpruned 7-vertex spec: 28 of the 500
@@ -647,6 +643,10 @@ class NB101Space(SearchSpace):
     all_strings = staticmethod(all_strings)
     from_naslib = staticmethod(from_naslib)
     to_naslib = staticmethod(to_naslib)
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``nasbench``: 108 epochs; otherwise as every space (``NNep``)."""
+        return 108 if protocol == "nasbench" else super().protocol_epochs(protocol, dataset)
 
     def index_map(self) -> Mapping[str, int]:
         """Module hash -> index by binary search (a dict of 423,624 strings would cost a cold query 0.3 s)."""
