@@ -31,7 +31,7 @@ def pool_of(benchmark: "Benchmark", metric: str, features: Union[str, Sequence[s
     for args in zc_items(features):
         if args:
             fm = feature_matrix(benchmark, "zc:" + "+".join(args), **zc)
-            ok &= np.isfinite(fm.X).all(axis=1)
+            ok &= fm.coverage()
         else:
             _, pool = zc_selection(benchmark, metric, epoch, **zc)
             ok &= np.isin(np.arange(ok.size), pool)

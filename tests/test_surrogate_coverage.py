@@ -106,3 +106,24 @@ def test_study_pools_where_every_feature_set_is_covered(bench):
     rows = study(bench, "test_acc", ["onehot,zc", "onehot,zc:sparse"], n_train=[30], trials=2, n_test=50)
     assert {r["features"] for r in rows} >= {"onehot,zc", "onehot,zc:sparse"}
     assert all(r["n_test"] == 50 for r in rows)
+
+
+def test_a_stored_nan_score_is_a_feature_not_a_gap():
+    """A proxy that diverged on a few architectures (NaN stored with its reason) still covers them: the model
+    reads NaN as a value, as HistGradientBoosting does; only architectures never scored are gaps."""
+    s = zcdb.open(":memory:")
+    idx = build_synthetic(s)
+    scored_800 = idx[:800]
+    v = np.arange(800, dtype=float)
+    v[[3, 50, 700]] = np.nan
+    with s.importing("diverging", "test") as imp:
+        imp.add_proxy_scores("nb201", DATASET, "diverges", 0, 64, "none", scored_800, v, np.zeros(800))
+    b = s.benchmark("nb201", DATASET)
+    pool = pool_of(b, "test_acc", "onehot,zc")
+    np.testing.assert_array_equal(pool, np.sort(scored_800))
+    train = np.sort(scored_800[[3, 50, 700] + list(range(100, 197))])
+    sur = fit(b, "test_acc", "onehot,zc", train)
+    assert "zc:diverges" in sur.columns
+    gap = SurrogateBenchmark([sur]).missing_features("test_acc")
+    assert not gap[scored_800].any() and gap.sum() == gap.size - 800
+    s.close()
