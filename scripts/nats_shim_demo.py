@@ -31,7 +31,8 @@ def official_script(api, dataset: str = "digits", hp: str = "12") -> dict:
     info = api.get_more_info(index, dataset, hp=hp, is_random=False)  # the mean over its seeds
     print("get_more_info:", {k: round(v, 3) for k, v in info.items() if isinstance(v, float)})
     early = api.get_more_info(index, dataset, iepoch=2, hp=hp, is_random=False)  # after 3 epochs
-    print(f"after 3 epochs: valid-accuracy {early['valid-accuracy']:.2f}, train-all-time {early['train-all-time']:.2f} s")
+    print(f"after 3 epochs: valid-accuracy {early['valid-accuracy']:.2f}, "
+          f"train-all-time {early['train-all-time']:.2f} s")
     cost = api.get_cost_info(index, dataset, hp=hp)
     print("get_cost_info:", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in cost.items()})
     # random search on the simulated clock, as in NATS-Bench's README
@@ -44,8 +45,9 @@ def official_script(api, dataset: str = "digits", hp: str = "12") -> dict:
         history.append(candidate)
         if acc > best_acc:
             best, best_acc = candidate, acc
+    test = api.get_more_info(best, dataset, hp=hp, is_random=False)["test-accuracy"]
     print(f"random search: {len(history)} simulated trainings in {api.used_time:.0f} s, best {best} "
-          f"(valid {best_acc:.2f}, test {api.get_more_info(best, dataset, hp=hp, is_random=False)['test-accuracy']:.2f})")
+          f"(valid {best_acc:.2f}, test {test:.2f})")
     winner = api.find_best(dataset, "valid", hp=hp)
     print(f"find_best('{dataset}', 'valid') -> {winner}")
     small = api.find_best(dataset, "valid", flop_max=0.2, hp=hp)

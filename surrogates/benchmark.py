@@ -12,7 +12,7 @@ finite value for are answered from the table (``is_prediction`` False, ``std`` 0
 and only the others are predicted: a completed table, e.g. for a partially
 tabulated benchmark.
 
-Missing features: an architecture whose features are incomplete (no score of a ``zc``
+Missing features: an architecture whose features are incomplete (never scored by a ``zc``
 proxy, no early ``curve`` value) is answered NaN, not predicted, unless
 ``missing_features="predict"``: a model that never saw it so predicts from its NaN
 branches (a surrogate of the 725 architectures with NAS-Bench-Suite-Zero scores otherwise

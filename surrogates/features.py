@@ -448,9 +448,9 @@ def zc_selection(benchmark: "Benchmark", metric: str, epoch: Optional[int] = Non
 
     ``pool``: the architectures with a measured ``metric`` that the widest stored proxy
     (most scores among them; ties by name) scored; ``proxies``: every proxy with a stored
-    score for each of them, in name order (a score stored as NaN with its reason counts). A proxy scored on fewer architectures
-    (NAS-Bench-Suite-Zero's 725 beside zcdb's 1,675) is left out instead of leaving most
-    rows NaN. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``."""
+    score for each of them, in name order (a score stored as NaN with its reason counts). A
+    proxy scored on fewer architectures (NAS-Bench-Suite-Zero's 725 beside zcdb's 1,675) is
+    left out instead of leaving most rows NaN. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``."""
     fm = feature_matrix(benchmark, "zc", **_zc_kwargs(zc))
     measured = np.isfinite(benchmark.values(metric, epoch))
     finite = fm.known() & measured[:, None]

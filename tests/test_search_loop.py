@@ -7,7 +7,6 @@ curves over epochs 1, 3, 9 and training times; ``flat``: one epoch, 60% of the a
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import numpy as np
 import pytest
