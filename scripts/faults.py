@@ -86,7 +86,7 @@ def synth_csv(path: Path, seed: int) -> Path:
 
 def csv_import(path: Path, dataset: str) -> list[str]:
     return ["import", "csv", str(path), "--space", "nb201", "--arch-column", "index", "--column",
-            f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200"]
+            f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200", "--new-dataset"]
 
 
 def _watch(db: Path, args: list[str]) -> tuple[float, Optional[float]]:
