@@ -32,6 +32,19 @@ def zcdb(*args: str) -> None:
     print(f"[{time.perf_counter() - t:.2f} s]", flush=True)
 
 
+def nats_api() -> None:
+    """A script written for NATS-Bench's API, run on the same store (scripts/nats_shim_demo.py)."""
+    import zcdb.compat.nats
+    from nats_shim_demo import official_script
+
+    print("\n$ python: code written for nats_bench, on this store (scripts/nats_shim_demo.py)", flush=True)
+    t = time.perf_counter()
+    # api = nats_bench.create("NATS-tss-v1_0-3ffb9-simple", "tss", fast_mode=True, verbose=False)
+    with zcdb.compat.nats.create(str(DB), "tss", fast_mode=True, verbose=False) as api:
+        official_script(api)
+    print(f"[{time.perf_counter() - t:.2f} s]", flush=True)
+
+
 def tour() -> int:
     """The demo steps."""
     from zcdb.tabular.builtin import BUILTINS, available
@@ -52,6 +65,7 @@ def tour() -> int:
     if "nb201-digits-proxies" in present:
         zcdb("import", "builtin", "nb201-digits-proxies")
     zcdb("info")
+    nats_api()
     zcdb("top", "--dataset", "digits", "--metric", "test_acc", "-k", "5")
     zcdb("query", "--dataset", "digits", "--metric", "val_acc", "--epoch", "3",
          "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|")

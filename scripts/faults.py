@@ -86,7 +86,7 @@ def synth_csv(path: Path, seed: int) -> Path:
 
 def csv_import(path: Path, dataset: str) -> list[str]:
     return ["import", "csv", str(path), "--space", "nb201", "--arch-column", "index", "--column",
-            f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200"]
+            f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200", "--new-dataset"]
 
 
 def _watch(db: Path, args: list[str]) -> tuple[float, Optional[float]]:
@@ -298,7 +298,7 @@ def _surrogate_store(work: Path) -> tuple[Path, Path]:
     rng = np.random.default_rng(0)
     idx = np.sort(rng.choice(get_space("nb201").size, 200, replace=False))
     with zcdb_open(db) as store:
-        with store.importing("synthetic", "faults") as imp:
+        with store.importing("synthetic", "faults", new_dataset=True) as imp:
             imp.add_evaluations("nb201", "synth", "synth-v1", "test_acc", 12, -1, idx, rng.uniform(10, 90, idx.size))
         path = fit(store.benchmark("nb201", "synth"), "test_acc", "onehot", idx[:60]).save(work / "m.zcs")
     return db, path

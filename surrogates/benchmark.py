@@ -11,6 +11,13 @@ with the table afterwards). With ``truth=benchmark``, architectures the table ha
 finite value for are answered from the table (``is_prediction`` False, ``std`` 0)
 and only the others are predicted: a completed table, e.g. for a partially
 tabulated benchmark.
+
+Missing features: an architecture whose features are incomplete (never scored by a ``zc``
+proxy, no early ``curve`` value) is answered NaN, not predicted, unless
+``missing_features="predict"``: a model that never saw it so predicts from its NaN
+branches (a surrogate of the 725 architectures with NAS-Bench-Suite-Zero scores otherwise
+ranked all of them above the other 14,900). :meth:`SurrogateBenchmark.missing_features`
+says which; ``top``/``best`` skip them, as a table skips what it lacks.
 """
 
 from __future__ import annotations
@@ -32,9 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
 class SurrogateBenchmark(BaseBenchmark):
     """Fitted surrogates of one space and dataset (one per metric and epoch), answering like a benchmark."""
 
-    def __init__(self, surrogates: Sequence["Surrogate"], truth: Optional["Benchmark"] = None) -> None:
+    def __init__(self, surrogates: Sequence["Surrogate"], truth: Optional["Benchmark"] = None,
+                 missing_features: str = "nan") -> None:
         from zcdb.spaces import get_space
 
+        if missing_features not in ("nan", "predict"):
+            raise ZcdbError(f"missing_features is 'nan' (answer NaN where features are missing) or 'predict', "
+                            f"not {missing_features!r}")
+        self.missing = missing_features
         if not surrogates:
             raise ZcdbError("a surrogate benchmark needs at least one fitted surrogate")
         first = surrogates[0]
@@ -54,7 +66,7 @@ class SurrogateBenchmark(BaseBenchmark):
         if truth is not None and (truth.space, truth.dataset) != (self.space, self.dataset):
             raise ZcdbError(f"truth is {truth.space}/{truth.dataset}, the surrogates are {self.space}/{self.dataset}")
         self.truth = truth
-        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]] = {}
+        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]] = {}
 
     @property
     def store(self) -> Any:
@@ -71,7 +83,10 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{m}@{e}" for m, e in sorted(self._surrogates))
-        return f"<zcdb.SurrogateBenchmark {self.space}/{self.dataset} [{keys}]{' + truth' if self.truth else ''}>"
+        gaps = [f"{m}@{e}: features missing for {int(self._answers(m, e)[3].sum()):,}"
+                for m, e in sorted(self._surrogates) if (m, e) in self._cache and self._cache[(m, e)][3].any()]
+        return (f"<zcdb.SurrogateBenchmark {self.space}/{self.dataset} [{keys}]{' + truth' if self.truth else ''}"
+                + (f" ({'; '.join(gaps)})" if gaps else "") + ">")
 
     # ------------------------------------------------------------------ catalog
     def metrics(self) -> list[str]:
@@ -105,14 +120,21 @@ class SurrogateBenchmark(BaseBenchmark):
         return self._surrogates[self._key(metric, epoch)]
 
     # ------------------------------------------------------------------ answers
-    def _answers(self, metric: str, epoch: Optional[int]) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    def _answers(self, metric: str, epoch: Optional[int]
+                 ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
         key = self._key(metric, epoch)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        mean, std = self._surrogates[key].predict_all()
+        sur = self._surrogates[key]
+        mean, std = sur.predict_all()
+        gap = ~sur.covered()  # features incomplete: no basis for a prediction
         predicted = np.ones(mean.shape, dtype=bool)
         values = mean
+        if self.missing == "nan" and gap.any():
+            values = np.where(gap, np.nan, mean)
+            predicted = ~gap
+            std = None if std is None else np.where(gap, np.nan, std)
         if self.truth is not None:
             try:
                 table = self.truth.values(*key)
@@ -120,14 +142,22 @@ class SurrogateBenchmark(BaseBenchmark):
                 table = None
             if table is not None:
                 known = np.isfinite(table)
-                values = np.where(known, table, mean)
-                predicted = ~known
+                values = np.where(known, table, values)
+                predicted = predicted & ~known
                 if std is not None:
                     std = np.where(known, 0.0, std)
-        for a in (values, predicted) + ((std,) if std is not None else ()):
+                gap = gap & ~known
+        if self.missing == "predict":
+            gap = np.zeros_like(gap)
+        for a in (values, predicted, gap) + ((std,) if std is not None else ()):
             a.setflags(write=False)
-        self._cache[key] = (values, predicted, std)
+        self._cache[key] = (values, predicted, std, gap)
         return self._cache[key]
+
+    def missing_features(self, metric: str, epoch: Optional[int] = None) -> np.ndarray:
+        """Boolean mask by index: architectures answered NaN because their features are incomplete
+        (all False with ``missing_features="predict"``, and where the truth overlay answers)."""
+        return self._answers(metric, epoch)[3]
 
     def values(self, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> np.ndarray:
         """``metric`` of every architecture by official index (predicted; see ``is_prediction``); read-only."""
@@ -137,7 +167,8 @@ class SurrogateBenchmark(BaseBenchmark):
         return self._answers(metric, epoch)[0]
 
     def is_prediction(self, metric: str, epoch: Optional[int] = None) -> np.ndarray:
-        """Boolean mask by index: True where ``values`` is a prediction, False where it is the table's value."""
+        """Boolean mask by index: True where ``values`` is a prediction, False where it is the table's value
+        (or NaN for missing features, :meth:`missing_features`)."""
         return self._answers(metric, epoch)[1]
 
     def std(self, metric: str, epoch: Optional[int] = None) -> np.ndarray:

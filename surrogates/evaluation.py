@@ -16,7 +16,7 @@ import numpy as np
 
 from zcdb.errors import ZcdbError
 
-from .features import feature_matrix, parse_spec
+from .features import feature_matrix
 from .fitting import fit
 from .metrics import SCORE_KEYS, score
 from .splits import pool_of, split
@@ -34,7 +34,7 @@ def study(
     """Fit and score one surrogate per feature set over ``trials`` seeded splits per training size.
 
     All feature sets of a trial share its training and test sets, drawn from one pool
-    (:func:`pool_of` of the union of the sets' needs, within ``pool`` if given). With ``baseline`` and ``zc`` in any
+    (the intersection of the sets' :func:`pool_of`, within ``pool`` if given). With ``baseline`` and ``zc`` in any
     set, each stored proxy alone is scored on the same test sets, and the best (by mean
     Spearman) is reported as ``best proxy (NAME)`` with ``n_train`` 0. Rows: features,
     n_train, n_test, trials, ``<score>_mean``/``<score>_std`` for Spearman, Kendall, R^2,
@@ -48,8 +48,10 @@ def study(
         raise ZcdbError(f"trials must be at least 1, got {trials}")
     union = sorted({item for s in specs for item in (x.strip() for x in s.split(",")) if item})
     zc_items = [i for i in union if i.split(":")[0] == "zc"]
-    pool_spec = ",".join(["onehot"] + ([_merge_zc(zc_items)] if zc_items else []))
-    drawn = pool_of(benchmark, metric, pool_spec, epoch, **zc)
+    # one pool for every set: where each set's proxies cover it (pool_of), so that all are fitted alike
+    drawn = pool_of(benchmark, metric, "onehot", epoch, **zc)
+    for s in specs:
+        drawn = np.intersect1d(drawn, pool_of(benchmark, metric, s, epoch, **zc))
     if pool is not None:
         drawn = np.intersect1d(drawn, np.asarray(pool, dtype=np.int64))
     truth = benchmark.values(metric, epoch)

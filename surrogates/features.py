@@ -27,6 +27,14 @@ Choosing a proxy's score set: a proxy may be stored under several configurations
 the candidates; among those left, the set with the most architectures wins, then the
 lowest seed, then the smallest batch size, then the data label in alphabetical order.
 A fitted surrogate pins the configurations it used (``zc_configs``).
+
+Coverage: a surrogate fitted on proxy features that most architectures lack predicts
+those from its NaN branches, which says nothing about them. So a plain ``zc`` takes only
+the proxies that cover the *pool* (:func:`zc_selection`: the architectures measured and
+scored by the widest proxy; every proxy scored on all of them), ``zc:NAME+...`` must cover
+the training architectures (:func:`check_coverage`, else :class:`FeatureMismatch`), and a
+:class:`~zcdb.surrogates.SurrogateBenchmark` answers NaN where an architecture's features
+are missing.
 """
 
 from __future__ import annotations
@@ -69,14 +77,22 @@ class FeatureMatrix:
     zc_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Free-form notes on where values came from (e.g. costs filled by formula).
     notes: tuple[str, ...] = ()
+    #: ``(NUM_ARCHS, len(columns))`` whether each value exists: finite, or a proxy score stored as NaN with
+    #: its reason (a diverged score is a result); None: wherever ``X`` is finite.
+    present: Optional[np.ndarray] = field(default=None, repr=False)
 
     def rows(self, archs: Sequence[int]) -> np.ndarray:
         """Feature rows of official indices ``archs``."""
         return self.X[np.asarray(archs, dtype=np.int64)]
 
+    def known(self) -> np.ndarray:
+        """:attr:`present`, or where ``X`` is finite."""
+        return self.present if self.present is not None else np.isfinite(self.X)
+
     def coverage(self) -> np.ndarray:
-        """Boolean mask by index: architectures whose every feature is finite."""
-        return np.isfinite(self.X).all(axis=1)
+        """Boolean mask by index: architectures that have every feature (a proxy never computed for an
+        architecture, a cost or curve value the table lacks, leave it out; a stored NaN score does not)."""
+        return self.known().all(axis=1)
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,8 @@ class _Context:
     zc_filters: dict[str, Any]
     zc_configs: Optional[Mapping[str, Mapping[str, Any]]]
     used_zc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: zc column -> architectures with a stored score row (finite or NaN with its reason).
+    scored: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def require_benchmark(self, name: str) -> "Benchmark":
@@ -143,18 +161,24 @@ def choose_score_set(candidates: Sequence[Mapping[str, Any]], seed: Optional[int
     return dict(min(ok, key=lambda c: (-c["n"], c["seed"], c["batch_size"], c["data"])))
 
 
-def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any], axis: Any) -> np.ndarray:
-    """One score set dense over the benchmark's space ``axis`` (a stored sample: its positions; others left out)."""
+def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any],
+                 axis: Any) -> tuple[np.ndarray, np.ndarray]:
+    """One score set dense over the benchmark's space ``axis`` (a stored sample: its positions; others left
+    out), and where it has a stored row (a finite score, or NaN with its reason)."""
     from zcdb.spaces.sampled import dense_positions
 
-    arr = np.full(axis.require_size("proxy features"), np.nan)
+    n = axis.require_size("proxy features")
+    arr = np.full(n, np.nan)
+    has = np.zeros(n, dtype=bool)
     idx, values, _ = store.proxy_scores(space, dataset, proxy, cfg["seed"], cfg["batch_size"], cfg["data"])
     pos, stored = dense_positions(axis, idx)
     if stored is None:
         arr[idx] = values
+        has[idx] = True
     else:
         arr[pos[stored]] = values[stored]
-    return arr
+        has[pos[stored]] = True
+    return arr, has
 
 
 def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
@@ -187,8 +211,8 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
             if cfg is None:
                 raise FeatureMismatch(f"no {proxy} scores match {_describe_filters(ctx.zc_filters)}: stored sets are "
                                       + "; ".join(_describe_cfg(c) for c in cands[proxy]))
-        block = _read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, bench.search_space)
-        if not np.isfinite(block).any():
+        block, has = _read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, bench.search_space)
+        if not has.any():
             # scores of other architectures than the benchmark's (nb301's zen): no feature at all
             if args or ctx.zc_configs is not None:
                 raise FeatureMismatch(f"the {proxy} scores of {bench.space}/{bench.dataset} cover none of its "
@@ -198,6 +222,7 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
         ctx.used_zc[proxy] = cfg
         cols.append(f"zc:{proxy}")
         blocks.append(block)
+        ctx.scored[f"zc:{proxy}"] = has
     if not blocks:
         raise FeatureMismatch(f"no stored proxy scores of {bench.space}/{bench.dataset} cover its architectures: "
                               "compute or import some for them, or drop zc from the features")
@@ -398,13 +423,90 @@ def feature_matrix(
         blocks.append(np.asarray(x, dtype=np.float64))
     X = np.ascontiguousarray(np.concatenate(blocks, axis=1))
     X.setflags(write=False)
-    fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes))
+    present = np.isfinite(X)
+    for k, c in enumerate(cols):
+        if c in ctx.scored:
+            present[:, k] = ctx.scored[c]
+    present.setflags(write=False)
+    fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes), present)
     if bench is not None:
         # an import bumps the store's generation: drop entries computed before it
         for k in [k for k in cache if k[0] != bench.store.generation]:
             del cache[k]
     cache[key] = fm
     return fm
+
+
+def zc_items(spec: Union[str, Sequence[str]]) -> list[tuple[str, ...]]:
+    """The argument tuples of the ``zc`` items of ``spec`` (``()`` for a plain ``zc``)."""
+    return [a for n, a in parse_spec(spec) if n == "zc"]
+
+
+def zc_selection(benchmark: "Benchmark", metric: str, epoch: Optional[int] = None,
+                 **zc: Any) -> tuple[list[str], np.ndarray]:
+    """What a plain ``zc`` stands for on ``benchmark``: ``(proxies, pool)``.
+
+    ``pool``: the architectures with a measured ``metric`` that the widest stored proxy
+    (most scores among them; ties by name) scored; ``proxies``: every proxy with a stored
+    score for each of them, in name order (a score stored as NaN with its reason counts). A
+    proxy scored on fewer architectures (NAS-Bench-Suite-Zero's 725 beside zcdb's 1,675) is
+    left out instead of leaving most rows NaN. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``."""
+    fm = feature_matrix(benchmark, "zc", **_zc_kwargs(zc))
+    measured = np.isfinite(benchmark.values(metric, epoch))
+    finite = fm.known() & measured[:, None]
+    counts = finite.sum(axis=0)
+    if counts.max(initial=0) == 0:
+        raise ZcdbError(f"no stored proxy scored an architecture with a measured {metric} in "
+                        f"{benchmark.space}/{benchmark.dataset}: compute scores (`zcdb proxies compute`) or drop zc")
+    widest = int(np.argmax(counts))  # columns are in name order: ties go to the first name
+    pool = finite[:, widest]
+    keep = [c.split(":", 1)[1] for k, c in enumerate(fm.columns) if finite[pool, k].all()]
+    return keep, np.flatnonzero(pool)
+
+
+def _zc_kwargs(zc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: zc[k] for k in ("zc_seed", "zc_batch_size", "zc_data", "zc_configs") if zc.get(k) is not None}
+
+
+def covering_features(benchmark: "Benchmark", spec: Union[str, Sequence[str]], fm: FeatureMatrix,
+                      archs: np.ndarray) -> FeatureMatrix:
+    """``fm`` (the features of ``spec``) with a plain ``zc`` narrowed to the proxy sets that have a stored
+    score for every one of ``archs`` (the training architectures), pinned in ``zc_configs``.
+
+    :class:`FeatureMismatch` when none does; named proxies (``zc:a+b``) are left to
+    :func:`check_coverage`."""
+    if not any(n == "zc" and not a for n, a in parse_spec(spec)):
+        return fm
+    archs = np.asarray(archs, dtype=np.int64)
+    zc_cols = [k for k, c in enumerate(fm.columns) if c.startswith("zc:")]
+    known = fm.known()
+    keep = [fm.columns[k].split(":", 1)[1] for k in zc_cols if known[archs, k].all()]
+    if len(keep) == len(zc_cols):
+        return fm
+    if not keep:
+        best = max(zc_cols, key=lambda k: int(known[archs, k].sum()))
+        raise FeatureMismatch(
+            f"no stored proxy scored all {archs.size} training architectures (the closest, "
+            f"{fm.columns[best]}, scored {int(known[archs, best].sum())}): draw them from "
+            "zcdb.surrogates.pool_of(benchmark, metric, features) (the architectures the proxies scored), "
+            "or compute scores for them")
+    return feature_matrix(benchmark, spec, zc_configs={p: fm.zc_configs[p] for p in keep})
+
+
+def check_coverage(fm: FeatureMatrix, archs: np.ndarray, what: str = "training architectures") -> None:
+    """:class:`FeatureMismatch` naming the first ``zc`` column without a stored score for one of ``archs``."""
+    archs = np.asarray(archs, dtype=np.int64)
+    known = fm.known()
+    for k, col in enumerate(fm.columns):
+        if not col.startswith("zc:"):
+            continue
+        bad = archs[~known[archs, k]]
+        if bad.size:
+            proxy = col.split(":", 1)[1]
+            raise FeatureMismatch(
+                f"{col} has no score for {bad.size} of the {archs.size} {what} (e.g. index {int(bad[0])}): train on "
+                f"architectures it scored (zcdb.surrogates.pool_of with zc:{proxy}), compute its scores for them, "
+                f"or drop {proxy} from the features")
 
 
 def describe() -> list[dict[str, Any]]:

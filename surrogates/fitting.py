@@ -13,7 +13,7 @@ import numpy as np
 
 from zcdb.errors import UnknownMetric, ZcdbError
 
-from .features import canonical_spec, feature_matrix
+from .features import canonical_spec, check_coverage, covering_features, feature_matrix
 from .metrics import score
 from .model import FORMAT, FORMAT_VERSION, REGRESSORS, TARGETS, UNCERTAINTY, Surrogate, _threads, train_hash
 
@@ -118,15 +118,21 @@ def fit(
         raise ZcdbError(f"quantiles must be (low, high) with 0 < low < 0.5 < high < 1, got {quantiles}")
     import sklearn
 
-    spec = canonical_spec(features)
     ep = epoch if epoch is not None else max(benchmark.epochs(metric))
     truth = benchmark.values(metric, ep)
+    spec = canonical_spec(features)
     fm = feature_matrix(benchmark, spec, zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
     _check_leak(fm.columns, metric, ep)
     mod = benchmark.search_space
     train = np.array(sorted({mod.index_of(a) for a in train_archs}), dtype=np.int64)
     if train.size < 2:
         raise ZcdbError(f"need at least 2 distinct training architectures, got {train.size}")
+    # a plain zc takes the proxy sets that cover the training architectures (pinned, so that a loaded
+    # surrogate reads the same); a named one that does not cover them is an error, never a NaN column
+    every = fm
+    fm = covering_features(benchmark, spec, fm, train)
+    check_coverage(fm, train)
+    left_out = [c for c in every.columns if c not in fm.columns]
     y = truth[train]
     bad = int((~np.isfinite(y)).sum())
     if bad:
@@ -146,7 +152,8 @@ def fit(
         format=FORMAT, format_version=FORMAT_VERSION,
         space=benchmark.space, dataset=benchmark.dataset, protocol=benchmark.protocol, metric=metric, epoch=int(ep),
         features=dict(spec=spec, columns=list(fm.columns), zc_configs={k: dict(v) for k, v in fm.zc_configs.items()},
-                      notes=list(fm.notes)),
+                      notes=list(fm.notes) + ([f"left out {', '.join(left_out)}: not scored for every training "
+                                               "architecture"] if left_out else [])),
         train=dict(n=int(train.size), sha256=train_hash(train), indices=train.tolist()),
         seed=int(seed), target=target,
         uncertainty=dict(kind=uncertainty, members=members if uncertainty == "bootstrap" else None,

@@ -185,6 +185,11 @@ class Surrogate:
             self._all = (mean, std)
         return self._all
 
+    def covered(self) -> np.ndarray:
+        """Boolean mask by index: architectures whose every feature is known (the others have no basis for a
+        prediction; a :class:`~zcdb.surrogates.SurrogateBenchmark` answers NaN for them)."""
+        return self._matrix().coverage()
+
     def _indices(self, archs: Any) -> np.ndarray:
         from zcdb.spaces import get_space
 
@@ -210,11 +215,11 @@ class Surrogate:
         assert std is not None  # uncertainty is set
         return std[idx].copy()
 
-    def benchmark(self, truth: Optional["Benchmark"] = None) -> "SurrogateBenchmark":
+    def benchmark(self, truth: Optional["Benchmark"] = None, missing_features: str = "nan") -> "SurrogateBenchmark":
         """This surrogate as a benchmark (see :class:`~zcdb.surrogates.SurrogateBenchmark`)."""
         from .benchmark import SurrogateBenchmark
 
-        return SurrogateBenchmark([self], truth=truth)
+        return SurrogateBenchmark([self], truth=truth, missing_features=missing_features)
 
     def held_out(self, benchmark: "Benchmark") -> np.ndarray:
         """The pool (:func:`~zcdb.surrogates.pool_of` of its metric and features) minus its training set."""

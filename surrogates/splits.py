@@ -8,7 +8,7 @@ import numpy as np
 
 from zcdb.errors import ZcdbError
 
-from .features import feature_matrix, parse_spec
+from .features import feature_matrix, zc_items, zc_selection
 
 if TYPE_CHECKING:  # pragma: no cover
     from zcdb.store import Benchmark
@@ -16,22 +16,25 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def pool_of(benchmark: "Benchmark", metric: str, features: Union[str, Sequence[str]] = "onehot",
             epoch: Optional[int] = None, **zc: Any) -> np.ndarray:
-    """Official indices a split draws from: the metric is measured and, if the features read proxies, some score is.
+    """Official indices a split draws from: the metric is measured and, if the features read proxies, scored.
 
     Aliases (architectures a generated table answers by another member of their
     isomorphism class, :meth:`~zcdb.store.Benchmark.aliases`) are left out: their value
-    is a copy, and a copy on both sides of a split would leak. With ``zc`` features the
-    pool is the architectures with at least one stored score of the selected proxies
-    (NAS-Bench-Suite-Zero's protocol samples the architectures it scored); ``zc`` takes
-    ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``.
+    is a copy, and a copy on both sides of a split would leak. With ``zc:NAME+...`` the pool
+    is the architectures every named proxy scored; with a plain ``zc``, those the widest
+    proxy scored (:func:`~zcdb.surrogates.features.zc_selection`; NAS-Bench-Suite-Zero's
+    protocol samples the architectures it scored), so that the proxies a fit takes cover it.
+    ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``.
     """
     ok = np.isfinite(benchmark.values(metric, epoch))
     ok[benchmark.aliases()[0]] = False
-    names = [n for n, _ in parse_spec(features)]
-    if "zc" in names:
-        zc_only = ",".join(f"zc:{'+'.join(a)}" if a else "zc" for n, a in parse_spec(features) if n == "zc")
-        fm = feature_matrix(benchmark, zc_only, **zc)
-        ok &= np.isfinite(fm.X).any(axis=1)
+    for args in zc_items(features):
+        if args:
+            fm = feature_matrix(benchmark, "zc:" + "+".join(args), **zc)
+            ok &= fm.coverage()
+        else:
+            _, pool = zc_selection(benchmark, metric, epoch, **zc)
+            ok &= np.isin(np.arange(ok.size), pool)
     return np.flatnonzero(ok)
 
 

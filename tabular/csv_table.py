@@ -46,6 +46,7 @@ def import_csv(
     allow_missing: bool = False,
     replace: bool = False,
     declare: Sequence[MetricSpec] = (),
+    new_dataset: bool = False,
 ) -> ImportBatch:
     """Import ``columns`` (column name -> (dataset, metric)) of a CSV table keyed by ``arch_column``.
 
@@ -61,7 +62,8 @@ def import_csv(
     line) unless ``allow_missing``, which stores them as missing and counts them in
     ``batch.missing``. Accuracies outside 0..100 always fail. A last line without a newline
     whose last value has fewer digits than the column's others adds a warning to
-    ``batch.warnings`` (the file may have been cut).
+    ``batch.warnings`` (the file may have been cut). A dataset the space does not know
+    (``cifar-10``) is refused unless ``new_dataset``; so is an epoch past the protocol's last.
     """
     mod = get_space(space)
     protocol = protocol or default_protocol(space)
@@ -126,7 +128,8 @@ def import_csv(
 
     if declared:
         options["declare"] = {n: [d.direction, d.unit, d.description] for n, d in sorted(declared.items())}
-    with store.importing(p, "csv", options, replace=replace, allow_missing=allow_missing) as batch:
+    with store.importing(p, "csv", options, replace=replace, allow_missing=allow_missing,
+                       new_dataset=new_dataset) as batch:
         for d in declared.values():
             batch.declare_metric(d.name, d.higher_is_better, d.unit, d.description)
         for c, (dataset, metric) in columns.items():

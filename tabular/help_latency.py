@@ -134,7 +134,7 @@ def _check_index(path: Path, obj: Any, space: Any) -> None:
 
 
 def import_help_latency(store: Store, path: Union[str, os.PathLike], dataset: str = DEFAULT_DATASET,
-                        replace: bool = False, allow_missing: bool = False) -> ImportBatch:
+                        replace: bool = False, allow_missing: bool = False, new_dataset: bool = False) -> ImportBatch:
     """Import every device of HELP's ``nasbench201`` folder into ``store`` (one transaction).
 
     Rows go to nb201 / ``dataset`` (default cifar10) / protocol ``200ep``, epoch 0, seed -1,
@@ -161,7 +161,8 @@ def import_help_latency(store: Store, path: Union[str, os.PathLike], dataset: st
     options: dict[str, Any] = {"dataset": dataset}
     if allow_missing:
         options["allow_missing"] = True
-    with store.importing(p, IMPORTER, options, replace=replace, allow_missing=allow_missing) as batch:
+    with store.importing(p, IMPORTER, options, replace=replace, allow_missing=allow_missing,
+                         new_dataset=new_dataset) as batch:
         for stem, spec in specs.items():
             batch.declare_metric(spec.name, spec.higher_is_better, spec.unit, spec.description)
             batch.add_evaluations(SPACE, dataset, PROTOCOL, spec.name, 0, MEAN_SEED, index, columns[stem],

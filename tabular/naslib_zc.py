@@ -120,7 +120,7 @@ def _score(name: str, entry: Any, where: str) -> tuple[float, float, Optional[st
 
 def import_naslib_zc(
     store: Store, path: Union[str, os.PathLike], space: Optional[str] = None, dataset: Optional[str] = None,
-    replace: bool = False, allow_missing: bool = False,
+    replace: bool = False, allow_missing: bool = False, new_dataset: bool = False,
 ) -> ImportBatch:
     """Import NAS-Bench-Suite-Zero proxy scores (any layout: a JSON file, a zip or a folder) into ``store``.
 
@@ -130,12 +130,12 @@ def import_naslib_zc(
     hold ``-Infinity`` for some, and NASLib's ``-1e8`` stand-in) are stored as NaN with their reason
     and counted in ``batch.nonfinite_scores``; a non-finite ``val_accuracy``, ``params`` or ``flops``
     fails the import unless ``allow_missing`` (then it is stored as missing and counted in
-    ``batch.missing``).
+    ``batch.missing``). A dataset the space does not know is refused unless ``new_dataset``.
     """
     p = Path(path)
     if p.is_dir() or (p.is_file() and _looks_like_zip(p)):
-        return _import_benchmarks(store, p, space, dataset, replace, allow_missing)
-    return _import_json(store, p, space or DEFAULT_SPACE, dataset, replace, allow_missing)
+        return _import_benchmarks(store, p, space, dataset, replace, allow_missing, new_dataset)
+    return _import_json(store, p, space or DEFAULT_SPACE, dataset, replace, allow_missing, new_dataset)
 
 
 def _looks_like_zip(p: Path) -> bool:
@@ -146,7 +146,7 @@ def _looks_like_zip(p: Path) -> bool:
 
 
 def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], replace: bool,
-                 allow_missing: bool) -> ImportBatch:
+                 allow_missing: bool, new_dataset: bool = False) -> ImportBatch:
     mod = get_space(space)
     if not p.is_file():
         raise CorruptFile(f"no such file: {p}: check the path")
@@ -177,7 +177,8 @@ def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], repl
     options = dict(space=space, dataset=dataset, layout=layout)
     if allow_missing:
         options["allow_missing"] = True
-    with store.importing(p, "naslib-zc", options, replace=replace, allow_missing=allow_missing) as batch:
+    with store.importing(p, "naslib-zc", options, replace=replace, allow_missing=allow_missing,
+                         new_dataset=new_dataset) as batch:
         for ds, archs in parts.items():
             if not isinstance(archs, dict):
                 raise CorruptFile(f"{p}: dataset {ds!r} must map architectures to records: {_HINT}")
@@ -322,7 +323,7 @@ def _folder_members(p: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def _import_benchmarks(store: Store, p: Path, space: Optional[str], dataset: Optional[str], replace: bool,
-                       allow_missing: bool) -> ImportBatch:
+                       allow_missing: bool, new_dataset: bool = False) -> ImportBatch:
     if space is not None:
         get_space(space)
     members = _folder_members(p) if p.is_dir() else _zip_members(p)
@@ -370,7 +371,8 @@ def _import_benchmarks(store: Store, p: Path, space: Optional[str], dataset: Opt
     options: dict[str, Any] = dict(space=space, dataset=dataset, layout="benchmark")
     if allow_missing:
         options["allow_missing"] = True
-    with store.importing(p, "naslib-zc", options, replace=replace, allow_missing=allow_missing) as batch:
+    with store.importing(p, "naslib-zc", options, replace=replace, allow_missing=allow_missing,
+                         new_dataset=new_dataset) as batch:
         for key in sorted(groups):
             groups[key].write(batch, default_protocol(key[0]))
     return batch

@@ -112,7 +112,7 @@ def build(store: zcdb.Store, target_labels: str = "true") -> None:
     target's labels: true, permuted, or none at all."""
     rng = np.random.default_rng(0)
     idx = np.arange(0, 15625, 15625 // N)[:N]
-    with store.importing("synthetic", "test") as imp:
+    with store.importing("synthetic", "test", new_dataset=True) as imp:
         for ds in (SRC, TGT):
             acc = rng.normal(70, 5, N)
             if ds == SRC or target_labels != "none":

@@ -42,7 +42,8 @@ def _csv(path, seed: int) -> None:
 
 def _import_args(path, dataset: str) -> list[str]:
     return ["import", "csv", str(path), "--space", "nb201", "--arch-column", "index",
-            "--column", f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200"]
+            "--column", f"val={dataset}:val_acc", "--column", f"test={dataset}:test_acc", "--epoch", "200",
+            "--new-dataset"]
 
 
 def _writers(tmp_path) -> list[list[str]]:
@@ -158,7 +159,7 @@ def test_the_store_takes_its_lock_timeout_as_an_argument(tmp_path):
         with zcdb.open(db, lock_timeout=0.2) as s:
             t = time.monotonic()
             with pytest.raises(StoreLocked) as info:
-                with s.importing("x", "test") as imp:
+                with s.importing("x", "test", new_dataset=True) as imp:
                     imp.add_evaluations("nb201", "x", "p", "test_acc", 200, -1, [0], [1.0])
             assert time.monotonic() - t < 3
             assert isinstance(info.value, ZcdbError) and "\n" not in str(info.value)
@@ -179,7 +180,7 @@ def test_a_waiting_writer_is_told_once_whom_it_waits_for_and_goes_on_when_the_ho
     told: list[str] = []
     try:
         with zcdb.open(db, lock_timeout=60, on_wait=told.append) as s:
-            with s.importing("x", "test") as imp:
+            with s.importing("x", "test", new_dataset=True) as imp:
                 imp.add_evaluations("nb201", "x", "p", "test_acc", 200, -1, [0], [1.0])
             assert s.benchmark("nb201", "x").query(0, "test_acc") == 1.0
     finally:

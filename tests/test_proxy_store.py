@@ -280,7 +280,7 @@ def test_eval_compares_on_common_architectures_with_intervals(tmp_path):
     n = 400
     truth = rng.normal(size=n)
     with store.importing("t", "test", {}) as b:
-        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 20, -1, np.arange(n), 50 + 10 * truth / 4)
+        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 12, -1, np.arange(n), 50 + 10 * truth / 4)
         noisy = truth + rng.normal(size=n)
         b.add_proxy_scores("nb201", "digits", "full", 0, 8, "none", np.arange(n), noisy, np.zeros(n))
         few = np.argsort(truth)[-10:]  # 10 architectures, perfectly ranked
@@ -305,7 +305,7 @@ def test_eval_under_constraints_uses_only_feasible_architectures(tmp_path):
     lat = np.arange(n, dtype=float)
     score = truth + rng.normal(size=n)
     with store.importing("t", "test", {}) as b:
-        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 20, -1, np.arange(n), 50 + truth)
+        b.add_evaluations("nb201", "digits", "digits-v1", "test_acc", 12, -1, np.arange(n), 50 + truth)
         b.add_evaluations("nb201", "digits", "digits-v1", "latency_pixel3", 0, -1, np.arange(n), lat)
         b.add_proxy_scores("nb201", "digits", "p", 0, 8, "none", np.arange(n), score, np.zeros(n))
     row = runs.evaluate(store, "nb201", "digits", "test_acc", where=["latency_pixel3<100"])[0]

@@ -52,7 +52,7 @@ def _build_template() -> sqlite3.Connection:
     val, test, per_epoch = _landscape()
     idx = np.arange(N)
     rng = np.random.default_rng(1)
-    with store.importing("synthetic", "test") as imp:
+    with store.importing("synthetic", "test", new_dataset=True) as imp:
         for e in EPOCHS:
             frac = 1 - 0.5 * np.exp(-e / 2)
             imp.add_evaluations(SPACE, "synth", "p", "val_acc", e, -1, idx, val * frac)

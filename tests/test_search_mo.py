@@ -51,7 +51,7 @@ def template():
     store = zcdb.open(":memory:")
     t = _table()
     idx = np.arange(N)
-    with store.importing("synthetic", "test") as imp:
+    with store.importing("synthetic", "test", new_dataset=True) as imp:
         imp.add_evaluations(SPACE, "synth", "p", "val_acc", 200, -1, idx, t["val_acc"])
         imp.add_evaluations(SPACE, "synth", "p", "test_acc", 200, -1, idx, t["test_acc"])
         imp.add_evaluations(SPACE, "synth", "p", "latency_dev", 0, -1, idx, t["latency_dev"])

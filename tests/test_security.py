@@ -31,7 +31,7 @@ def small_bench():
     s = zcdb.open(":memory:")
     rng = np.random.default_rng(0)
     idx = np.sort(rng.choice(nb201.NUM_ARCHS, 300, replace=False))
-    with s.importing("synthetic", "test") as imp:
+    with s.importing("synthetic", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", "synth", "synth-v1", "test_acc", 12, -1, idx, rng.uniform(10, 90, idx.size))
     yield s.benchmark("nb201", "synth")
     s.close()
@@ -97,7 +97,7 @@ def test_the_memmap_gadget_through_the_cli_is_one_line_and_writes_nothing(tmp_pa
     s = zcdb.open(db)
     rng = np.random.default_rng(1)
     idx = np.sort(rng.choice(nb201.NUM_ARCHS, 200, replace=False))
-    with s.importing("synthetic", "test") as imp:
+    with s.importing("synthetic", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", "synth", "synth-v1", "test_acc", 12, -1, idx, rng.uniform(10, 90, idx.size))
     path = _saved(s.benchmark("nb201", "synth"), tmp_path)
     s.close()

@@ -41,7 +41,7 @@ def build_synthetic(store: zcdb.Store) -> np.ndarray:
     acc = np.where(reach, 60 + 4 * conv3 + 2.5 * conv1 - 1.5 * none + rng.normal(0, 1, idx.size),
                    10 + rng.normal(0, 0.3, idx.size))
     params = 0.1 + 0.2 * conv3 + 0.05 * conv1
-    with store.importing("synthetic", "test") as imp:
+    with store.importing("synthetic", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", DATASET, PROTOCOL, "test_acc", 12, -1, idx, acc)
         for e in range(1, 13):
             imp.add_evaluations("nb201", DATASET, PROTOCOL, "val_acc", e, -1, idx,
@@ -153,7 +153,7 @@ def test_cost_fills_params_and_flops_by_formula_on_the_official_skeleton(store):
 
     idx = np.arange(10)
     costs = np.array([count_cost(int(i), "cifar10") for i in idx])
-    with store.importing("costs", "test") as imp:
+    with store.importing("costs", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", "cifar10", "200ep", "params", 0, -1, idx, costs[:, 0])
         imp.add_evaluations("nb201", "cifar10", "200ep", "flops", 0, -1, idx, costs[:, 1])
     fm = feature_matrix(store.benchmark("nb201", "cifar10"), "cost")
@@ -179,7 +179,7 @@ def test_store_sets_need_a_benchmark_and_cache_follows_imports(store):
     b = store.benchmark("nb201", DATASET)
     first = feature_matrix(b, "zc")
     assert feature_matrix(b, "zc") is first
-    with store.importing("more", "test") as imp:
+    with store.importing("more", "test", new_dataset=True) as imp:
         imp.add_proxy_scores("nb201", DATASET, "extra", 0, 64, "none", [0, 1, 2], [1.0, 2.0, 3.0], [0.0] * 3)
     assert feature_matrix(store.benchmark("nb201", DATASET), "zc").columns == ("zc:extra", "zc:good", "zc:weak")
 
@@ -191,7 +191,7 @@ def test_feature_sets_registry_is_documented():
 
 # --------------------------------------------------------------------------- fitting
 def test_fit_predicts_and_is_deterministic(bench):
-    train, test = train_test(bench)
+    train, test = train_test(bench, features="onehot,zc")
     a = fit(bench, "test_acc", "onehot,zc", train, seed=0, test_archs=test)
     b = fit(bench, "test_acc", "onehot,zc", train, seed=0)
     np.testing.assert_array_equal(a.predict(test), b.predict(test))
@@ -224,8 +224,8 @@ def test_quantile_uncertainty_and_errors(bench):
 
     with pytest.raises(ZcdbError, match="no quantile loss"):
         fit(bench, "test_acc", "onehot", train, model=Ridge(), uncertainty="quantile")
-    with pytest.raises(ZcdbError, match="cannot take NaN features"):
-        fit(bench, "test_acc", "zc", train, model=Ridge())
+    with pytest.raises(FeatureMismatch, match="no stored proxy scored all 100 training architectures.*pool_of"):
+        fit(bench, "test_acc", "zc", train, model=Ridge())  # train: drawn from every measured architecture
     with pytest.raises(UnknownMetric, match="have no test_acc"):
         fit(bench, "test_acc", "onehot", [0, 1, 2, 3])
 
@@ -233,7 +233,7 @@ def test_quantile_uncertainty_and_errors(bench):
 def test_any_regressor_and_its_seed(bench):
     from sklearn.ensemble import RandomForestRegressor
 
-    train, test = train_test(bench)
+    train, test = train_test(bench, features="onehot,zc")
     rf = fit(bench, "test_acc", "onehot,zc", train, seed=5, model=RandomForestRegressor(n_estimators=20))
     assert rf.models[0].regressor_.random_state == 5 and rf.meta["target"] == "quantile"
     raw = fit(bench, "test_acc", "onehot,zc", train, seed=5, model=RandomForestRegressor(n_estimators=20), target="raw")
@@ -243,7 +243,7 @@ def test_any_regressor_and_its_seed(bench):
 
 # --------------------------------------------------------------------------- saving and loading
 def test_save_load_round_trip(bench, tmp_path):
-    train, test = train_test(bench)
+    train, test = train_test(bench, features="onehot,zc")
     sur = fit(bench, "test_acc", "onehot,zc:good", train, seed=3, uncertainty="bootstrap", members=3,
               test_archs=test)
     path = sur.save(tmp_path / "m.zcs")
@@ -262,7 +262,7 @@ def test_save_load_round_trip(bench, tmp_path):
 
 
 def test_encoding_only_model_loads_without_a_store(bench, tmp_path):
-    train, test = train_test(bench)
+    train, test = train_test(bench, features="onehot,zc")
     sur = fit(bench, "test_acc", "onehot", train)
     back = load(sur.save(tmp_path / "m.zcs"))
     np.testing.assert_array_equal(back.predict(test), sur.predict(test))
@@ -272,7 +272,7 @@ def test_encoding_only_model_loads_without_a_store(bench, tmp_path):
 
 
 def test_loading_with_other_features_fails_clearly(bench, store, tmp_path):
-    train, _ = train_test(bench)
+    train, _ = train_test(bench, features="onehot,zc")
     path = fit(bench, "test_acc", "onehot,zc", train).save(tmp_path / "m.zcs")
     with pytest.raises(FeatureMismatch, match="fitted on features onehot,zc, not onehot: pass --features") as e:
         load(path, features="onehot")
@@ -284,7 +284,7 @@ def test_loading_with_other_features_fails_clearly(bench, store, tmp_path):
     with pytest.raises(FeatureMismatch, match="other order"):
         sur.predict_features(np.zeros((1, len(cols))), cols[::-1])
     # a store whose proxies differ from those the model was fitted on
-    with store.importing("other", "test") as imp:
+    with store.importing("other", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", DATASET, PROTOCOL, "test_acc", 12, -1, [0, 1], [1.0, 2.0])
         imp.add_proxy_scores("nb201", DATASET, "good", 0, 64, "synth:train", [0], [1.0], [0.0])
     with pytest.raises(FeatureMismatch, match="weak"):
@@ -366,16 +366,21 @@ def random_search(b, metric: str, budget: int, seed: int) -> tuple[int, float]:
 
 
 def test_surrogate_benchmark_answers_like_a_table(bench):
-    train, test = train_test(bench)
+    train, test = train_test(bench, features="onehot,zc")
     sur = fit(bench, "test_acc", "onehot,zc", train, uncertainty="bootstrap", members=3)
     sb = SurrogateBenchmark([sur, fit(bench, "val_acc", "onehot", train, epoch=3)])
     assert sb.metrics() == ["test_acc", "val_acc"] and sb.epochs("val_acc") == [3] and sb.seeds("test_acc") == [-1]
     assert sb.store is bench.store and (sb.space, sb.dataset, sb.protocol) == ("nb201", DATASET, PROTOCOL)
     v = sb.values("test_acc")
     assert v.shape == (nb201.NUM_ARCHS,) and not v.flags.writeable and sb.values("test_acc") is v
-    assert sb.is_prediction("test_acc").all()
+    # architectures without proxy scores have no features to predict from: NaN, flagged
+    scored = np.isfinite(feature_matrix(bench, "zc").X).all(axis=1)
+    np.testing.assert_array_equal(sb.missing_features("test_acc"), ~scored)
+    np.testing.assert_array_equal(sb.is_prediction("test_acc"), scored)
+    assert np.isfinite(v[scored]).all() and np.isnan(v[~scored]).all()
+    assert sb.is_prediction("val_acc").all() and not sb.missing_features("val_acc").any()
     top = sb.top("test_acc", k=3)
-    assert [t[2] for t in top] == sorted(v, reverse=True)[:3]
+    assert [t[2] for t in top] == sorted(v[scored], reverse=True)[:3]
     assert sb.best("test_acc") == top[0] and sb.query(top[0][1], "test_acc") == top[0][2]
     assert sb.query(top[0][0], "test_acc") == v[top[0][0]]
     assert sb.std("test_acc")[test].mean() > 0
@@ -428,7 +433,7 @@ def test_study_pairs_feature_sets_and_reports_best_proxy(bench):
 
 
 def test_pool_leaves_out_aliases(store):
-    with store.importing("t", "test") as imp:
+    with store.importing("t", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", DATASET, PROTOCOL, "test_acc", 12, -1, np.arange(10), np.arange(10.0))
         imp.add_aliases("nb201", DATASET, PROTOCOL, [20, 21], [3, 4])
     b = store.benchmark("nb201", DATASET)
@@ -439,7 +444,7 @@ def test_pool_leaves_out_aliases(store):
 def test_binding_checks_the_benchmark(bench, store, tmp_path):
     train, _ = train_test(bench, n=20)
     path = fit(bench, "test_acc", "onehot", train).save(tmp_path / "m.zcs")
-    with store.importing("t", "test") as imp:
+    with store.importing("t", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", DATASET, "other-v1", "test_acc", 12, -1, [0, 1], [1.0, 2.0])
     with pytest.raises(FeatureMismatch, match="protocol synth-v1"):
         load(path, store.benchmark("nb201", DATASET))
@@ -507,13 +512,13 @@ def test_cli_errors_are_one_line(synth_db, tmp_path, args, match):
 def test_cli_eval_refuses_a_model_of_other_features(synth_db, tmp_path):
     s = zcdb.open(synth_db)
     b = s.benchmark("nb201", DATASET)
-    train, _ = train_test(b, n=30)
+    train, _ = train_test(b, n=30, features="onehot,zc")
     path = fit(b, "test_acc", "onehot,zc", train).save(tmp_path / "m.zcs")
     s.close()
     # an empty store of the same benchmark without proxies: the model's zc columns cannot be built
     other = str(tmp_path / "other.db")
     s = zcdb.open(other)
-    with s.importing("t", "test") as imp:
+    with s.importing("t", "test", new_dataset=True) as imp:
         imp.add_evaluations("nb201", DATASET, PROTOCOL, "test_acc", 12, -1, np.arange(50), np.arange(50.0))
     s.close()
     r = run(other, "surrogate", "eval", str(path))

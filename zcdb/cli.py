@@ -225,6 +225,12 @@ replace_option = click.option("--replace", is_flag=True,
                               help="Overwrite stored values that differ (default: refuse and change nothing).")
 
 
+new_dataset_option = click.option(
+    "--new-dataset", is_flag=True,
+    help="Allow a dataset name the space does not know (nor the store holds): without it, a typo such as "
+         "cifar-10 is refused instead of starting a second benchmark.")
+
+
 allow_missing_option = click.option(
     "--allow-missing", is_flag=True,
     help="Store empty cells and non-finite values (nan, inf) as missing, counted in the report, instead of failing.")
@@ -259,6 +265,7 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @click.option("--protocol", default=None, help="Protocol name (default: the space's, 200ep for nb201).")
 @click.option("--metric", "declare", multiple=True, metavar="NAME:max|min[:UNIT[:DESCRIPTION]]",
               help="Declare a metric zcdb does not know: its direction (max: higher is better) and unit.")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
@@ -266,7 +273,7 @@ def _report_import(batch: Any, as_json: bool) -> None:
 @handle_errors
 def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, columns: tuple[str, ...],
                    epoch: Optional[int], seed: int, protocol: Optional[str], declare: tuple[str, ...],
-                   allow_missing: bool, replace: bool, as_json: bool) -> None:
+                   new_dataset: bool, allow_missing: bool, replace: bool, as_json: bool) -> None:
     """Import columns of a CSV table with one row per architecture."""
     from .metrics import parse_declaration
     from .tabular.csv_table import import_csv, parse_column_spec
@@ -277,7 +284,7 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
         specs[col] = (dataset, metric)
     batch = import_csv(open_store(ctx), file, space, arch_column, specs, epoch=epoch, seed=seed,
                        protocol=protocol, allow_missing=allow_missing, replace=replace,
-                       declare=[parse_declaration(d) for d in declare])
+                       declare=[parse_declaration(d) for d in declare], new_dataset=new_dataset)
     _report_import(batch, as_json)
 
 
@@ -286,19 +293,20 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 @click.option("--space", default=None,
               help=f"Search space of a JSON file (default {DEFAULT_SPACE}); for a zip or folder, the one space to take.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
 def import_naslib_zc_cmd(ctx: click.Context, file: str, space: Optional[str], dataset: Optional[str],
-                         allow_missing: bool, replace: bool, as_json: bool) -> None:
+                         new_dataset: bool, allow_missing: bool, replace: bool, as_json: bool) -> None:
     """Import NAS-Bench-Suite-Zero proxy scores: NASLib zc_*.json (released or flat layout), or a zip or folder
     of PROXY/benchmark--SPACE--TASK--START.json files."""
     from .tabular.naslib_zc import import_naslib_zc
 
     _report_import(import_naslib_zc(open_store(ctx), file, space=space, dataset=dataset, replace=replace,
-                                    allow_missing=allow_missing), as_json)
+                                    allow_missing=allow_missing, new_dataset=new_dataset), as_json)
 
 
 def _file_importer(name: str, help_text: str, curves: bool = False) -> None:
@@ -341,18 +349,19 @@ _file_importer("nasbench-vis", "Import a nasbench-vis NAS-Bench-101 sample (nasb
 @click.argument("path", type=click.Path())
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Dataset the latencies are stored under (HELP measured NAS-Bench-201 at CIFAR resolution).")
+@new_dataset_option
 @allow_missing_option
 @replace_option
 @json_option
 @click.pass_context
 @handle_errors
-def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, allow_missing: bool, replace: bool,
-                            as_json: bool) -> None:
+def import_help_latency_cmd(ctx: click.Context, path: str, dataset: str, new_dataset: bool, allow_missing: bool,
+                            replace: bool, as_json: bool) -> None:
     """Import HELP's NAS-Bench-201 latencies (data/nasbench201: latency/*.pt, str_arch2idx.pt), every device."""
     from .tabular.help_latency import import_help_latency
 
     _report_import(import_help_latency(open_store(ctx), path, dataset=dataset, replace=replace,
-                                       allow_missing=allow_missing), as_json)
+                                       allow_missing=allow_missing, new_dataset=new_dataset), as_json)
 
 
 @import_.command(name="builtin")
@@ -1049,9 +1058,11 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
                      uncertainty=None if uncertainty == "none" else uncertainty, members=members, target=target,
                      zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
     sur.save(out)
+    covered = sur.covered()
     report = dict(out=out, space=sur.space, dataset=sur.dataset, metric=sur.metric, epoch=sur.epoch,
                   features=sur.spec, columns=len(sur.columns), n_train=sur.meta["train"]["n"],
-                  train_sha256=sur.meta["train"]["sha256"], **sur.metrics)
+                  train_sha256=sur.meta["train"]["sha256"], covered=int(covered.sum()), archs=int(covered.size),
+                  notes=list(sur.meta["features"]["notes"]), **sur.metrics)
     if as_json:
         echo_json(report)
     else:
@@ -1061,6 +1072,11 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
         if test:
             echo_table([dict(n=test["n"], spearman=test["spearman"], kendall=test["kendall"], r2=test["r2"],
                              top10=test["top10"])])
+        for note in report["notes"]:
+            click.echo(f"note: {note}")
+        if report["covered"] < report["archs"]:
+            click.echo(f"note: features complete for {report['covered']:,} of {report['archs']:,} architectures: as a "
+                       "benchmark it answers NaN for the others (SurrogateBenchmark.missing_features)")
 
 
 @surrogate.command(name="eval")
@@ -1293,6 +1309,9 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 
 @search.command(name="compare")
 @click.option("--algos", default="all", show_default=True, help="Comma-separated algorithms, or all that apply.")
+@click.option("--loops", default=None, metavar="NAME[,NAME]",
+              help="Also stored plain-loop runs (zcdb.search.loop, stored as loop:NAME) for the same seeds, metrics "
+                   "and budget; NAME@HASH picks one configuration.")
 @_search_options
 @click.option("--target", type=float, default=None, help="Report value to reach (default: the top 1% of the table).")
 @click.option("--set", "settings", multiple=True, metavar="ALGO.KEY=VALUE", help="Override a setting of one algorithm.")
@@ -1301,8 +1320,8 @@ def _check_reference(objectives: Optional[str], reference: Optional[str]) -> Non
 @json_option
 @click.pass_context
 @handle_errors
-def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, protocol: Optional[str],
-                   search_metric: str, report_metric: Optional[str], surrogate: Optional[str],
+def search_compare(ctx: click.Context, algos: str, loops: Optional[str], space: str, dataset: str,
+                   protocol: Optional[str], search_metric: str, report_metric: Optional[str], surrogate: Optional[str],
                    fidelities: Optional[str], seeds: str, proxy_names: Optional[str], workers: int,
                    constraints: tuple[str, ...], objectives: Optional[str], reference: Optional[str],
                    budget_queries: Optional[int], budget_seconds: Optional[float], target: Optional[float],
@@ -1328,7 +1347,10 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
     served = _served_problem(space, dataset, surrogate, search_metric, report_metric, constraints, objectives,
                              fidelities)
     report_metric = served.report_metric if served is not None else report_metric or "test_acc"
+    loop_names = [a.strip() for a in (loops or "").split(",") if a.strip()]
     if objectives is not None:
+        if loop_names:
+            raise ZcdbError("--loops compares single-objective loops: drop it with --objectives")
         if target is not None:
             raise ZcdbError("--target is a report value for single-objective comparisons: drop it with --objectives")
         mo = compare_multiobjective(open_store(ctx), space, dataset, objectives, names, _parse_seeds(seeds),
@@ -1353,7 +1375,7 @@ def search_compare(ctx: click.Context, algos: str, space: str, dataset: str, pro
                              _parse_seeds(seeds), budget_queries=q, budget_seconds=s, search_metric=search_metric,
                              report_metric=report_metric, protocol=protocol,
                              proxies=proxy_names.split(",") if proxy_names else (), target=target, configs=configs,
-                             workers=workers, constraints=constraints, problem=served)
+                             workers=workers, constraints=constraints, loops=loop_names, problem=served)
     files = cmp.write(out) if out else []
     if as_json:
         echo_json(dict(cmp.to_json(), files=[str(f) for f in files]))
@@ -1436,6 +1458,8 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @study.command(name="search")
 @click.option("--algos", default="all", show_default=True,
               help="Comma-separated algorithms, or all that apply to every benchmark (the others skipped, noted).")
+@click.option("--loops", default=None, metavar="NAME[,NAME]",
+              help="Also stored plain-loop runs (zcdb.search.loop) on every benchmark, for the same seeds and budget.")
 @click.option("--benchmarks", default="all", show_default=True, help="all or SPACE/DATASET,...")
 @click.option("--seeds", default="0-9", show_default=True, help="Search seeds, the same on every benchmark.")
 @click.option("--budget-queries", type=click.IntRange(min=1), default=100, show_default=True, help="Budget in queries.")
@@ -1448,14 +1472,15 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @json_option
 @click.pass_context
 @handle_errors
-def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, budget_queries: int,
-                 metric_for: tuple[str, ...], workers: int, out: Optional[str], as_json: bool) -> None:
+def study_search(ctx: click.Context, algos: str, loops: Optional[str], benchmarks: str, seeds: str,
+                 budget_queries: int, metric_for: tuple[str, ...], workers: int, out: Optional[str],
+                 as_json: bool) -> None:
     """Every algorithm on every benchmark with the same seeds (stored runs reused): normalized regret,
     average ranks, Friedman/Nemenyi, anytime plot."""
     from .study import search_study
 
-    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers),
-                  out, as_json)
+    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers,
+                               loops or ()), out, as_json)
 
 
 @study.command(name="run")
@@ -1598,7 +1623,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                        "zcdb search compare --space nb301 --dataset cifar10 --surrogate yahpo_model_v2.onnx "
                        "--algos random,rea,local --seeds 0-99 --budget-seconds 2000000 --out nb301-cmp/",
                        "zcdb search compare --algos random,mo-rea --dataset cifar10 "
-                       "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300"),
+                       "--objectives test_acc,latency_pixel3 --seeds 0-99 --budget-queries 300",
+                       "zcdb search compare --algos random,rea --loops my-random --dataset digits --seeds 0-9 "
+                       "--budget-seconds 2000   # beside a plain loop's stored runs"),
     "search runs": ("zcdb search runs --dataset cifar10",),
     "served query": ("zcdb served query --space nb301 --surrogate yahpo_model_v2.onnx --metric val_acc "
                      "\"[[(0,3),(1,3),(1,0),(2,5),(0,3),(1,2),(3,2),(0,0)],[(0,3),(1,3),(1,0),(2,5),(0,3),(1,2),"

@@ -114,3 +114,13 @@ def trajectory_records(store: "Store", space: Optional[str] = None, dataset: Opt
         "t.sim_time, t.incumbent, t.incumbent_report FROM search_trajectories t JOIN search_runs r ON r.id = t.run_id "
         "WHERE (?1 IS NULL OR r.space = ?1) AND (?2 IS NULL OR r.dataset = ?2) ORDER BY t.run_id, t.query",
         (space, dataset)).fetchall()
+
+
+def runs_named(store: "Store", algorithm: str, key_rest: tuple) -> list[tuple[str, str, int, int]]:
+    """``(config_hash, config, seed, run_id)`` of the stored runs of ``algorithm`` (a loop's ``loop:NAME``)
+    whose other key columns are ``key_rest``: space, dataset, protocol, search and report metrics, budget
+    kind and budget."""
+    return [(str(h), str(c), int(s), int(i)) for h, c, s, i in store.conn.execute(
+        "SELECT config_hash, config, seed, id FROM search_runs WHERE algorithm=? AND space=? AND dataset=? AND "
+        "protocol=? AND search_metric=? AND report_metric=? AND budget_kind=? AND budget=? ORDER BY seed",
+        (algorithm, *key_rest))]

@@ -67,6 +67,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import sqlite_utils
 
+    from .search.loops import SearchLoop
+
 SCHEMA_VERSION = 7
 #: Series with at least this many rows are also kept as blobs (``series_blobs``) for fast reading;
 #: below it (NAS-Bench-201's 15,625) the rows themselves read in milliseconds.
@@ -667,11 +669,18 @@ class Store:
         self._samples[(space, dataset)] = (self._generation, view)
         return view
 
+    def loop(self, space: str, dataset: str, seed: int = 0, **kwargs: Any) -> "SearchLoop":
+        """One seed's search as a plain loop on a stored benchmark, stored like any search run
+        (:func:`zcdb.search.loop`: ``budget_queries``/``budget_seconds``, ``name``, metrics...)."""
+        from .search.loops import loop
+
+        return loop(self, space, dataset, seed, **kwargs)
+
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
     def importing(
         self, source: Union[str, os.PathLike], importer: str, options: Optional[dict[str, Any]] = None,
-        replace: bool = False, allow_missing: bool = False,
+        replace: bool = False, allow_missing: bool = False, new_dataset: bool = False,
     ) -> Iterator["ImportBatch"]:
         """Collect rows from one source and write them in one transaction.
 
@@ -681,8 +690,13 @@ class Store:
         Every value passes :meth:`ImportBatch.add_evaluations`' checks: a non-finite
         value fails the import unless ``allow_missing`` (then it is stored as missing
         and counted in ``batch.missing``), an accuracy outside 0..100 always fails.
+        Every row's dataset must be one the space knows (:meth:`SearchSpace.known_datasets`) or
+        one the store holds for it, unless ``new_dataset`` (the CLI's ``--new-dataset``): a typo
+        such as ``cifar-10`` would otherwise make a second benchmark beside ``cifar10``; and an
+        epoch must lie in the protocol's range (0..200 for ``200ep``) where the protocol is known.
         """
-        batch = ImportBatch(self, str(source), importer, options or {}, allow_missing=allow_missing)
+        batch = ImportBatch(self, str(source), importer, options or {}, allow_missing=allow_missing,
+                            new_dataset=new_dataset)
         yield batch
         batch._commit(replace)
         self._generation += 1
@@ -782,12 +796,15 @@ class ImportBatch:
     """Rows gathered from one source; written by :meth:`Store.importing` on success."""
 
     def __init__(self, store: Store, source: str, importer: str, options: dict[str, Any],
-                 allow_missing: bool = False) -> None:
+                 allow_missing: bool = False, new_dataset: bool = False) -> None:
         self.store = store
         self.source = source
         self.importer = importer
         self.options = options
         self.allow_missing = allow_missing
+        #: Whether rows may go to a dataset that neither the space nor the store knows.
+        self.new_dataset = bool(new_dataset)
+        self._checked: set[tuple[str, str]] = set()
         #: Non-finite values (NaN, inf, empty cells) stored as missing because ``allow_missing``.
         self.missing = 0
         #: Non-finite proxy scores, stored as NaN with their reason (a proxy can diverge).
@@ -856,6 +873,8 @@ class ImportBatch:
         (e.g. ``"t.csv:7"``), for error messages; by default the source and the architecture.
         """
         sp = get_space(space)
+        self.check_dataset(space, dataset)
+        self.check_epoch(space, dataset, protocol, metric, epoch)
         self.metric_spec(metric)
         idx = np.asarray(arch_index, dtype=np.int64)
         val = np.asarray(values, dtype=np.float64)
@@ -904,6 +923,60 @@ class ImportBatch:
                     "(accuracies are percentages: multiply fractions in 0..1 by 100)"
                 )
 
+    def check_dataset(self, space: str, dataset: str) -> None:
+        """:class:`UnknownDataset` unless ``dataset`` is one the space knows, one the store holds rows or
+        scores of for the space, or the batch allows new datasets (``--new-dataset``). Every row an
+        importer adds passes here (:meth:`add_evaluations`, :meth:`add_proxy_scores`, :meth:`add_aliases`)."""
+        if (space, dataset) in self._checked:
+            return
+        sp = get_space(space)
+        known = list(sp.known_datasets())
+        if dataset not in known and not self.new_dataset:
+            conn = self.store.conn
+            stored = [r[0] for r in conn.execute(
+                "SELECT DISTINCT dataset FROM benchmarks WHERE space = ? UNION "
+                "SELECT DISTINCT dataset FROM proxy_scores WHERE space = ?", (space, space))]
+            if dataset not in stored:
+                names = list(dict.fromkeys(known + sorted(stored)))
+                lowered = {n.lower(): n for n in names}  # CIFAR100 is cifar100 misspelt, not another dataset
+                close = difflib.get_close_matches(dataset.lower(), list(lowered), n=1, cutoff=0.6)
+                hint = f" (did you mean {lowered[close[0]]}?)" if close else ""
+                raise UnknownDataset(
+                    f"space {space} has no dataset {dataset!r}{hint}: known are {', '.join(names)}; "
+                    "if it is a new dataset, pass --new-dataset (Python: new_dataset=True)")
+        self._checked.add((space, dataset))
+
+    def check_epoch(self, space: str, dataset: str, protocol: str, metric: str, epoch: int) -> None:
+        """:class:`ZcdbError` when ``epoch`` is negative, or past the last epoch of ``protocol`` where the
+        protocol is known (the space's, e.g. ``200ep``, ``nasbench``; a recipe this import or the store
+        describes; a registered one such as ``digits-v1``)."""
+        e = int(epoch)
+        last = self._protocol_epochs(space, dataset, protocol)
+        if e < 0 or (last is not None and e > last):
+            span = f"0..{last}" if last is not None else "0 or more"
+            raise ZcdbError(f"epoch {e} of {space}/{dataset} {metric} is outside protocol {protocol}'s range {span}: "
+                            "give the epoch the values were read at (--epoch), or their protocol (--protocol)")
+
+    def _protocol_epochs(self, space: str, dataset: str, protocol: str) -> Optional[int]:
+        last = get_space(space).protocol_epochs(protocol, dataset)
+        if last is not None:
+            return last
+        text = self._protocols.get(protocol)
+        if text is None:
+            r = self.store.conn.execute("SELECT description FROM protocols WHERE name = ?", (protocol,)).fetchone()
+            text = r[0] if r else None
+        if text is not None:
+            try:
+                epochs = json.loads(text).get("epochs")
+            except (ValueError, AttributeError):
+                epochs = None
+            if isinstance(epochs, int) and not isinstance(epochs, bool):
+                return epochs
+        from .tabular.protocols import PROTOCOLS
+
+        known = PROTOCOLS.get(protocol)
+        return known.epochs if known is not None else None
+
     def add_protocol(self, name: str, description_json: str) -> None:
         """Record the recipe (a JSON description) of protocol ``name`` with the rows."""
         self._protocols[name] = description_json
@@ -911,6 +984,7 @@ class ImportBatch:
     def add_aliases(self, space: str, dataset: str, protocol: str, arch_index: Sequence[int],
                     representative: Sequence[int]) -> None:
         """Declare that ``arch_index[k]`` is answered by the rows of ``representative[k]``."""
+        self.check_dataset(space, dataset)
         idx = np.asarray(arch_index, dtype=np.int64)
         rep = np.asarray(representative, dtype=np.int64)
         if idx.shape != rep.shape or idx.ndim != 1:
@@ -925,6 +999,7 @@ class ImportBatch:
     ) -> None:
         """Add proxy scores (NaN allowed, with a reason) and their compute times in seconds."""
         sp = get_space(space)
+        self.check_dataset(space, dataset)
         idx = np.asarray(arch_index, dtype=np.int64)
         val = np.asarray(values, dtype=np.float64)
         tim = np.asarray(times, dtype=np.float64)

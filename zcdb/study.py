@@ -643,14 +643,16 @@ def _algorithm_configs(algorithms: Union[str, Sequence[str], Mapping[str, Any]])
 def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[str, Any]] = "all",
                  benchmarks: Union[str, Sequence[str]] = "all", seeds: Union[str, Sequence[int]] = "0-9",
                  budget_queries: int = 100, metrics: Union[None, Sequence[str], Mapping] = None,
-                 workers: int = 1) -> SearchStudy:
+                 workers: int = 1, loops: Union[str, Sequence[str]] = ()) -> SearchStudy:
     """Every algorithm on every benchmark with the same seeds: see the module docstring.
 
     ``algorithms``: ``all`` (every registered single-objective algorithm that applies to every
     benchmark; the others are skipped with a note), names, or a mapping name -> settings; an
     algorithm named explicitly that does not apply to a benchmark is an error. Each benchmark is
     searched on its :func:`main_metric` (``metrics`` overrides: ``SPACE/DATASET=METRIC``, or a
-    mapping to ``{"search": M, "report": M}``), which is also the report metric unless given."""
+    mapping to ``{"search": M, "report": M}``), which is also the report metric unless given.
+    ``loops`` names stored plain-loop runs (:mod:`zcdb.search.loops`) to rank beside the
+    algorithms: each needs a stored run per benchmark and seed, with its metrics and budget."""
     from .search.registry import ALGORITHMS
     from .search.report import compare_algorithms
     from .search.runs import load_problem
@@ -697,18 +699,25 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                     raise ZcdbError(f"{why}: drop {name} from --algos, or {_label(p.space, p.dataset)} from "
                                     "--benchmarks")
     names = list(configs)
-    if not names:
+    loop_names = list(dict.fromkeys(a.strip() for a in (loops.split(",") if isinstance(loops, str) else loops)
+                                    if a.strip()))
+    if not names and not loop_names:
         raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos")
     spec = dict(kind="search", benchmarks=[_label(*b) for b in pairs],
                 algorithms={n: dict(sorted(configs[n].items())) for n in names},
                 metrics={k: overrides[k] for k in sorted(overrides)},
                 seeds=seeds if isinstance(seeds, str) else seed_list, budget_queries=budget_queries)
+    if loop_names:
+        spec["loops"] = loop_names
     bench_rows, rows, fingerprints = [], [], {}
     grids: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for label, bench, problem in problems:
         cmp = compare_algorithms(store, bench.space, bench.dataset, names, seed_list, budget_queries=budget_queries,
                                  search_metric=problem.search_metric, report_metric=problem.report_metric,
-                                 configs=configs, workers=workers)
+                                 configs=configs, workers=workers, loops=loop_names)
+        if len(grids) == len(names):  # the loops' row labels (loop:NAME), once
+            for loop_label in list(cmp.results)[len(names):]:
+                grids[loop_label] = []
         hib = problem.report_sign > 0
         best = cmp.best
         median = float(np.median(problem.report[problem.queryable]))
@@ -716,7 +725,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
         bench_rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
                                search_metric=problem.search_metric, report_metric=problem.report_metric,
                                best=best, median=median, fingerprint=fingerprints[label]))
-        for name in names:
+        for name in grids:
             res = cmp.results[name]
             grid = normalized_regret(_incumbent_grid(res), best, median, hib)
             grids[name].append(grid)
@@ -727,6 +736,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                              algorithm=name, config_hash=res.config_hash, seeds=len(seed_list),
                              budget_queries=budget_queries, final_mean=float(np.mean(res.trajectories.final_report())),
                              regret=float(mean), regret_lo=float(mean - half), regret_hi=float(mean + half)))
+    names = list(grids)
     anytime = {n: _mean_ci(np.mean(np.stack(grids[n]), axis=0)) for n in names}  # (B,S,T) -> over benchmarks, seeds
     res_f = None
     if len(names) >= 2 and len(problems) >= 2:
@@ -741,7 +751,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
 # --------------------------------------------------------------------------- specs
 #: Keys a spec may hold, per kind (``out``: where `zcdb study run` writes the report).
 SPEC_KEYS = {"proxies": {"kind", "benchmarks", "proxies", "metrics", "bootstrap", "seed", "out"},
-             "search": {"kind", "benchmarks", "algorithms", "metrics", "seeds", "budget_queries", "out"}}
+             "search": {"kind", "benchmarks", "algorithms", "loops", "metrics", "seeds", "budget_queries", "out"}}
 
 
 def load_spec(path: PathLike) -> dict[str, Any]:
@@ -780,4 +790,4 @@ def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1) -> Study
     if "budget_queries" not in spec or "seeds" not in spec:
         raise ZcdbError("a search spec needs seeds (e.g. \"0-99\") and budget_queries")
     return search_study(store, spec.get("algorithms", "all"), spec.get("benchmarks", "all"), spec["seeds"],
-                        spec["budget_queries"], spec.get("metrics"), workers)
+                        spec["budget_queries"], spec.get("metrics"), workers, spec.get("loops", ()))

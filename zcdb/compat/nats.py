@@ -81,7 +81,12 @@ _SPACES = {
     "size": _Space("size", "nats-sss", ("01", "12", "90"), 90, "nats-sss", "NATS-sss-v1_0-50262-simple"),
 }
 _SPACE_NAMES = {"tss": "topology", "topology": "topology", "sss": "size", "size": "size"}
-NUM_CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
+NUM_CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120, "digits": 10}
+#: Benchmarks zcdb made itself that the topology API answers beside NATS-Bench's: dataset -> (the one
+#: ``hp`` it was trained with, its protocol, the network skeleton ``(C, N)``). The shipped digits
+#: table (``zcdb import builtin nb201-digits``): 12 epochs of protocol digits-v1, C=8, N=1; it has
+#: no measured latency (``latency`` None) and no cifar10-style ``comment``.
+OWN_BENCHMARKS = {"digits": ("12", "digits-v1", (8, 1))}
 #: The evaluation sets of each dataset's runs -> the prefix of the zcdb metrics holding them
 #: (``tabular/_arch_results.py``); cifar10's val_* (cifar10-valid's x-valid) are not its own set.
 EVAL_SETS = {
@@ -89,6 +94,7 @@ EVAL_SETS = {
     "cifar10": {"ori-test": "test"},
     "cifar100": {"x-valid": "val", "x-test": "test", "ori-test": "valtest"},
     "ImageNet16-120": {"x-valid": "val", "x-test": "test", "ori-test": "valtest"},
+    "digits": {"x-valid": "val", "x-test": "test"},
 }
 #: get_more_info's key groups after the training one, per dataset: (key prefix, set), in the
 #: official order. cifar10-valid's validation group is required there (the others may be absent).
@@ -97,6 +103,7 @@ _GROUPS = {
     "cifar10": (("test", "ori-test"),),
     "cifar100": (("valid", "x-valid"), ("test", "x-test"), ("valtest", "ori-test")),
     "ImageNet16-120": (("valid", "x-valid"), ("test", "x-test"), ("valtest", "ori-test")),
+    "digits": (("valid", "x-valid"), ("test", "x-test")),
 }
 _ACCURACIES = ("train_acc", "val_acc", "test_acc", "valtest_acc")
 #: Metrics that imports made before zcdb kept them lack (re-importing the archive adds them).
@@ -255,7 +262,11 @@ class NatsBenchAPI:
     @property
     def avaliable_hps(self) -> list[str]:
         """The schedules (``hp``) the store holds for this space, shortest first (the official spelling)."""
-        stored = {r["protocol"] for r in self.store.benchmark_rows() if r["space"] == self._nats.space}
+        rows = [r for r in self.store.benchmark_rows() if r["space"] == self._nats.space]
+        stored = {r["protocol"] for r in rows}
+        if self.is_topology:  # zcdb's own benchmarks answer under the schedule they were trained with
+            stored |= {f"{OWN_BENCHMARKS[r['dataset']][0]}ep" for r in rows
+                       if r["dataset"] in OWN_BENCHMARKS and r["protocol"] == OWN_BENCHMARKS[r["dataset"]][1]}
         return [hp for hp in self._nats.hps if self._protocol(hp) in stored]
 
     @property
@@ -323,7 +334,7 @@ class NatsBenchAPI:
         """
         index = self._index(index)
         bench, layout = self._bench(dataset, hp)
-        self._require_arch(bench, index)
+        index = self._require_arch(bench, index)  # a class member answered by its representative: that one's rows
         seeds = self._pick_seeds(bench, layout, index, is_random)  # drawn first, as the official API does
         epoch = self._epoch(bench, layout, iepoch, hp)
         prefixes = ["train"] + [EVAL_SETS[dataset][s] for _, s in _GROUPS[dataset]]
@@ -345,7 +356,7 @@ class NatsBenchAPI:
         ``T-<set>@total`` for each of the dataset's evaluation sets (seconds, means over the seeds)."""
         index = self._index(index)
         bench, layout = self._bench(dataset, hp)
-        self._require_arch(bench, index)
+        index = self._require_arch(bench, index)  # a class member answered by its representative: that one's rows
         where = f"{self._where(bench)} architecture {index}"
         info = MoreInfo()
         costs = self._rows(bench, index, 0, ["flops", "params", "latency_gpu"], [MEAN_SEED])
@@ -395,14 +406,16 @@ class NatsBenchAPI:
         epoch, as the official API does. ``account_time`` adds the cost to :attr:`used_time`.
         """
         index = self.query_index_by_arch(arch)
-        if dataset not in ("cifar10", "cifar100", "ImageNet16-120"):
+        if dataset not in ("cifar10", "cifar100", "ImageNet16-120") and not self._own(dataset):
             raise InvalidQuery(f"invalid dataset {dataset!r} for simulate_train_eval: use cifar10, cifar100 or "
                                "ImageNet16-120")
         info = self.get_more_info(index, "cifar10-valid" if dataset == "cifar10" else dataset, iepoch=iepoch, hp=hp,
                                   is_random=True)
         if "valid-accuracy" in info.missing:
             raise MissingData(info.missing["valid-accuracy"])
-        if "valid-accuracy" in info:
+        if "valid-accuracy" in info and self._own(dataset) and "valid-per-time" in info.missing:
+            accuracy, evaluation = info["valid-accuracy"], 0.0  # zcdb's digits table times training only
+        elif "valid-accuracy" in info:
             accuracy, evaluation = info["valid-accuracy"], info["valid-per-time"]
         else:
             accuracy = info["valtest-accuracy"]
@@ -411,7 +424,7 @@ class NatsBenchAPI:
             raise MissingData(f"{self._nats.space}/{dataset} architecture {index} has no training or evaluation "
                               f"time (hp {hp}), which simulate_train_eval adds up: {self._hint()}")
         cost = info["train-all-time"] + evaluation
-        latency = self.get_latency(index, dataset, hp=hp)
+        latency = None if self._own(dataset) else self.get_latency(index, dataset, hp=hp)  # digits: none measured
         if account_time:
             self._used_time += cost
         return accuracy, latency, cost, self._used_time
@@ -433,6 +446,7 @@ class NatsBenchAPI:
         bench, layout = self._bench(dataset, hp)
         keep = np.zeros(len(self._strings), dtype=bool)
         keep[bench.arch_indices()] = True
+        keep[bench.aliases()[0]] = True  # answered by their class representatives (values() fills them in)
         for limit, metric_of_limit in ((flop_max, "flops"), (param_max, "params")):
             if limit is not None:
                 if metric_of_limit not in layout.metrics:
@@ -462,11 +476,11 @@ class NatsBenchAPI:
         "arch_str", "num_classes"}``, size ``{"name": "infer.shape.tiny", "channels", "genotype",
         "num_classes"}``. A fact of the space: answered for every index, stored or not."""
         arch = self._strings[self._index(index)]
-        if dataset not in NUM_CLASSES:
+        if dataset not in NUM_CLASSES or (dataset in OWN_BENCHMARKS and not self.is_topology):
             raise InvalidQuery(f"invalid dataset {dataset!r}: use one of {', '.join(NUM_CLASSES)}")
         if self.is_topology:
-            return {"name": "infer.tiny", "C": _TOPOLOGY_C, "N": _TOPOLOGY_N, "arch_str": arch,
-                    "num_classes": NUM_CLASSES[dataset]}
+            c, n = OWN_BENCHMARKS[dataset][2] if self._own(dataset) else (_TOPOLOGY_C, _TOPOLOGY_N)
+            return {"name": "infer.tiny", "C": c, "N": n, "arch_str": arch, "num_classes": NUM_CLASSES[dataset]}
         return {"name": "infer.shape.tiny", "channels": arch, "genotype": SIZE_SPACE_CELL,
                 "num_classes": NUM_CLASSES[dataset]}
 
@@ -483,11 +497,20 @@ class NatsBenchAPI:
                                f"(zcdb space {self._nats.space}): give an index or an official string")
         return index
 
-    def _protocol(self, hp: Any) -> str:
+    def _own(self, dataset: str) -> bool:
+        return self.is_topology and dataset in OWN_BENCHMARKS
+
+    def _protocol(self, hp: Any, dataset: Optional[str] = None) -> str:
         key = str(hp)
         if key not in self._nats.hps:
             raise InvalidQuery(f"hp {hp!r} is not a schedule of NATS-Bench's {self._nats.name} space: use one of "
                                f"{', '.join(repr(h) for h in self._nats.hps)}")
+        if dataset is not None and self._own(dataset):
+            own_hp, protocol, _ = OWN_BENCHMARKS[dataset]
+            if key != own_hp:
+                raise InvalidQuery(f"{dataset} is zcdb's own benchmark, trained {int(own_hp)} epochs (protocol "
+                                   f"{protocol}): use hp={own_hp!r}")
+            return protocol
         return f"{key}ep"
 
     def _hint(self) -> str:
@@ -507,7 +530,10 @@ class NatsBenchAPI:
         return f"{key}: {self.store.path} holds no {metric} for {self._where(bench)}: {fix}"
 
     def _bench(self, dataset: str, hp: Any) -> tuple[Benchmark, _Layout]:
-        protocol = self._protocol(hp)
+        if dataset in OWN_BENCHMARKS and not self.is_topology:
+            raise InvalidQuery(f"invalid dataset {dataset!r} for the size space: use one of "
+                               f"{', '.join(d for d in NUM_CLASSES if d not in OWN_BENCHMARKS)}")
+        protocol = self._protocol(hp, dataset)
         if dataset not in NUM_CLASSES:
             raise InvalidQuery(f"invalid dataset {dataset!r}: use one of {', '.join(NUM_CLASSES)}")
         try:
@@ -523,9 +549,16 @@ class NatsBenchAPI:
             layout = self._layouts[key] = _Layout(metrics, epochs, max(epochs, default=0))
         return bench, layout
 
-    def _require_arch(self, bench: Benchmark, index: int) -> None:
-        if not bench.has_rows(index):
-            raise MissingData(f"architecture {index} has no rows in {self._where(bench)}: {self._hint()}")
+    def _require_arch(self, bench: Benchmark, index: int) -> int:
+        """The architecture whose rows answer for ``index``: itself, or the representative of its isomorphism
+        class in a table that trained one member per class (``zcdb tabulate --archs unique``, the digits table)."""
+        if bench.has_rows(index):
+            return index
+        alias, rep = bench.aliases()
+        hit = np.flatnonzero(alias == index)
+        if hit.size:
+            return int(rep[hit[0]])
+        raise MissingData(f"architecture {index} has no rows in {self._where(bench)}: {self._hint()}")
 
     def _epoch(self, bench: Benchmark, layout: _Layout, iepoch: Any, hp: Any) -> int:
         """The stored epoch (1-based) of the official 0-based ``iepoch``."""
@@ -639,6 +672,6 @@ def _official_set(dataset: str, metric_on_set: str) -> tuple[str, str]:
         return "cifar10-valid", "x-valid"
     if dataset == "cifar10" and metric_on_set == "test":
         return "cifar10", "ori-test"
-    if dataset in ("cifar100", "ImageNet16-120") and metric_on_set in ("valid", "test"):
+    if dataset in ("cifar100", "ImageNet16-120", *OWN_BENCHMARKS) and metric_on_set in ("valid", "test"):
         return dataset, "x-valid" if metric_on_set == "valid" else "x-test"
     return dataset, "x-valid" if metric_on_set == "valid" else metric_on_set

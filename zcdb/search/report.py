@@ -303,17 +303,23 @@ def compare_algorithms(
     budget_queries: Optional[int] = None, budget_seconds: Optional[float] = None, search_metric: str = "val_acc",
     report_metric: str = "test_acc", protocol: Optional[str] = None, proxies: Sequence[str] = (),
     target: Optional[float] = None, configs: Optional[Mapping[str, Mapping[str, Any]]] = None, workers: int = 1,
-    constraints: Sequence[str] = (), problem: Optional[SearchProblem] = None,
+    constraints: Sequence[str] = (), loops: Sequence[str] = (), problem: Optional[SearchProblem] = None,
 ) -> Comparison:
     """Run (or read back) each algorithm for ``seeds`` and summarize: see the module docstring.
     ``algorithms`` may be ``["all"]`` (:func:`default_algorithms`); ``configs`` maps a name to overrides;
-    ``constraints`` (``latency_edgegpu<5``) apply to every algorithm. ``problem``, when given (a
+    ``constraints`` (``latency_edgegpu<5``) apply to every algorithm. ``loops`` names stored
+    plain-loop runs (:mod:`zcdb.search.loops`, ``NAME`` or ``NAME@HASH``), read back for the same
+    seeds, metrics and budget and summarized alike (rows ``loop:NAME``). ``problem``, when given (a
     :class:`~zcdb.search.served.ServedProblem`), replaces the stored benchmark, metrics and constraints."""
+    from .loops import stored_loop
+    from .runner import Budget
+
     if problem is None:
         problem = load_problem(store, space, dataset, search_metric, report_metric, protocol, proxies, constraints)
     names = default_algorithms(problem) if list(algorithms) == ["all"] else list(dict.fromkeys(algorithms))
-    if not names:
-        raise ZcdbError("no algorithm to compare: name some with --algos (see `zcdb search list`)")
+    loop_names = list(dict.fromkeys(str(n) for n in loops))
+    if not names and not loop_names:
+        raise ZcdbError("no algorithm to compare: name some with --algos (see `zcdb search list`) or --loops")
     ceiling_arch, ceiling = problem.ceiling()
     _, best = problem.best_report()
     avail = problem.report_pool()
@@ -329,7 +335,11 @@ def compare_algorithms(
                          problem=problem)
         results[name] = res
         rows.append(summarize(res, ceiling, best, target))
-    budget = results[names[0]].budget
+    budget = results[names[0]].budget if names else Budget(budget_queries, budget_seconds)
+    for name in loop_names:
+        res = stored_loop(store, name, problem, budget, seeds)
+        results[res.algorithm] = res
+        rows.append(summarize(res, ceiling, best, target))
     return Comparison(problem, budget.kind, budget.amount, [int(s) for s in seeds], ceiling, ceiling_arch, best,
                       float(target), rows, results,
                       notes=proxy_pool_notes(problem, names, configs) + problem.comparison_notes())

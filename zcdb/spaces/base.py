@@ -10,6 +10,7 @@ space and what it lacks.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -49,6 +50,9 @@ class SearchSpace:
     product: bool = False
     #: Datasets the space has networks (and costs) for.
     datasets: tuple[str, ...] = ()
+    #: Datasets (or tasks) its published benchmarks hold besides :attr:`datasets` (nb201: ``cifar10-valid``);
+    #: an import into any other name needs ``--new-dataset`` (:meth:`known_datasets`).
+    benchmark_datasets: tuple[str, ...] = ()
     #: Protocol a benchmark of this space defaults to when several are stored.
     default_protocol: Optional[str] = None
     #: Surrogate encodings :meth:`encode` provides.
@@ -216,6 +220,17 @@ class SearchSpace:
             cols += [f"onehot:{pos}={c}" for c in names]
             blocks.append(ops[:, k:k + 1] == np.arange(len(names))[None, :])
         return cols, np.concatenate(blocks, axis=1).astype(np.float64)
+
+    def known_datasets(self) -> tuple[str, ...]:
+        """The dataset names an import may use without saying the dataset is new: those with networks
+        and those of the space's published benchmarks."""
+        return tuple(dict.fromkeys(self.datasets + self.benchmark_datasets))
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """The last epoch of ``protocol`` on ``dataset`` (results after epochs 0..that are possible), or None
+        when the space does not know the protocol. By default ``NNep`` (``200ep``, ``01ep``) trains NN epochs."""
+        m = re.fullmatch(r"(\d+)ep", protocol)
+        return int(m.group(1)) if m else None
 
     # ------------------------------------------------------------------ optional capabilities
     def suite_zero_metric(self, dataset: str) -> tuple[str, int]:

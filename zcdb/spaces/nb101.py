@@ -644,6 +644,10 @@ class NB101Space(SearchSpace):
     from_naslib = staticmethod(from_naslib)
     to_naslib = staticmethod(to_naslib)
 
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``nasbench``: 108 epochs; otherwise as every space (``NNep``)."""
+        return 108 if protocol == "nasbench" else super().protocol_epochs(protocol, dataset)
+
     def index_map(self) -> Mapping[str, int]:
         """Module hash -> index by binary search (a dict of 423,624 strings would cost a cold query 0.3 s)."""
         return _HASH_INDEX

@@ -405,6 +405,8 @@ class NB201Space(SearchSpace):
     product = True
     #: The image datasets of :mod:`zcdb.datasets` (the network adapts its stem and head to each).
     datasets = ("cifar10", "cifar100", "ImageNet16-120", "digits")
+    #: NAS-Bench-201's and NATS-Bench's cifar10 trained on the train half (validated on the other).
+    benchmark_datasets = ("cifar10-valid",)
     default_protocol = "200ep"
     encodings = ("onehot", "adjacency", "path")
     network_variants = ("thin",)

@@ -420,6 +420,8 @@ class NB301Space(SearchSpace):
     #: Not every combination of the choice positions is a genotype (a node's two inputs must differ).
     product = False
     datasets = ()
+    #: NAS-Bench-301 and NAS-Bench-Suite-Zero's nb301 files are CIFAR-10 (imports elsewhere need --new-dataset).
+    benchmark_datasets = ("cifar10",)
     encodings = tuple(_ENCODERS)
     #: NAS-Bench-Suite-Zero's val_accuracy for nb301: the final (epoch 100) validation accuracy of
     #: NAS-Bench-301's training pipeline (NASLib queries nb301 at epoch -1/100 only).

@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -193,6 +193,12 @@ class TNB101MacroSpace(SearchSpace):
     datasets = ()
     default_protocol = "tnb101"
     tasks = tuple(tnb101_tasks.TASKS)
+    benchmark_datasets = tasks
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``tnb101``: the task's schedule (:data:`~zcdb.spaces.tnb101_tasks.TASKS`)."""
+        return tnb101_tasks.protocol_epochs(protocol, dataset) if protocol == "tnb101" \
+            else super().protocol_epochs(protocol, dataset)
 
     def parse(self, text: str) -> tuple[int, ...]:
         return parse(text)

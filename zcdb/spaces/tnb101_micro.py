@@ -69,7 +69,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -234,6 +234,12 @@ class TNB101MicroSpace(ProductSpace):
     default_protocol = "tnb101"
     #: The seven tasks (the benchmark's datasets).
     tasks = tuple(tnb101_tasks.TASKS)
+    benchmark_datasets = tasks
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``tnb101``: the task's schedule (:data:`~zcdb.spaces.tnb101_tasks.TASKS`)."""
+        return tnb101_tasks.protocol_epochs(protocol, dataset) if protocol == "tnb101" \
+            else super().protocol_epochs(protocol, dataset)
 
     def parse(self, text: str) -> tuple[int, ...]:
         return parse(text)

@@ -29,6 +29,7 @@ the final epoch is where the released value is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from ..errors import UnknownDataset
 
@@ -75,3 +76,9 @@ def suite_zero_metric(dataset: str) -> tuple[str, int]:
     """Metric name and (final) epoch of NAS-Bench-Suite-Zero's ``val_accuracy`` on task ``dataset``."""
     t = get_task(dataset)
     return t.metric, t.epochs
+
+
+def protocol_epochs(protocol: str, dataset: str) -> Optional[int]:
+    """The last epoch of TransNAS-Bench-101's schedule for task ``dataset`` (None for another task)."""
+    t = TASKS.get(dataset)
+    return t.epochs if t is not None and protocol == "tnb101" else None
