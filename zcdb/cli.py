@@ -1259,6 +1259,8 @@ def _render_study(st: Any, out: Optional[str], as_json: bool) -> None:
         echo_json(dict(st.to_json(), files=[str(f) for f in files]))
         return
     click.echo(st.summary_text())
+    if getattr(st, "runs_computed", 0) or getattr(st, "runs_reused", 0):
+        click.echo(f"runs: {st.runs_computed} computed now, {st.runs_reused} read back from the store")
     for f in files:
         click.echo(f"wrote {f}")
 

@@ -490,7 +490,8 @@ def normalized_regret(values: np.ndarray, best: float, median: float, higher_is_
     return (best - np.asarray(values, dtype=np.float64)) * sign / span
 
 
-def _inapplicable(name: str, problem: Any, config: Optional[Mapping[str, Any]] = None) -> Optional[str]:
+def _inapplicable(name: str, problem: Any, config: Optional[Mapping[str, Any]] = None,
+                  proxies_given: bool = True) -> Optional[str]:
     """Why the algorithm ``name`` (with ``config``) cannot run on ``problem`` (None when it can)."""
     from .search.registry import make_algorithm
 
@@ -505,6 +506,8 @@ def _inapplicable(name: str, problem: Any, config: Optional[Mapping[str, Any]] =
     if type(algo).needs_product and not problem.search_space.product:
         return f"{name} needs a product space and {problem.space} is not one"
     if algo.uses_proxies() and not problem.proxy_sets:
+        if not proxies_given:
+            return f"{name} reads proxy scores: name them with --proxies NAME[,NAME]"
         return f"{name} reads proxy scores and {label} has none of this study's --proxies"
     return None
 
@@ -557,6 +560,9 @@ class SearchStudy(Study):
     cpu_seconds: dict[str, float] = field(default_factory=dict, repr=False)
     #: How many benchmarks the anytime curves average over (those where every algorithm ran).
     anytime_over: int = 0
+    #: Runs (seeds) computed by this call, and read back from the store (not in the report files).
+    runs_computed: int = 0
+    runs_reused: int = 0
     kind = "search"
 
     @property
@@ -935,7 +941,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
     if every:
         configs = {}
         for name in ALGORITHMS:
-            reasons = {lb: _inapplicable(name, p) for lb, _, p in problems}
+            reasons = {lb: _inapplicable(name, p, None, bool(proxy_names)) for lb, _, p in problems}
             bad = [lb for lb, r in reasons.items() if r]
             if not bad or (allow_missing and len(bad) < len(problems)):
                 configs[name] = {}
@@ -945,7 +951,7 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
     for name, cfg in configs.items():
         applies[name] = set()
         for lb, _, p in problems:
-            why = _inapplicable(name, p, cfg)
+            why = _inapplicable(name, p, cfg, bool(proxy_names))
             if why and not allow_missing:
                 raise ZcdbError(f"{why}: drop {name} from --algos, or {lb} from --benchmarks "
                                 "(or pass --allow-missing to leave its cells empty)")
@@ -953,16 +959,17 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                 applies[name].add(lb)
         if not applies[name]:
             raise ZcdbError(f"{name} applies to none of the benchmarks of this study "
-                            f"({_inapplicable(name, problems[0][2], cfg)}): drop it from --algos")
+                            f"({_inapplicable(name, problems[0][2], cfg, bool(proxy_names))}): drop it from --algos")
     names = list(configs)
+    labels_all = [lb for lb, _, _ in problems]
     if not names:
         raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos "
                         "(or pass --allow-missing)")
     for name in names:
         missing_on = [lb for lb, _, _ in problems if lb not in applies[name]]
         if missing_on:
-            notes.append(f"{name} does not run on {', '.join(missing_on)} "
-                         f"({_inapplicable(name, next(p for lb, _, p in problems if lb == missing_on[0]), configs[name])}).")
+            why = _inapplicable(name, problems[labels_all.index(missing_on[0])][2], configs[name], True)
+            notes.append(f"{name} does not run on {', '.join(missing_on)} ({why}).")
     spec: dict[str, Any] = dict(kind="search", benchmarks=[_label(*b) for b in pairs],
                                 algorithms={n: dict(sorted(configs[n].items())) for n in names},
                                 metrics={k: overrides[k] for k in sorted(overrides)},
@@ -1060,8 +1067,10 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
         ranked, rank_benchmarks, res_f, cnotes = rank_table(m, labels, names, objective_names is not None,
                                                             ("algorithm", "algorithms"), "ran")
         points.append(dict(at=c, ranked=ranked, rank_benchmarks=rank_benchmarks, friedman=res_f, notes=cnotes))
+    computed_now = sum(len(p.missing) for p in plans.values())
     return SearchStudy(spec, bench_rows, names, rows, anytime, points, notes, fingerprints, cpu_seconds=cpu,
-                       anytime_over=len(over))
+                       anytime_over=len(over), runs_computed=computed_now,
+                       runs_reused=sum(len(p.seeds) for p in plans.values()) - computed_now)
 
 
 def _inapplicable_kind(name: str, multi: bool) -> bool:
