@@ -4,8 +4,8 @@
         [--allow-missing] [--seeds 0-99] [--queries 300] [--bootstrap 200] [--workers 1] [--only search]
         [--profile out/study.prof]
 
-The store (`scripts/study_store.py` builds it) is copied to a temporary file first, so that it is
-left as it was; search runs already stored in it for the same algorithm, budget and seeds are
+The store (`scripts/study_store.py` builds it) is copied to a temporary file first (unless
+--in-place), so that it is left as it was; search runs already stored in it for the same algorithm, budget and seeds are
 reused, so give it a store without them for first-run numbers. Prints wall and CPU seconds of each
 study (CPU: this process and its worker processes), each algorithm's share, and the load average
 before and after (the machine may be shared). Defaults: the issue's full study, 8 algorithms
@@ -52,11 +52,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--only", choices=("proxies", "search"), default=None)
     ap.add_argument("--profile", default=None, help="Write a cProfile of the search study here, print its top.")
+    ap.add_argument("--in-place", action="store_true",
+                    help="Run on --db itself (its new runs are kept, e.g. for `zcdb study run docs/study/all.toml`).")
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "study.db"
-        shutil.copy(args.db, db)
+        db = Path(args.db) if args.in_place else Path(tmp) / "study.db"
+        if not args.in_place:
+            shutil.copy(args.db, db)
         store = zcdb.open(db)
         jobs = []
         if args.only in (None, "proxies"):

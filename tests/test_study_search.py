@@ -263,3 +263,36 @@ def test_cli_fraction_objectives_and_run(sized, tmp_path):
     r = run_cli(db, "study", "run", str(spec), "--workers", "2", "--out", str(tmp_path / "r"))
     assert r.exit_code == 0, r.output
     assert "read back from the store" in r.output and (tmp_path / "r" / "cd.png").exists()
+
+
+def test_a_spec_of_several_studies(sized, tmp_path):
+    spec = tmp_path / "all.toml"
+    spec.write_text(f'[[studies]]\nkind = "proxies"\nbootstrap = 10\nout = "{tmp_path / "p"}"\n'
+                    f'[[studies]]\nkind = "search"\nseeds = "0-2"\nbudget_queries = 6\nout = "{tmp_path / "s"}"\n'
+                    '[studies.algorithms.random]\n[studies.algorithms.rea]\n')
+    r = run_cli(sized.path, "study", "run", str(spec))
+    assert r.exit_code == 0, r.output
+    assert "== study 2 of 2 (search)" in r.output
+    assert (tmp_path / "p" / "heatmap.png").exists() and (tmp_path / "s" / "cd.png").exists()
+    r = run_cli(sized.path, "study", "run", str(spec), "--out", str(tmp_path / "o"), "--json")
+    assert r.exit_code == 0, r.output
+    assert [d["kind"] for d in json.loads(r.output)] == ["proxies", "search"]
+    assert (tmp_path / "o" / "2-search" / "report.md").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "search"\n[[studies]]\nkind = "proxies"\n')
+    r = run_cli(sized.path, "study", "run", str(bad))
+    assert r.exit_code == 2 and "holds only `studies`" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_search_studies_leave_out_spaces_that_cannot_be_enumerated(tmp_path, monkeypatch):
+    from zcdb.spaces import get_space
+
+    s = zcdb.open(tmp_path / "n.db")
+    _fill(s)
+    with s.importing("macro", "test", {}) as b:
+        b.add_evaluations("macro", "cifar10", "50ep", "val_acc", 50, -1, np.arange(5), np.arange(5) + 50.0)
+    # as a surrogate space (NAS-Bench-301) would be: no size
+    monkeypatch.setattr(get_space("macro"), "size", None)
+    st = search_study(s, "random", "all", "0-1", 3)
+    assert "macro/cifar10" not in {b["benchmark"] for b in st.benchmarks} and len(st.benchmarks) == 3
+    assert any("not enumerable" in n and "macro/cifar10" in n for n in st.notes)

@@ -1339,12 +1339,30 @@ def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, bu
 @handle_errors
 def study_run(ctx: click.Context, spec: str, out: Optional[str], workers: int, scheduler: Optional[str],
               as_json: bool) -> None:
-    """Run the study a spec file (JSON, or TOML by its .toml suffix) describes."""
-    from .study import load_spec, run_spec
+    """Run the study a spec file (JSON, or TOML by its .toml suffix) describes, or each of its `studies`."""
+    from .study import load_spec, run_spec, spec_studies
 
     doc = load_spec(spec)
-    _render_study(run_spec(open_store(ctx), doc, workers=workers, scheduler=scheduler, progress=not as_json),
-                  out or doc.get("out"), as_json)
+    items = spec_studies(doc)
+    store = open_store(ctx)
+    if len(items) == 1:
+        _render_study(run_spec(store, items[0], workers=workers, scheduler=scheduler, progress=not as_json),
+                      out or items[0].get("out"), as_json)
+        return
+    done = []
+    for k, item in enumerate(items):
+        st = run_spec(store, item, workers=workers, scheduler=scheduler, progress=not as_json)
+        where = str(Path(out) / f"{k + 1}-{item.get('kind')}") if out else item.get("out")
+        files = st.write(where) if where else []
+        if as_json:
+            done.append(dict(st.to_json(), files=[str(f) for f in files]))
+            continue
+        click.echo(f"== study {k + 1} of {len(items)} ({item.get('kind')}){': ' + where if where else ''}")
+        _render_study(st, None, False)
+        for f in files:
+            click.echo(f"wrote {f}")
+    if as_json:
+        echo_json(done)
 
 
 # --------------------------------------------------------------------------- examples

@@ -907,6 +907,17 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
         if objective_names:
             raise ZcdbError("--proxies is for proxy-aware single-objective algorithms: drop it with --objectives")
     pairs = parse_benchmarks(store, benchmarks, with_proxies=False, needs=objective_names)
+    notes: list[str] = []
+    if isinstance(benchmarks, str) and benchmarks.strip() == "all":
+        from .spaces import get_space
+
+        surrogate = [b for b in pairs if get_space(b[0]).size is None]
+        pairs = [b for b in pairs if b not in surrogate]
+        if surrogate:
+            notes.append(f"Left out, not enumerable (a tabular search needs every architecture's row): "
+                         f"{', '.join(_label(*b) for b in surrogate)}.")
+        if not pairs:
+            raise ZcdbError("the store holds no tabular benchmark to search: import one (see `zcdb import --help`)")
     overrides = parse_metric_for(metrics)
     known_labels = {_label(*b) for b in pairs}
     for label in overrides:
@@ -932,7 +943,6 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
             held = _held_proxies(store, space, dataset, proxy_names)
             problem = load_problem(store, space, dataset, search_m, report_m, proxies=held)
         problems.append((label, bench, problem))
-    notes: list[str] = []
     if proxy_names:
         lacking = [lb for lb, _, p in problems if not p.proxy_sets]
         if lacking:
@@ -1142,13 +1152,26 @@ def load_spec(path: PathLike) -> dict[str, Any]:
     return doc
 
 
+def spec_studies(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The studies of a spec file: the spec itself, or each table of its ``studies`` list (a file
+    holding several studies, each with its own ``out``, as ``docs/study/all.toml``)."""
+    if "studies" not in doc:
+        return [doc]
+    extra = sorted(set(doc) - {"studies"})
+    items = doc["studies"]
+    if extra or not isinstance(items, list) or not items or not all(isinstance(i, Mapping) for i in items):
+        raise ZcdbError("a spec of several studies holds only `studies`, a list of study tables ([[studies]] in "
+                        "TOML), each with its kind" + (f"; {extra[0]!r} is not one of its keys" if extra else ""))
+    return list(items)
+
+
 def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1, scheduler: Optional[str] = None,
              progress: bool = False) -> Study:
     """Run the study ``spec`` describes (see :data:`SPEC_KEYS`; the report records it). ``workers`` and
     ``scheduler`` (search studies) say where missing runs are computed; they do not change the report."""
     kind = spec.get("kind")
     if kind not in SPEC_KEYS:
-        raise ZcdbError(f"a spec's kind is proxies or search, not {kind!r}")
+        raise ZcdbError(f"a spec's kind is proxies or search, not {kind!r} (several studies go in a `studies` list)")
     extra = sorted(set(spec) - SPEC_KEYS[kind])
     if extra:
         raise ZcdbError(f"a {kind} spec has no key {extra[0]!r}: its keys are {', '.join(sorted(SPEC_KEYS[kind]))}")
