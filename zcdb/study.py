@@ -639,7 +639,8 @@ class SearchStudy(Study):
         lines += ["", f"## Average rank (by mean {what}, 1 = best)", ""]
         ranked = [c for c in self.checkpoints if c["friedman"] is not None]
         if ranked:
-            lines += ["| algorithm | " + " | ".join(f"at {_budget_text(self.spec, c['at'])}" for c in ranked) + " |",
+            unit = "" if "budget_fraction" in self.spec else " queries"
+            lines += ["| algorithm | " + " | ".join(f"at {c['at']:g}{unit}" for c in ranked) + " |",
                       "|---|" + "---|" * len(ranked)]
             names = ranked[-1]["friedman"].names
             order = np.argsort(ranked[-1]["friedman"].average_ranks, kind="stable")
@@ -723,6 +724,7 @@ class SearchStudy(Study):
         ax.set_xscale("log")
         if not hv:
             ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_ylim(bottom=0)  # regret is never below 0
         ax.set_xlabel("fraction of each benchmark's searchable architectures queried"
                       if "budget_fraction" in self.spec else "queries")
         ax.set_ylabel("normalized hypervolume (1 = the table's front)" if hv else
@@ -1051,8 +1053,8 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
     common = [bi for bi in range(len(problems)) if all((bi, n) in plans for n in names)]
     over = common or list(range(len(problems)))
     sizes = [int(p.queryable.sum()) for _, _, p in problems]
-    # a fraction budget: one grid of fractions, from one query of the largest benchmark to the budget
-    xs = (np.unique(np.geomspace(1.0 / max(sizes), budget, FRACTION_POINTS)) if fraction else None)
+    # a fraction budget: one grid of fractions, from one query of the largest benchmark averaged to the budget
+    xs = (np.unique(np.geomspace(1.0 / max(sizes[bi] for bi in over), budget, FRACTION_POINTS)) if fraction else None)
     anytime = {}
     for n in names:
         curves = []
