@@ -296,3 +296,22 @@ def test_search_studies_leave_out_spaces_that_cannot_be_enumerated(tmp_path, mon
     st = search_study(s, "random", "all", "0-1", 3)
     assert "macro/cifar10" not in {b["benchmark"] for b in st.benchmarks} and len(st.benchmarks) == 3
     assert any("not enumerable" in n and "macro/cifar10" in n for n in st.notes)
+
+
+def test_no_common_architectures_is_one_line(tmp_path):
+    s = zcdb.open(tmp_path / "c.db")
+    with s.importing("disjoint", "test", {}) as b:
+        b.add_evaluations("nb201", "digits", "200ep", "val_acc", 200, -1, np.arange(10), np.arange(10.0) + 50)
+        b.add_evaluations("nb201", "digits", "200ep", "test_acc", 200, -1, np.arange(10, 20), np.arange(10.0) + 50)
+        b.add_evaluations("nb201", "digits", "200ep", "latency_edgegpu", 0, -1, np.arange(10, 20), np.arange(10.0))
+        b.add_proxy_scores("nb201", "digits", "good", -1, -1, "x", np.arange(30, 40), np.arange(10.0), np.zeros(10))
+    cases = [
+        (dict(metrics={"nb201/digits": {"search": "val_acc", "report": "test_acc"}}), "no architecture with both"),
+        (dict(objectives="val_acc,latency_edgegpu"), "no architecture with both"),
+        (dict(algorithms="proxy", proxies="good"), "0 architectures in common"),
+    ]
+    for kwargs, message in cases:
+        algos = kwargs.pop("algorithms", "random")
+        with pytest.raises(ZcdbError, match=message) as info:
+            search_study(s, algos, "all", "0-1", 3, **kwargs)
+        assert "\n" not in str(info.value)

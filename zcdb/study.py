@@ -944,6 +944,10 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                 search_m = report_m = main_metric(bench, given)[0]
             held = _held_proxies(store, space, dataset, proxy_names)
             problem = load_problem(store, space, dataset, search_m, report_m, proxies=held)
+            if problem.proxy_sets and problem.proxy_available_index.size == 0:
+                raise ZcdbError(f"the {', '.join(held)} scores of {label} have 0 architectures in common with its "
+                                f"searchable ones ({search_m} and {report_m}): score those (`zcdb proxies compute`), "
+                                f"or leave {label} out of --benchmarks")
         problems.append((label, bench, problem))
     if proxy_names:
         lacking = [lb for lb, _, p in problems if not p.proxy_sets]
