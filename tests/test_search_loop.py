@@ -16,7 +16,6 @@ import zcdb
 from zcdb.cli import main
 from zcdb.errors import ZcdbError
 from zcdb.search import BudgetExhausted, compare_algorithms, loop, run_search
-from zcdb.study import search_study
 
 from .conftest import dump
 from .test_search import SPACE, _build_template
@@ -192,18 +191,3 @@ def test_arch_strings_and_draws(lstore):
     other.sample()
     other.query(s)
     assert other.uniform(4).tolist() == u.tolist()  # a function of (seed, step, stream, position)
-
-
-def test_search_study_ranks_a_loop_beside_the_algorithms(lstore):
-    for dataset in ("synth", "flat"):
-        for seed in range(3):
-            with loop(lstore, SPACE, dataset, seed=seed, name="plain-random", budget_queries=30,
-                      search_metric="val_acc", report_metric="val_acc") as run:
-                while not run.done:
-                    run.query(run.sample())
-    st = search_study(lstore, "random,rea", f"{SPACE}/synth,{SPACE}/flat", "0-2", 30, loops="plain-random")
-    by = {(r["benchmark"], r["algorithm"]): r for r in st.rows}
-    assert {a for _, a in by} == {"random", "rea", "loop:plain-random"}
-    for b in (f"{SPACE}/synth", f"{SPACE}/flat"):
-        assert by[(b, "loop:plain-random")]["regret"] == by[(b, "random")]["regret"]
-    assert st.spec["loops"] == ["plain-random"]

@@ -114,11 +114,11 @@ def test_search_study_on_a_synthetic_benchmark_with_known_optimum(tmp_path):
             b.add_evaluations("nb201", ds, "200ep", "val_acc", 200, -1, np.arange(5) * 11, [10.0, 20, 30, 40, 50])
     st = search_study(s, "random,rea", "all", "0-4", 100)
     assert [b["best"] for b in st.benchmarks] == [50, 50] and [b["median"] for b in st.benchmarks] == [30, 30]
-    assert all(r["regret"] == 0 and r["final_mean"] == 50 for r in st.rows)
+    assert all(r["value"] == 0 and r["final_mean"] == 50 and r["measure"] == "normalized_regret" for r in st.rows)
     # at the first query the incumbent is one uniform draw: regret 1.5, 1, 0.5, 0, -0.5... mean over 10 runs
     for a in st.algorithms:
-        mean, half = st.anytime[a]
-        assert mean[-1] == 0 and mean[0] > 0 and mean.size == 100
+        x, mean, half = st.anytime[a]
+        assert mean[-1] == 0 and mean[0] > 0 and mean.size == 100 and x.tolist() == list(range(1, 101))
     # ties everywhere: equal ranks
     assert st.friedman.average_ranks == [1.5, 1.5]
     # one query: the regret is (50 - first value) / 20, seed by seed, through the stored trajectories
@@ -128,8 +128,8 @@ def test_search_study_on_a_synthetic_benchmark_with_known_optimum(tmp_path):
     res = run_search(s, "random", "nb201", "cifar10", list(range(10)), budget_queries=1, search_metric="val_acc",
                      report_metric="val_acc")
     expect = np.mean((50 - res.trajectories.final_report()) / 20)
-    assert one.rows[0]["regret"] == pytest.approx(expect)
-    assert "Average ranks need" in one.notes[-1]
+    assert one.rows[0]["value"] == pytest.approx(expect)
+    assert one.friedman is None and "Average ranks need" in one.checkpoints[-1]["notes"][-1]
 
 
 def test_search_study_applicability(tmp_path):

@@ -1211,6 +1211,14 @@ def _served_problem(space: str, dataset: str, surrogate: Optional[str], search_m
                                objectives=objectives, epochs=fidelities)
 
 
+#: Where search runs are computed: local processes, or a Dask cluster (`search` and `study` commands).
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                              help="Processes to split the seeds over (same results as one).")
+scheduler_option = click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                                help="Compute missing runs on this Dask scheduler's workers instead (this process "
+                                     "alone writes the store; same results).")
+
+
 def _search_options(fn: Callable) -> Callable:
     for opt in reversed([
         space_option, dataset_option, protocol_option,
@@ -1224,8 +1232,7 @@ def _search_options(fn: Callable) -> Callable:
         click.option("--seeds", default="0-9", show_default=True, help="Search seeds, e.g. 0-499 or 0,3,7."),
         click.option("--proxies", "proxy_names", default=None,
                      help="Proxy score sets for proxy-aware algorithms: NAME[,NAME] or NAME/SEED/BATCH/DATA."),
-        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Processes to split the seeds over (same results as one)."),
+        workers_option,
         click.option("--where", "constraints", multiple=True, metavar="EXPR",
                      help="Constraint METRIC OP NUMBER, e.g. 'latency_edgegpu<5' (repeatable): infeasible queries "
                           "are paid but never become the incumbent or join a front."),
@@ -1430,6 +1437,8 @@ def _render_study(st: Any, out: Optional[str], as_json: bool) -> None:
         echo_json(dict(st.to_json(), files=[str(f) for f in files]))
         return
     click.echo(st.summary_text())
+    if getattr(st, "runs_computed", 0) or getattr(st, "runs_reused", 0):
+        click.echo(f"runs: {st.runs_computed} computed now, {st.runs_reused} read back from the store")
     for f in files:
         click.echo(f"wrote {f}")
 
@@ -1458,46 +1467,80 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @study.command(name="search")
 @click.option("--algos", default="all", show_default=True,
               help="Comma-separated algorithms, or all that apply to every benchmark (the others skipped, noted).")
-@click.option("--loops", default=None, metavar="NAME[,NAME]",
-              help="Also stored plain-loop runs (zcdb.search.loop) on every benchmark, for the same seeds and budget.")
-@click.option("--benchmarks", default="all", show_default=True, help="all or SPACE/DATASET,...")
+@click.option("--benchmarks", default="all", show_default=True,
+              help="all (with --objectives: those storing them) or SPACE/DATASET,...")
 @click.option("--seeds", default="0-9", show_default=True, help="Search seeds, the same on every benchmark.")
-@click.option("--budget-queries", type=click.IntRange(min=1), default=100, show_default=True, help="Budget in queries.")
+@click.option("--budget-queries", type=click.IntRange(min=1), default=None, help="Budget in queries (default 100).")
+@click.option("--budget-fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Budget as a fraction of each benchmark's searchable architectures (rounded up), e.g. 0.02.")
+@click.option("--at", default=None, metavar="B,B,...",
+              help="Budgets to rank at, in the budget's unit (e.g. 50,100,300 or 0.005,0.01,0.02): each gets "
+                   "average ranks, a Friedman test and a CD diagram (default: the budget).")
+@click.option("--objectives", default=None, metavar="A,B[,...]",
+              help="A multi-objective study: these metrics on every benchmark, measured by normalized hypervolume.")
+@click.option("--proxies", "proxy_names", default=None, metavar="NAME[,NAME]",
+              help="Proxy score sets the proxy-aware algorithms read (on the benchmarks that hold them).")
+@click.option("--allow-missing", is_flag=True,
+              help="Keep algorithms that do not apply to some benchmarks, with empty cells there (ranks use the "
+                   "benchmarks where every algorithm ran).")
 @click.option("--metric-for", "metric_for", multiple=True, metavar="SPACE/DATASET=METRIC",
               help="Search and report this metric on that benchmark instead of its main metric (repeatable).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes to split the seeds over (same results as one).")
+@workers_option
+@scheduler_option
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Write report.md, report.json, results.csv, anytime.png and cd.png into this folder.")
+              help="Write report.md, report.json, results.csv, anytime.png and the CD diagrams into this folder.")
 @json_option
 @click.pass_context
 @handle_errors
-def study_search(ctx: click.Context, algos: str, loops: Optional[str], benchmarks: str, seeds: str,
-                 budget_queries: int, metric_for: tuple[str, ...], workers: int, out: Optional[str],
-                 as_json: bool) -> None:
-    """Every algorithm on every benchmark with the same seeds (stored runs reused): normalized regret,
-    average ranks, Friedman/Nemenyi, anytime plot."""
+def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, budget_queries: Optional[int],
+                 budget_fraction: Optional[float], at: Optional[str], objectives: Optional[str],
+                 proxy_names: Optional[str], allow_missing: bool, metric_for: tuple[str, ...], workers: int,
+                 scheduler: Optional[str], out: Optional[str], as_json: bool) -> None:
+    """Every algorithm on every benchmark with the same seeds (stored runs reused): normalized regret
+    (or hypervolume), average ranks and Friedman/Nemenyi at chosen budgets, anytime plot."""
     from .study import search_study
 
-    _render_study(search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers,
-                               loops or ()), out, as_json)
+    st = search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers,
+                      budget_fraction=budget_fraction, at=at, objectives=objectives, proxies=proxy_names,
+                      allow_missing=allow_missing, scheduler=scheduler, progress=not as_json)
+    _render_study(st, out, as_json)
 
 
 @study.command(name="run")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Write the report files here (default: the spec's `out`, else none).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes for search studies (same results as one).")
+@workers_option
+@scheduler_option
 @json_option
 @click.pass_context
 @handle_errors
-def study_run(ctx: click.Context, spec: str, out: Optional[str], workers: int, as_json: bool) -> None:
-    """Run the study a spec file (JSON, or TOML by its .toml suffix) describes."""
-    from .study import load_spec, run_spec
+def study_run(ctx: click.Context, spec: str, out: Optional[str], workers: int, scheduler: Optional[str],
+              as_json: bool) -> None:
+    """Run the study a spec file (JSON, or TOML by its .toml suffix) describes, or each of its `studies`."""
+    from .study import load_spec, run_spec, spec_studies
 
     doc = load_spec(spec)
-    _render_study(run_spec(open_store(ctx), doc, workers=workers), out or doc.get("out"), as_json)
+    items = spec_studies(doc)
+    store = open_store(ctx)
+    if len(items) == 1:
+        _render_study(run_spec(store, items[0], workers=workers, scheduler=scheduler, progress=not as_json),
+                      out or items[0].get("out"), as_json)
+        return
+    done = []
+    for k, item in enumerate(items):
+        st = run_spec(store, item, workers=workers, scheduler=scheduler, progress=not as_json)
+        where = str(Path(out) / f"{k + 1}-{item.get('kind')}") if out else item.get("out")
+        files = st.write(where) if where else []
+        if as_json:
+            done.append(dict(st.to_json(), files=[str(f) for f in files]))
+            continue
+        click.echo(f"== study {k + 1} of {len(items)} ({item.get('kind')}){': ' + where if where else ''}")
+        _render_study(st, None, False)
+        for f in files:
+            click.echo(f"wrote {f}")
+    if as_json:
+        echo_json(done)
 
 
 # --------------------------------------------------------------------------- examples
@@ -1636,8 +1679,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                    "--sample 100000 -k 5",),
     "study proxies": ("zcdb study proxies --out study-proxies/",
                       "zcdb study proxies --benchmarks nb201/cifar10,macro/cifar10 --proxies synflow,zen,nwot --json"),
-    "study search": ("zcdb study search --algos random,rea,local --seeds 0-49 --budget-queries 100 --out study-search/",),
-    "study run": ("zcdb study run study.toml --out report/",),
+    "study search": ("zcdb study search --algos random,rea,local --seeds 0-49 --budget-queries 300 --at 50,100,300 "
+                     "--out study-search/",
+                     "zcdb study search --algos random,mo-rea,parego --objectives test_acc,latency_edgegpu "
+                     "--budget-fraction 0.02 --workers 2",
+                     "zcdb study search --algos all --proxies zen --allow-missing --seeds 0-99 --budget-queries 300"),
+    "study run": ("zcdb study run docs/study/all.toml", "zcdb study run study.toml --out report/ --workers 2"),
 }
 
 

@@ -4,9 +4,12 @@
   with the benchmark's *main metric* (:func:`main_metric`), with bootstrap 95% intervals, on the
   architectures common to every proxy compared there; a heat map, average ranks, and the
   Friedman test with Nemenyi's critical difference (:mod:`zcdb.ranking`).
-* :func:`search_study`: every algorithm on every benchmark with the same seeds (stored runs are
-  reused, through :func:`zcdb.search.compare_algorithms`); per benchmark the *normalized regret*
-  at the budget (:func:`normalized_regret`), average ranks, the CD diagram and an anytime plot.
+* :func:`search_study`: every algorithm on every benchmark with the same seeds and budget (in
+  queries, or a fraction of each benchmark), through stored runs (:func:`zcdb.search.runs.plan_run`:
+  what the store holds is reused, the rest computed over worker processes or a Dask cluster); per
+  benchmark the *normalized regret* (:func:`normalized_regret`), or for a multi-objective study the
+  *normalized hypervolume*, at chosen budgets, each with average ranks, the Friedman test and a
+  CD diagram, and an anytime plot.
 * :func:`run_spec`: a study from a spec (JSON or TOML, :func:`load_spec`); the report records the
   spec, the zcdb version and the data fingerprint of every benchmark read
   (:meth:`zcdb.Store.data_fingerprint`), so the same spec on the same store writes the same
@@ -63,16 +66,23 @@ def _label(space: str, dataset: str) -> str:
 
 
 def parse_benchmarks(store: "Store", benchmarks: Union[str, Sequence[str]],
-                     with_proxies: bool) -> list[tuple[str, str]]:
+                     with_proxies: bool, needs: Optional[Sequence[str]] = None) -> list[tuple[str, str]]:
     """``all`` or ``SPACE/DATASET,...`` (or a list) as (space, dataset) pairs, each checked against the store.
 
-    ``all`` means every benchmark with rows (and, ``with_proxies``, with proxy scores)."""
+    ``all`` means every benchmark with rows (and, ``with_proxies``, with proxy scores; with ``needs``,
+    storing every one of those metrics)."""
     scored = {(r["space"], r["dataset"]) for r in store.proxy_runs()} if with_proxies else None
-    stored = list(dict.fromkeys((r["space"], r["dataset"]) for r in store.benchmark_rows()))
+    rows = store.benchmark_rows()
+    stored = list(dict.fromkeys((r["space"], r["dataset"]) for r in rows))
     if isinstance(benchmarks, str) and benchmarks.strip() == "all":
         out = [b for b in stored if scored is None or b in scored]
+        if needs:
+            holding = {(r["space"], r["dataset"]) for r in rows
+                       if set(needs) <= {s.metric for s in store.series(r["id"])}}
+            out = [b for b in out if b in holding]
         if not out:
-            what = "benchmark with proxy scores" if with_proxies else "benchmark"
+            what = ("benchmark with proxy scores" if with_proxies else
+                    f"benchmark storing {', '.join(needs)}" if needs else "benchmark")
             raise ZcdbError(f"the store {store.path} holds no {what}: import some first (see `zcdb import --help`)")
         return out
     items = [b.strip() for b in benchmarks.split(",")] if isinstance(benchmarks, str) else [str(b) for b in benchmarks]
@@ -438,31 +448,49 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
 
 
 def _rank_proxies(study: ProxyStudy) -> None:
-    m = study.matrix().T  # (benchmarks, proxies)
-    labels = [b["benchmark"] for b in study.benchmarks]
+    ranked, benches, res, notes = rank_table(study.matrix().T, [b["benchmark"] for b in study.benchmarks],
+                                             study.proxies, True, ("proxy", "proxies"), "has scores")
+    study.ranked, study.rank_benchmarks, study.friedman = ranked, benches, res
+    study.notes += notes
+
+
+def rank_table(m: np.ndarray, labels: Sequence[str], names: Sequence[str], higher_is_better: bool,
+               what: tuple[str, str], has: str) -> tuple[list[str], list[str], Optional[FriedmanResult], list[str]]:
+    """Average ranks and the Friedman test of a ``(benchmarks, methods)`` table with missing (NaN) cells:
+    over the benchmarks where every method ``has`` a value, or, where fewer than two are complete, over
+    the methods with a value on every benchmark. Missing cells are never filled in. Returns the ranked
+    methods, the benchmarks ranked over, the test (None when too few are left) and notes saying which."""
+    one, many = what
+    notes: list[str] = []
     complete = np.isfinite(m).all(axis=1)
-    cols = np.arange(len(study.proxies))
+    cols = np.arange(len(names))
     if complete.sum() < 2:
         cols = np.flatnonzero(np.isfinite(m).all(axis=0))
         complete = np.ones(len(labels), dtype=bool)
-        left_out = [p for k, p in enumerate(study.proxies) if k not in set(cols.tolist())]
+        left_out = [p for k, p in enumerate(names) if k not in set(cols.tolist())]
         if left_out:
-            study.notes.append(f"Fewer than two benchmarks have scores for every proxy, so the ranks cover the "
-                               f"proxies with scores on every benchmark; left out: {', '.join(left_out)}.")
+            notes.append(f"Fewer than two benchmarks have a value for every {one}, so the ranks cover the "
+                         f"{many} with a value on every benchmark; left out: {', '.join(left_out)}.")
     else:
         skipped = [b for b, ok in zip(labels, complete) if not ok]
         if skipped:
-            study.notes.append(f"Ranked over the {int(complete.sum())} benchmarks where every proxy has scores; "
-                               f"left out (missing cells): {', '.join(skipped)}.")
+            notes.append(f"Ranked over the {int(complete.sum())} benchmarks where every {one} {has}; "
+                         f"left out (missing cells): {', '.join(skipped)}.")
     if len(cols) < 2 or complete.sum() < 2:
-        study.notes.append("Average ranks need at least two proxies on at least two benchmarks.")
-        return
-    study.ranked = [study.proxies[k] for k in cols]
-    study.rank_benchmarks = [b for b, ok in zip(labels, complete) if ok]
-    study.friedman = friedman(m[np.ix_(complete, cols)], study.ranked, higher_is_better=True)
+        notes.append(f"Average ranks need at least two {many} on at least two benchmarks.")
+        return [], [], None, notes
+    ranked = [names[k] for k in cols]
+    res = friedman(m[np.ix_(complete, cols)], ranked, higher_is_better=higher_is_better)
+    return ranked, [b for b, ok in zip(labels, complete) if ok], res, notes
 
 
 # --------------------------------------------------------------------------- search studies
+#: What a search study measures per run: the normalized regret (single objective) or hypervolume (several).
+REGRET, HYPERVOLUME = "normalized_regret", "normalized_hypervolume"
+#: Points of the anytime curve of a study whose budget is a fraction of each benchmark.
+FRACTION_POINTS = 200
+
+
 def normalized_regret(values: np.ndarray, best: float, median: float, higher_is_better: bool = True) -> np.ndarray:
     """Report values rescaled so that 0 is the benchmark's best and 1 its median, in the metric's
     direction (below 0 is impossible; above 1 is worse than half the architectures)."""
@@ -474,30 +502,34 @@ def normalized_regret(values: np.ndarray, best: float, median: float, higher_is_
     return (best - np.asarray(values, dtype=np.float64)) * sign / span
 
 
-def _inapplicable(name: str, problem: Any) -> Optional[str]:
-    """Why the registered algorithm ``name`` cannot run on ``problem`` (None when it can)."""
+def _inapplicable(name: str, problem: Any, config: Optional[Mapping[str, Any]] = None,
+                  proxies_given: bool = True) -> Optional[str]:
+    """Why the algorithm ``name`` (with ``config``) cannot run on ``problem`` (None when it can)."""
     from .search.registry import make_algorithm
 
-    algo = make_algorithm(name)
+    algo = make_algorithm(name, config)
     label = _label(problem.space, problem.dataset)
-    if not algo.single_objective:
-        return f"{name} is multi-objective and a search study is single-objective"
+    if problem.num_objectives > 1 and not algo.multi_objective:
+        return f"{name} is single-objective and this study has --objectives"
+    if problem.num_objectives == 1 and not algo.single_objective:
+        return f"{name} is multi-objective: give the study --objectives A,B"
     if type(algo).multi_fidelity and len(problem.epochs) < 2:
         return f"{name} needs learning curves and {label} stores {problem.search_metric} at one epoch"
     if type(algo).needs_product and not problem.search_space.product:
         return f"{name} needs a product space and {problem.space} is not one"
-    if algo.uses_proxies():
-        return f"{name} reads proxy scores, which a search study does not pass"
+    if algo.uses_proxies() and not problem.proxy_sets:
+        if not proxies_given:
+            return f"{name} reads proxy scores: name them with --proxies NAME[,NAME]"
+        return f"{name} reads proxy scores and {label} has none of this study's --proxies"
     return None
 
 
-def _incumbent_grid(res: Any) -> np.ndarray:
+def _incumbent_grid(traj: Any) -> np.ndarray:
     """``(S, T)`` incumbent report values; a seed that stopped early keeps its last incumbent."""
-    tr = res.trajectories
-    vals = tr.incumbent_report
+    vals = traj.incumbent_report
     if vals.shape[1] == 0:
-        return np.full((len(tr.seeds), 0), np.nan)
-    idx = np.minimum(np.arange(vals.shape[1])[None, :], np.maximum(tr.length[:, None] - 1, 0))
+        return np.full((len(traj.seeds), 0), np.nan)
+    idx = np.minimum(np.arange(vals.shape[1])[None, :], np.maximum(traj.length[:, None] - 1, 0))
     return np.take_along_axis(vals, idx, axis=1)
 
 
@@ -512,6 +544,13 @@ def _mean_ci(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return mean, stats.t.ppf(0.975, n - 1) * x.std(axis=axis, ddof=1) / math.sqrt(n)
 
 
+def _budget_text(spec: Mapping[str, Any], at: Optional[float] = None) -> str:
+    if "budget_fraction" in spec:
+        f = spec["budget_fraction"] if at is None else at
+        return f"{f:g} of each benchmark's searchable architectures"
+    return f"{spec['budget_queries'] if at is None else int(at)} queries"
+
+
 @dataclass
 class SearchStudy(Study):
     """The outcome of :func:`search_study`."""
@@ -519,55 +558,136 @@ class SearchStudy(Study):
     spec: dict[str, Any]
     benchmarks: list[dict[str, Any]]
     algorithms: list[str]
+    #: One row per (benchmark, algorithm, checkpoint) where the algorithm ran.
     rows: list[dict[str, Any]]
-    #: algorithm -> ``(T,)`` mean normalized regret over benchmarks and seeds, and the 95% half-width over seeds.
-    anytime: dict[str, tuple[np.ndarray, np.ndarray]]
-    friedman: Optional[FriedmanResult]
+    #: algorithm -> ``(x, mean, half-width)``: x in queries (or fractions of each benchmark), the mean over
+    #: benchmarks and seeds of the measure, and the 95% half-width over seeds.
+    anytime: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    #: Per checkpoint (``at``, in the budget's unit): ranked algorithms, benchmarks, Friedman test, notes.
+    checkpoints: list[dict[str, Any]]
     notes: list[str]
     fingerprints: dict[str, str]
     generated: str = field(default_factory=_now)
+    #: algorithm -> CPU seconds its runs took (when computed, now or before; not in the report files).
+    cpu_seconds: dict[str, float] = field(default_factory=dict, repr=False)
+    #: How many benchmarks the anytime curves average over (those where every algorithm ran).
+    anytime_over: int = 0
+    #: Runs (seeds) computed by this call, and read back from the store (not in the report files).
+    runs_computed: int = 0
+    runs_reused: int = 0
     kind = "search"
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(kind=self.kind, zcdb_version=__version__, spec=self.spec, benchmarks=self.benchmarks,
-                    algorithms=self.algorithms, rows=self.rows,
-                    friedman=self.friedman.to_json() if self.friedman else None, notes=self.notes,
-                    anytime={a: dict(mean=m.tolist(), half_width=h.tolist()) for a, (m, h) in self.anytime.items()})
+    @property
+    def measure(self) -> str:
+        """``normalized_regret`` (lower is better) or ``normalized_hypervolume`` (higher is better)."""
+        return HYPERVOLUME if self.spec.get("objectives") else REGRET
 
-    def _budget(self) -> str:
-        return f"{self.spec['budget_queries']} queries"
+    @property
+    def friedman(self) -> Optional[FriedmanResult]:
+        """The Friedman test at the final budget."""
+        return self.checkpoints[-1]["friedman"] if self.checkpoints else None
+
+    def cell(self, benchmark: str, algorithm: str, at: Optional[float] = None) -> Optional[dict[str, Any]]:
+        """The row of ``algorithm`` on ``benchmark`` at checkpoint ``at`` (default: the budget); None where it
+        did not run."""
+        at = self.checkpoints[-1]["at"] if at is None else at
+        for r in self.rows:
+            if r["benchmark"] == benchmark and r["algorithm"] == algorithm and r["at"] == at:
+                return r
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(kind=self.kind, zcdb_version=__version__, spec=self.spec, measure=self.measure,
+                    benchmarks=self.benchmarks, algorithms=self.algorithms, rows=self.rows,
+                    checkpoints=[dict(at=c["at"], ranked=c["ranked"], rank_benchmarks=c["rank_benchmarks"],
+                                      friedman=c["friedman"].to_json() if c["friedman"] else None, notes=c["notes"])
+                                 for c in self.checkpoints],
+                    friedman=self.friedman.to_json() if self.friedman else None, notes=self.notes,
+                    anytime={a: dict(x=x.tolist(), mean=m.tolist(), half_width=h.tolist())
+                             for a, (x, m, h) in self.anytime.items()})
+
+    def _definition(self) -> str:
+        if self.measure == HYPERVOLUME:
+            return ("Normalized hypervolume of the attained front (the non-dominated queries so far): its "
+                    "hypervolume divided by that of the whole table's front, both against the benchmark's "
+                    "reference point (the worst value of each objective over the searchable architectures); "
+                    "1 = the table's front, 0 = nothing dominated (higher is better).")
+        return ("Normalized regret of the incumbent (the best query so far by the search metric): "
+                "(best - value) / (best - median) of the report metric, in its direction, where best and median are "
+                "over the benchmark's searchable architectures; 0 = the benchmark's best architecture, 1 = its median "
+                "one, above 1 worse than half of them (lower is better).")
 
     def to_markdown(self) -> str:
         lines = self._header("Search study")
+        hv = self.measure == HYPERVOLUME
+        what = "normalized hypervolume" if hv else "normalized regret"
         lines += ["## Benchmarks", "",
-                  f"Every algorithm runs on every benchmark with the same {len(parse_seeds(self.spec['seeds']))} seeds "
-                  f"and a budget of {self._budget()}. Normalized regret of the final incumbent: 0 = the benchmark's "
-                  "best report value, 1 = its median over the searchable architectures, in the metric's direction "
-                  "(lower is better).", "",
-                  "| benchmark | search metric | report metric | best | median | data fingerprint |",
-                  "|---|---|---|---|---|---|"]
-        for b in self.benchmarks:
-            lines.append(f"| {b['benchmark']} | {b['search_metric']} | {b['report_metric']} | {b['best']:.4f} | "
-                         f"{b['median']:.4f} | `{b['fingerprint']}` |")
-        lines += ["", f"## Normalized regret at {self._budget()} (mean [95% CI] over seeds)", "",
-                  "| benchmark | " + " | ".join(self.algorithms) + " |", "|---|" + "---|" * len(self.algorithms)]
-        for b in self.benchmarks:
-            cells = []
-            for a in self.algorithms:
-                r = next(r for r in self.rows if r["benchmark"] == b["benchmark"] and r["algorithm"] == a)
-                cells.append(_ci(r["regret"], [r["regret_lo"], r["regret_hi"]]))
-            lines.append(f"| {b['benchmark']} | " + " | ".join(cells) + " |")
-        lines += ["", "## Average rank (by mean normalized regret, 1 = best)", ""]
-        lines += _friedman_lines(self.friedman, "algorithms", self.notes)
-        lines += ["", "## Figures", "", "![anytime normalized regret](anytime.png)", ""]
-        if self.friedman is not None:
-            lines += ["![critical-difference diagram](cd.png)", ""]
+                  f"Every algorithm runs on every benchmark it applies to with the same "
+                  f"{len(parse_seeds(self.spec['seeds']))} seeds and a budget of {_budget_text(self.spec)}. "
+                  + self._definition(), ""]
+        if hv:
+            lines += ["| benchmark | objectives | searchable | budget (queries) | reference point | table front HV | "
+                      "data fingerprint |", "|---|---|---|---|---|---|---|"]
+            for b in self.benchmarks:
+                ref = ", ".join(f"{v:.6g}" for v in b["reference"])
+                lines.append(f"| {b['benchmark']} | {b['search_metric']} | {b['searchable']} | {b['queries']} | "
+                             f"({ref}) | {b['table_hypervolume']:.6g} | `{b['fingerprint']}` |")
+        else:
+            lines += ["| benchmark | search metric | report metric | searchable | budget (queries) | best | median | "
+                      "data fingerprint |", "|---|---|---|---|---|---|---|---|"]
+            for b in self.benchmarks:
+                lines.append(f"| {b['benchmark']} | {b['search_metric']} | {b['report_metric']} | {b['searchable']} | "
+                             f"{b['queries']} | {b['best']:.4f} | {b['median']:.4f} | `{b['fingerprint']}` |")
+        for c in reversed(self.checkpoints):
+            lines += ["", f"## {what.capitalize()} at {_budget_text(self.spec, c['at'])} (mean [95% CI] over seeds)",
+                      "", "| benchmark | " + " | ".join(self.algorithms) + " |",
+                      "|---|" + "---|" * len(self.algorithms)]
+            for b in self.benchmarks:
+                cells = []
+                for a in self.algorithms:
+                    r = self.cell(b["benchmark"], a, c["at"])
+                    cells.append("–" if r is None else _ci(r["value"], [r["value_lo"], r["value_hi"]]))
+                lines.append(f"| {b['benchmark']} | " + " | ".join(cells) + " |")
+        lines += ["", f"## Average rank (by mean {what}, 1 = best)", ""]
+        ranked = [c for c in self.checkpoints if c["friedman"] is not None]
+        if ranked:
+            unit = "" if "budget_fraction" in self.spec else " queries"
+            lines += ["| algorithm | " + " | ".join(f"at {c['at']:g}{unit}" for c in ranked) + " |",
+                      "|---|" + "---|" * len(ranked)]
+            names = ranked[-1]["friedman"].names
+            order = np.argsort(ranked[-1]["friedman"].average_ranks, kind="stable")
+            for i in order:
+                cells = []
+                for c in ranked:
+                    f = c["friedman"]
+                    cells.append(f"{f.average_ranks[f.names.index(names[i])]:.3f}" if names[i] in f.names else "–")
+                lines.append(f"| {names[i]} | " + " | ".join(cells) + " |")
+        for c in self.checkpoints:
+            lines += ["", f"### At {_budget_text(self.spec, c['at'])}", ""]
+            f = c["friedman"]
+            if f is None:
+                lines.append(f"No average ranks: {' '.join(c['notes'])}")
+                continue
+            lines.append(f"Friedman test over N = {f.n} benchmarks and k = {len(f.names)} algorithms: "
+                         f"chi2_F = {f.chi2:.3f} (p = {f.chi2_p:.3g}), Iman-Davenport F_F = {f.f:.3f}, "
+                         f"**p = {f.p:.3g}**. Nemenyi critical difference at alpha = {f.alpha:g}: CD = {f.cd:.3f} "
+                         "(two average ranks closer than CD are not significantly different; Demšar 2006).")
+            lines += [""] + [f"- {n}" for n in c["notes"]] if c["notes"] else []
+            lines += ["", f"![critical-difference diagram at {_budget_text(self.spec, c['at'])}]"
+                          f"({self._cd_name(c['at'])})"]
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        lines += ["", "## Figures", "", f"![anytime {what}](anytime.png)", ""]
         return "\n".join(lines)
+
+    def _cd_name(self, at: float) -> str:
+        return "cd.png" if at == self.checkpoints[-1]["at"] else f"cd-{at:g}.png"
 
     def to_csv(self) -> str:
         buf = io.StringIO()
         cols = ["benchmark", "space", "dataset", "protocol", "search_metric", "report_metric", "algorithm",
-                "config_hash", "seeds", "budget_queries", "final_mean", "regret", "regret_lo", "regret_hi"]
+                "config_hash", "seeds", "budget_kind", "at", "queries", "measure", "value", "value_lo", "value_hi",
+                "final_mean"]
         w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         w.writeheader()
         for r in self.rows:
@@ -576,42 +696,55 @@ class SearchStudy(Study):
 
     def summary_text(self) -> str:
         """A plain-text summary for the terminal."""
+        what = "normalized hypervolume (1 = the table's front)" if self.measure == HYPERVOLUME else \
+            "normalized regret (0 = best, 1 = median)"
         lines = [f"{len(self.algorithms)} algorithms on {len(self.benchmarks)} benchmarks, "
-                 f"{len(parse_seeds(self.spec['seeds']))} seeds, {self._budget()}; normalized regret (0 = best, "
-                 "1 = median):"]
+                 f"{len(parse_seeds(self.spec['seeds']))} seeds, {_budget_text(self.spec)}; {what}:"]
         for b in self.benchmarks:
-            cells = [f"{r['algorithm']} {r['regret']:.3f}" for r in self.rows if r["benchmark"] == b["benchmark"]]
+            cells = [f"{a} {r['value']:.3f}" for a in self.algorithms
+                     for r in [self.cell(b["benchmark"], a)] if r is not None]
             lines.append(f"  {b['benchmark']}: " + ", ".join(cells))
-        if self.friedman is not None:
-            f = self.friedman
+        for c in self.checkpoints:
+            f = c["friedman"]
+            if f is None:
+                continue
             order = np.argsort(f.average_ranks, kind="stable")
-            lines.append(f"average rank over {f.n} benchmarks: " +
-                         ", ".join(f"{f.names[i]} {f.average_ranks[i]:.2f}" for i in order))
-            lines.append(f"Friedman p = {f.p:.3g}; Nemenyi CD = {f.cd:.3f}")
+            lines.append(f"at {_budget_text(self.spec, c['at'])}: average rank over {f.n} benchmarks: " +
+                         ", ".join(f"{f.names[i]} {f.average_ranks[i]:.2f}" for i in order) +
+                         f"; Friedman p = {f.p:.3g}; Nemenyi CD = {f.cd:.3f}")
         lines += self.notes
+        for c in self.checkpoints:
+            lines += c["notes"]
         return "\n".join(lines)
 
     def plot_anytime(self, path: PathLike) -> Path:
-        """Mean normalized regret over benchmarks and seeds against queries, with 95% bands over seeds."""
+        """Mean of the measure over benchmarks and seeds against queries (or the fraction of each benchmark
+        queried), with 95% bands over seeds."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        hv = self.measure == HYPERVOLUME
         fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
         for a in self.algorithms:
-            mean, half = self.anytime[a]
-            xs = np.arange(1, mean.size + 1)
+            xs, mean, half = self.anytime[a]
             line, = ax.plot(xs, mean, label=a, lw=1.4)
             ax.fill_between(xs, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
+        for c in self.checkpoints:
+            ax.axvline(c["at"], color="0.6", lw=0.6, ls=":")
         ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=0.01)
-        ax.set_xlabel("queries")
-        ax.set_ylabel("normalized regret (0 = best, 1 = median)")
-        ax.set_title(f"Mean over {len(self.benchmarks)} benchmarks and {len(parse_seeds(self.spec['seeds']))} seeds "
+        if not hv:
+            ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_ylim(bottom=0)  # regret is never below 0
+        ax.set_xlabel("fraction of each benchmark's searchable architectures queried"
+                      if "budget_fraction" in self.spec else "queries")
+        ax.set_ylabel("normalized hypervolume (1 = the table's front)" if hv else
+                      "normalized regret (0 = best, 1 = median)")
+        ax.set_title(f"Mean over {self.anytime_over} benchmarks and {len(parse_seeds(self.spec['seeds']))} seeds "
                      "(bands: 95% CI over seeds)", fontsize=8)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
         fig.tight_layout()
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -621,9 +754,11 @@ class SearchStudy(Study):
 
     def _plots(self, d: Path) -> list[Path]:
         out = [self.plot_anytime(d / "anytime.png")]
-        if self.friedman is not None:
-            out.append(plot_cd(self.friedman, d / "cd.png", f"Search: Friedman p = {self.friedman.p:.3g} "
-                                                            f"over {self.friedman.n} benchmarks"))
+        for c in self.checkpoints:
+            if c["friedman"] is not None:
+                out.append(plot_cd(c["friedman"], d / self._cd_name(c["at"]),
+                                   f"Search at {_budget_text(self.spec, c['at'])}: Friedman p = {c['friedman'].p:.3g} "
+                                   f"over {c['friedman'].n} benchmarks"))
         return out
 
 
@@ -640,31 +775,163 @@ def _algorithm_configs(algorithms: Union[str, Sequence[str], Mapping[str, Any]])
     return False, out
 
 
+def parse_budgets(at: Union[None, str, float, Sequence[float]], budget: float, fraction: bool) -> list[float]:
+    """Checkpoints ``50,100,300`` (or numbers) in the budget's unit, ascending, each within ``budget``;
+    default: the budget alone. Query checkpoints are integers."""
+    if at is None:
+        return [budget]
+    items = at.split(",") if isinstance(at, str) else (list(at) if isinstance(at, (list, tuple)) else [at])
+    out = []
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        try:
+            v = float(item)
+        except (TypeError, ValueError):
+            raise ZcdbError(f"bad --at {at!r}: write budgets as 50,100,300 (or fractions with --budget-fraction)") \
+                from None
+        if not (v > 0 and v <= budget) or (not fraction and v != int(v)):
+            unit = "fractions" if fraction else "whole query counts"
+            raise ZcdbError(f"--at {item} is outside the budget: checkpoints are {unit} in (0, {budget:g}]")
+        out.append(v if fraction else float(int(v)))
+    if not out:
+        raise ZcdbError("--at names no budget: write e.g. 50,100,300")
+    return sorted(set(out))
+
+
+def _queries(amount: float, fraction: bool, searchable: int) -> int:
+    """Queries of a budget (a query count, or a fraction of ``searchable`` architectures, rounded up)."""
+    return max(1, int(math.ceil(amount * searchable - 1e-9))) if fraction else int(amount)
+
+
+def _simulate_task(task: tuple) -> tuple:
+    """One chunk of a plan's missing seeds, in a worker (module level: picklable)."""
+    from .search.runner import simulate
+
+    key, problem, algorithm, seeds, budget = task
+    return key, simulate(problem, algorithm, seeds, budget)
+
+
+def _compute_missing(store: "Store", plans: Mapping[Any, Any], workers: int, scheduler: Optional[str],
+                     progress: bool) -> dict[Any, Any]:
+    """Run every plan's missing seeds (split over ``workers`` processes or the Dask ``scheduler``), store
+    each plan's runs as soon as all its chunks are in, and return plan key -> the trajectories computed."""
+    from .parallel import connect_scheduler, dask_unordered, run_unordered
+    from .progress import Progress
+    from .search.runs import _split, store_runs
+    from .search.runner import Trajectories
+
+    parts = max(workers, 1) if scheduler is None else 4
+    tasks = [(k, p.problem, p.algorithm, chunk, p.budget) for k, p in plans.items() if p.missing
+             for chunk in _split(p.missing, parts)]
+    if not tasks:
+        return {}
+    left = {k: sum(1 for t in tasks if t[0] == k) for k in plans}
+    got: dict[Any, list] = {k: [] for k in plans}
+    done: dict[Any, Any] = {}
+    bar = Progress(len(tasks), "study search runs", enabled=progress)
+    if scheduler is not None:
+        client = connect_scheduler(scheduler)
+        results = dask_unordered(_simulate_task, tasks, client, "zcdb-study")
+    else:
+        client = None
+        results = run_unordered(_simulate_task, tasks, workers)
+    try:
+        for key, traj in results:
+            got[key].append(traj)
+            left[key] -= 1
+            bar.update()
+            if left[key] == 0:
+                both = Trajectories.concat(got.pop(key))
+                plan = plans[key]
+                saved = store_runs(store, plan, both)
+                # another process may have stored some meanwhile: those are read back from the store
+                done[key] = both.select(saved) if len(saved) < len(plan.missing) else both
+                done[key].cpu_seconds = both.cpu_seconds
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    return done
+
+
 def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[str, Any]] = "all",
                  benchmarks: Union[str, Sequence[str]] = "all", seeds: Union[str, Sequence[int]] = "0-9",
-                 budget_queries: int = 100, metrics: Union[None, Sequence[str], Mapping] = None,
-                 workers: int = 1, loops: Union[str, Sequence[str]] = ()) -> SearchStudy:
+                 budget_queries: Optional[int] = None, metrics: Union[None, Sequence[str], Mapping] = None,
+                 workers: int = 1, *, budget_fraction: Optional[float] = None,
+                 at: Union[None, str, float, Sequence[float]] = None,
+                 objectives: Union[None, str, Sequence[str]] = None,
+                 proxies: Union[None, str, Sequence[str]] = None, allow_missing: bool = False,
+                 scheduler: Optional[str] = None, progress: bool = False) -> SearchStudy:
     """Every algorithm on every benchmark with the same seeds: see the module docstring.
 
-    ``algorithms``: ``all`` (every registered single-objective algorithm that applies to every
+    ``algorithms``: ``all`` (every registered algorithm of the study's kind that applies to every
     benchmark; the others are skipped with a note), names, or a mapping name -> settings; an
-    algorithm named explicitly that does not apply to a benchmark is an error. Each benchmark is
-    searched on its :func:`main_metric` (``metrics`` overrides: ``SPACE/DATASET=METRIC``, or a
-    mapping to ``{"search": M, "report": M}``), which is also the report metric unless given.
-    ``loops`` names stored plain-loop runs (:mod:`zcdb.search.loops`) to rank beside the
-    algorithms: each needs a stored run per benchmark and seed, with its metrics and budget."""
-    from .search.registry import ALGORITHMS
-    from .search.report import compare_algorithms
-    from .search.runs import load_problem
+    algorithm named explicitly that does not apply to a benchmark is an error. ``allow_missing``
+    keeps such algorithms (with ``all``: every one that applies somewhere) and leaves their cells
+    empty; ranks then use the benchmarks where every algorithm ran (as in :func:`rank_table`).
 
-    if not isinstance(budget_queries, int) or budget_queries < 1:
-        raise ZcdbError(f"budget_queries must be a positive integer, not {budget_queries!r}")
+    Budget: ``budget_queries`` (default 100), or ``budget_fraction`` of each benchmark's searchable
+    architectures (rounded up); ``at`` lists checkpoints in the same unit, each with its own average
+    ranks, Friedman test and CD diagram (default: the budget). Each benchmark is searched on its
+    :func:`main_metric` (``metrics`` overrides: ``SPACE/DATASET=METRIC``, or a mapping to
+    ``{"search": M, "report": M}``), which is also the report metric unless given; ``objectives``
+    (two or more metrics, on every benchmark) make it a multi-objective study, measured by
+    normalized hypervolume. ``proxies`` (names or ``NAME/SEED/BATCH/DATA`` sets) are what the
+    proxy-aware algorithms read, on the benchmarks that hold them. Missing runs are computed over
+    ``workers`` processes or on the Dask ``scheduler``; stored runs are reused, so a study resumes."""
+    from .search.registry import ALGORITHMS, algorithm_entry, make_algorithm
+    from .search.report import proxy_pool_notes
+    from .search.runner import Budget
+    from .search.runs import load_multiobjective_problem, load_problem, load_trajectories, plan_run
+
+    if (budget_queries is None) == (budget_fraction is None):
+        if budget_queries is None:
+            budget_queries = 100
+        else:
+            raise ZcdbError("give one budget: --budget-queries N or --budget-fraction F")
+    fraction = budget_fraction is not None
+    if fraction:
+        if not isinstance(budget_fraction, (int, float)) or not 0 < budget_fraction <= 1:
+            raise ZcdbError(f"budget_fraction must be in (0, 1], not {budget_fraction!r}")
+        budget = float(budget_fraction)
+    else:
+        if isinstance(budget_queries, bool) or not isinstance(budget_queries, int) or budget_queries < 1:
+            raise ZcdbError(f"budget_queries must be a positive integer, not {budget_queries!r}")
+        budget = float(budget_queries)
+    checkpoints: list[Any] = parse_budgets(at, budget, fraction)
+    if checkpoints[-1] != budget:
+        checkpoints.append(budget)
+    if not fraction:
+        checkpoints = [int(c) for c in checkpoints]
     every, configs = _algorithm_configs(algorithms)
     for name in configs:
-        if name not in ALGORITHMS:
-            raise ZcdbError(f"unknown search algorithm {name!r}: known are {', '.join(ALGORITHMS)}")
+        algorithm_entry(name)  # a one-line error for an unknown name
     seed_list = parse_seeds(seeds)
-    pairs = parse_benchmarks(store, benchmarks, with_proxies=False)
+    objective_names = None
+    if objectives is not None:
+        from .search.problem import parse_objectives
+
+        objective_names = list(parse_objectives(objectives))
+        if metrics:
+            raise ZcdbError("--metric-for names a single-objective study's metric: drop it with --objectives")
+    proxy_names: list[str] = []
+    if proxies:
+        proxy_names = [p.strip() for p in (proxies.split(",") if isinstance(proxies, str) else proxies) if p.strip()]
+        if objective_names:
+            raise ZcdbError("--proxies is for proxy-aware single-objective algorithms: drop it with --objectives")
+    pairs = parse_benchmarks(store, benchmarks, with_proxies=False, needs=objective_names)
+    notes: list[str] = []
+    if isinstance(benchmarks, str) and benchmarks.strip() == "all":
+        from .spaces import get_space
+
+        surrogate = [b for b in pairs if get_space(b[0]).size is None]
+        pairs = [b for b in pairs if b not in surrogate]
+        if surrogate:
+            notes.append(f"Left out, not enumerable (a tabular search needs every architecture's row): "
+                         f"{', '.join(_label(*b) for b in surrogate)}.")
+        if not pairs:
+            raise ZcdbError("the store holds no tabular benchmark to search: import one (see `zcdb import --help`)")
     overrides = parse_metric_for(metrics)
     known_labels = {_label(*b) for b in pairs}
     for label in overrides:
@@ -674,84 +941,211 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
     for space, dataset in pairs:
         label = _label(space, dataset)
         bench = store.benchmark(space, dataset)
-        given = overrides.get(label)
-        if isinstance(given, Mapping):
-            search_m = main_metric(bench, given.get("search"))[0]
-            report_m = main_metric(bench, given.get("report", search_m))[0]
+        if objective_names:
+            problem = load_multiobjective_problem(store, space, dataset, objective_names)
+            if not problem.table_hypervolume() > 0:
+                raise ZcdbError(f"the table's front of {label} has hypervolume 0 against the worst values of "
+                                f"{', '.join(objective_names)}: normalized hypervolume is undefined there; leave "
+                                f"{label} out of --benchmarks")
         else:
-            search_m = report_m = main_metric(bench, given)[0]
-        problems.append((label, bench, load_problem(store, space, dataset, search_m, report_m)))
-    notes: list[str] = []
-    if every:
-        names = []
-        for name in ALGORITHMS:
-            reasons = [r for r in (_inapplicable(name, p) for _, _, p in problems) if r]
-            if reasons:
-                notes.append(f"skipped {name}: {reasons[0]}")
+            given = overrides.get(label)
+            if isinstance(given, Mapping):
+                search_m = main_metric(bench, given.get("search"))[0]
+                report_m = main_metric(bench, given.get("report", search_m))[0]
             else:
-                names.append(name)
-        configs = {n: {} for n in names}
-    else:
-        for name in configs:
-            for _, _, p in problems:
-                why = _inapplicable(name, p)
-                if why:
-                    raise ZcdbError(f"{why}: drop {name} from --algos, or {_label(p.space, p.dataset)} from "
-                                    "--benchmarks")
+                search_m = report_m = main_metric(bench, given)[0]
+            held = _held_proxies(store, space, dataset, proxy_names)
+            problem = load_problem(store, space, dataset, search_m, report_m, proxies=held)
+            if problem.proxy_sets and problem.proxy_available_index.size == 0:
+                raise ZcdbError(f"the {', '.join(held)} scores of {label} have 0 architectures in common with its "
+                                f"searchable ones ({search_m} and {report_m}): score those (`zcdb proxies compute`), "
+                                f"or leave {label} out of --benchmarks")
+        problems.append((label, bench, problem))
+    if proxy_names:
+        lacking = [lb for lb, _, p in problems if not p.proxy_sets]
+        if lacking:
+            notes.append(f"No scores for {', '.join(proxy_names)} on {', '.join(lacking)}: proxy-aware algorithms "
+                         "do not run there.")
+    if every:
+        configs = {}
+        for name in ALGORITHMS:
+            reasons = {lb: _inapplicable(name, p, None, bool(proxy_names)) for lb, _, p in problems}
+            bad = [lb for lb, r in reasons.items() if r]
+            if not bad or (allow_missing and len(bad) < len(problems)):
+                configs[name] = {}
+            elif not _inapplicable_kind(name, objective_names is not None):
+                notes.append(f"skipped {name}: {reasons[bad[0]]}")
+    applies: dict[str, set[str]] = {}
+    for name, cfg in configs.items():
+        applies[name] = set()
+        for lb, _, p in problems:
+            why = _inapplicable(name, p, cfg, bool(proxy_names))
+            if why and not allow_missing:
+                raise ZcdbError(f"{why}: drop {name} from --algos, or {lb} from --benchmarks "
+                                "(or pass --allow-missing to leave its cells empty)")
+            if not why:
+                applies[name].add(lb)
+        if not applies[name]:
+            raise ZcdbError(f"{name} applies to none of the benchmarks of this study "
+                            f"({_inapplicable(name, problems[0][2], cfg, bool(proxy_names))}): drop it from --algos")
     names = list(configs)
-    loop_names = list(dict.fromkeys(a.strip() for a in (loops.split(",") if isinstance(loops, str) else loops)
-                                    if a.strip()))
-    if not names and not loop_names:
-        raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos")
-    spec = dict(kind="search", benchmarks=[_label(*b) for b in pairs],
-                algorithms={n: dict(sorted(configs[n].items())) for n in names},
-                metrics={k: overrides[k] for k in sorted(overrides)},
-                seeds=seeds if isinstance(seeds, str) else seed_list, budget_queries=budget_queries)
-    if loop_names:
-        spec["loops"] = loop_names
-    bench_rows, rows, fingerprints = [], [], {}
-    grids: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for label, bench, problem in problems:
-        cmp = compare_algorithms(store, bench.space, bench.dataset, names, seed_list, budget_queries=budget_queries,
-                                 search_metric=problem.search_metric, report_metric=problem.report_metric,
-                                 configs=configs, workers=workers, loops=loop_names)
-        if len(grids) == len(names):  # the loops' row labels (loop:NAME), once
-            for loop_label in list(cmp.results)[len(names):]:
-                grids[loop_label] = []
-        hib = problem.report_sign > 0
-        best = cmp.best
-        median = float(np.median(problem.report[problem.queryable]))
-        fingerprints[label] = store.data_fingerprint(bench.space, bench.dataset, bench.protocol)
-        bench_rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
-                               search_metric=problem.search_metric, report_metric=problem.report_metric,
-                               best=best, median=median, fingerprint=fingerprints[label]))
-        for name in grids:
-            res = cmp.results[name]
-            grid = normalized_regret(_incumbent_grid(res), best, median, hib)
-            grids[name].append(grid)
-            final = grid[:, -1]
-            mean, half = _mean_ci(final)
-            rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
-                             search_metric=problem.search_metric, report_metric=problem.report_metric,
-                             algorithm=name, config_hash=res.config_hash, seeds=len(seed_list),
-                             budget_queries=budget_queries, final_mean=float(np.mean(res.trajectories.final_report())),
-                             regret=float(mean), regret_lo=float(mean - half), regret_hi=float(mean + half)))
-    names = list(grids)
-    anytime = {n: _mean_ci(np.mean(np.stack(grids[n]), axis=0)) for n in names}  # (B,S,T) -> over benchmarks, seeds
-    res_f = None
-    if len(names) >= 2 and len(problems) >= 2:
-        table = np.array([[next(r["regret"] for r in rows if r["benchmark"] == b["benchmark"] and r["algorithm"] == a)
-                           for a in names] for b in bench_rows])
-        res_f = friedman(table, names, higher_is_better=False)
+    labels_all = [lb for lb, _, _ in problems]
+    if not names:
+        raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos "
+                        "(or pass --allow-missing)")
+    for name in names:
+        missing_on = [lb for lb, _, _ in problems if lb not in applies[name]]
+        if missing_on:
+            why = _inapplicable(name, problems[labels_all.index(missing_on[0])][2], configs[name], True)
+            notes.append(f"{name} does not run on {', '.join(missing_on)} ({why}).")
+    spec: dict[str, Any] = dict(kind="search", benchmarks=[_label(*b) for b in pairs],
+                                algorithms={n: dict(sorted(configs[n].items())) for n in names},
+                                metrics={k: overrides[k] for k in sorted(overrides)},
+                                seeds=seeds if isinstance(seeds, str) else seed_list)
+    if fraction:
+        spec["budget_fraction"] = budget
     else:
-        notes.append("Average ranks need at least two algorithms on at least two benchmarks.")
-    return SearchStudy(spec, bench_rows, names, rows, anytime, res_f, notes, fingerprints)
+        spec["budget_queries"] = int(budget)
+    if at is not None:
+        spec["at"] = list(checkpoints)
+    if objective_names:
+        spec["objectives"] = objective_names
+    if proxy_names:
+        spec["proxies"] = proxy_names
+    if allow_missing:
+        spec["allow_missing"] = True
+    # plan every (benchmark, algorithm), compute what the store lacks (in parallel), then read back
+    plans = {}
+    for bi, (label, bench, problem) in enumerate(problems):
+        T = _queries(budget, fraction, int(problem.queryable.sum()))
+        for name in names:
+            if label in applies[name]:
+                algo = make_algorithm(name, configs[name])
+                plans[(bi, name)] = plan_run(store, name, algo, problem, seed_list, Budget(T))
+    computed = _compute_missing(store, plans, workers, scheduler, progress)
+    bench_rows, rows, fingerprints = [], [], {}
+    grids: dict[tuple[int, str], np.ndarray] = {}
+    cpu = {n: 0.0 for n in names}
+    for bi, (label, bench, problem) in enumerate(problems):
+        searchable = int(problem.queryable.sum())
+        T = _queries(budget, fraction, searchable)
+        fingerprints[label] = store.data_fingerprint(bench.space, bench.dataset, bench.protocol)
+        row = dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
+                   search_metric=problem.search_metric, report_metric=problem.report_metric, searchable=searchable,
+                   queries=T, fingerprint=fingerprints[label])
+        if objective_names:
+            table_hv = float(problem.table_hypervolume())
+            row.update(reference=[float(v) for v in problem.reference], table_hypervolume=table_hv)
+        else:
+            hib = problem.report_sign > 0
+            vals = problem.report[problem.queryable]
+            best = float(vals.max() if hib else vals.min())
+            median = float(np.median(vals))
+            row.update(best=best, median=median)
+        bench_rows.append(row)
+        for name in names:
+            plan = plans.get((bi, name))
+            if plan is None:
+                continue
+            traj = _read_back(store, plan, computed.get((bi, name)), load_trajectories)
+            cpu[name] += float(traj.cpu_seconds)
+            raw = _incumbent_grid(traj)
+            grid = raw / table_hv if objective_names else normalized_regret(raw, best, median, hib)
+            grids[(bi, name)] = grid
+            for c in checkpoints:
+                q = _queries(c, fraction, searchable)
+                mean, half = _mean_ci(grid[:, q - 1])
+                rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
+                                 search_metric=problem.search_metric, report_metric=problem.report_metric,
+                                 algorithm=name, config_hash=plan.cfg_hash, seeds=len(seed_list),
+                                 budget_kind="fraction" if fraction else "queries", at=c, queries=q,
+                                 measure=HYPERVOLUME if objective_names else REGRET, value=float(mean),
+                                 value_lo=float(mean - half), value_hi=float(mean + half),
+                                 final_mean=float(np.mean(raw[:, q - 1]))))
+        if not objective_names:
+            notes += [f"{label}: {n}" for n in proxy_pool_notes(problem, [n for n in names if (bi, n) in plans],
+                                                                configs)]
+    # anytime: over the benchmarks where every algorithm ran (all of them without missing cells)
+    common = [bi for bi in range(len(problems)) if all((bi, n) in plans for n in names)]
+    over = common or list(range(len(problems)))
+    sizes = [int(p.queryable.sum()) for _, _, p in problems]
+    # a fraction budget: one grid of fractions, from one query of the largest benchmark averaged to the budget
+    xs = (np.unique(np.geomspace(1.0 / max(sizes[bi] for bi in over), budget, FRACTION_POINTS)) if fraction else None)
+    anytime = {}
+    for n in names:
+        curves = []
+        for bi in over:
+            if (bi, n) in grids:
+                g = grids[(bi, n)]
+                curves.append(g[:, [_queries(x, True, sizes[bi]) - 1 for x in xs]] if fraction else g)
+        stacked = np.mean(np.stack(curves), axis=0)  # (S, T): the mean over benchmarks, per seed
+        mean, half = _mean_ci(stacked)
+        anytime[n] = (xs if fraction else np.arange(1, stacked.shape[1] + 1, dtype=np.float64), mean, half)
+    if not common:
+        notes.append("No benchmark has every algorithm: each anytime curve averages the benchmarks it ran on.")
+    elif len(common) < len(problems):
+        notes.append(f"The anytime curves average the {len(common)} benchmarks where every algorithm ran.")
+    labels = [b["benchmark"] for b in bench_rows]
+    points = []
+    for c in checkpoints:
+        m = np.full((len(labels), len(names)), np.nan)
+        for r in rows:
+            if r["at"] == c:
+                m[labels.index(r["benchmark"]), names.index(r["algorithm"])] = r["value"]
+        ranked, rank_benchmarks, res_f, cnotes = rank_table(m, labels, names, objective_names is not None,
+                                                            ("algorithm", "algorithms"), "ran")
+        points.append(dict(at=c, ranked=ranked, rank_benchmarks=rank_benchmarks, friedman=res_f, notes=cnotes))
+    computed_now = sum(len(p.missing) for p in plans.values())
+    return SearchStudy(spec, bench_rows, names, rows, anytime, points, notes, fingerprints, cpu_seconds=cpu,
+                       anytime_over=len(over), runs_computed=computed_now,
+                       runs_reused=sum(len(p.seeds) for p in plans.values()) - computed_now)
+
+
+def _inapplicable_kind(name: str, multi: bool) -> bool:
+    """Whether ``name`` is of the other kind than the study (multi- vs single-objective): not worth a note."""
+    from .search.registry import make_algorithm
+
+    algo = make_algorithm(name)
+    return not (algo.multi_objective if multi else algo.single_objective)
+
+
+def _held_proxies(store: "Store", space: str, dataset: str, names: Sequence[str]) -> list[str]:
+    """``names`` when the benchmark holds a score set for each (one-line error when a name picks among
+    several sets ambiguously), else none."""
+    from .search.problem import parse_proxy_sets
+
+    if not names:
+        return []
+    runs = store.proxy_runs(space, dataset)
+    have = {r["proxy"] for r in runs} | {f"{r['proxy']}/{r['seed']}/{r['batch_size']}/{r['data']}" for r in runs}
+    if not all(n in have for n in names):
+        return []
+    parse_proxy_sets(store, space, dataset, names)  # one-line error where a name fits several sets
+    return list(names)
+
+
+def _read_back(store: "Store", plan: Any, computed: Any, load_trajectories: Any) -> Any:
+    """The trajectories of ``plan``'s seeds: those stored before the study, and those it computed."""
+    from .search.runner import Trajectories
+    from .search.runs import _stored_runs
+
+    stored = plan.stored
+    have = set() if computed is None else {int(s) for s in computed.seeds.tolist()}
+    if len(have) + len(stored) < len(plan.seeds):  # another process stored some meanwhile
+        stored = _stored_runs(store, plan.key, plan.seeds)
+    reused = load_trajectories(store, [stored[s] for s in plan.seeds if s not in have])
+    parts = [reused] + ([computed] if computed is not None else [])
+    both = Trajectories.concat(parts)
+    traj = both.select(plan.seeds)
+    traj.cpu_seconds = both.cpu_seconds
+    return traj
 
 
 # --------------------------------------------------------------------------- specs
 #: Keys a spec may hold, per kind (``out``: where `zcdb study run` writes the report).
 SPEC_KEYS = {"proxies": {"kind", "benchmarks", "proxies", "metrics", "bootstrap", "seed", "out"},
-             "search": {"kind", "benchmarks", "algorithms", "loops", "metrics", "seeds", "budget_queries", "out"}}
+             "search": {"kind", "benchmarks", "algorithms", "metrics", "seeds", "budget_queries", "budget_fraction",
+                        "at", "objectives", "proxies", "allow_missing", "out"}}
 
 
 def load_spec(path: PathLike) -> dict[str, Any]:
@@ -776,18 +1170,36 @@ def load_spec(path: PathLike) -> dict[str, Any]:
     return doc
 
 
-def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1) -> Study:
-    """Run the study ``spec`` describes (see :data:`SPEC_KEYS`; the report records it)."""
+def spec_studies(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The studies of a spec file: the spec itself, or each table of its ``studies`` list (a file
+    holding several studies, each with its own ``out``, as ``docs/study/all.toml``)."""
+    if "studies" not in doc:
+        return [doc]
+    extra = sorted(set(doc) - {"studies"})
+    items = doc["studies"]
+    if extra or not isinstance(items, list) or not items or not all(isinstance(i, Mapping) for i in items):
+        raise ZcdbError("a spec of several studies holds only `studies`, a list of study tables ([[studies]] in "
+                        "TOML), each with its kind" + (f"; {extra[0]!r} is not one of its keys" if extra else ""))
+    return list(items)
+
+
+def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1, scheduler: Optional[str] = None,
+             progress: bool = False) -> Study:
+    """Run the study ``spec`` describes (see :data:`SPEC_KEYS`; the report records it). ``workers`` and
+    ``scheduler`` (search studies) say where missing runs are computed; they do not change the report."""
     kind = spec.get("kind")
     if kind not in SPEC_KEYS:
-        raise ZcdbError(f"a spec's kind is proxies or search, not {kind!r}")
+        raise ZcdbError(f"a spec's kind is proxies or search, not {kind!r} (several studies go in a `studies` list)")
     extra = sorted(set(spec) - SPEC_KEYS[kind])
     if extra:
         raise ZcdbError(f"a {kind} spec has no key {extra[0]!r}: its keys are {', '.join(sorted(SPEC_KEYS[kind]))}")
     if kind == "proxies":
         return proxy_study(store, spec.get("benchmarks", "all"), spec.get("proxies", "all"), spec.get("metrics"),
                            spec.get("bootstrap", DEFAULT_BOOTSTRAP), spec.get("seed", 0))
-    if "budget_queries" not in spec or "seeds" not in spec:
-        raise ZcdbError("a search spec needs seeds (e.g. \"0-99\") and budget_queries")
+    if "seeds" not in spec or ("budget_queries" in spec) == ("budget_fraction" in spec):
+        raise ZcdbError("a search spec needs seeds (e.g. \"0-99\") and one of budget_queries, budget_fraction")
     return search_study(store, spec.get("algorithms", "all"), spec.get("benchmarks", "all"), spec["seeds"],
-                        spec["budget_queries"], spec.get("metrics"), workers, spec.get("loops", ()))
+                        spec.get("budget_queries"), spec.get("metrics"), workers,
+                        budget_fraction=spec.get("budget_fraction"), at=spec.get("at"),
+                        objectives=spec.get("objectives"), proxies=spec.get("proxies"),
+                        allow_missing=bool(spec.get("allow_missing", False)), scheduler=scheduler, progress=progress)

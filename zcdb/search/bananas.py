@@ -87,37 +87,57 @@ class GBDTEnsemble:
         sd = np.where(sd > 0, sd, 1.0)
         target = np.repeat((y - mu) / sd, M, axis=0)  # (B, n): member m of seed s is problem s * M + m
         X = X.astype(bool)
-        active = np.repeat(_active_features(X), M, axis=0)  # (B, n, a), padded with feature d
+        w_flat = w.ravel()
+        # a row that a member's bootstrap did not draw adds exactly 0 to every sum of that member's fit
+        # (its gradient and weight are 0), so its training rows are left out: the same sums, ~37% fewer
+        keep = np.flatnonzero(w_flat > 0)
+        prob_of = keep // n  # the problem (seed * M + member) of each kept row
+        active = np.repeat(_active_features(X), M, axis=0).reshape(B * n, -1)[keep]  # (kept, a), padded with d
         slots = []
-        for j in range(active.shape[2]):
-            col = active[:, :, j]
-            lo, hi = int(col.min()), int(col.max()) + 1
-            slots.append((lo, hi, (col - lo).ravel()))
+        for j in range(active.shape[1]):
+            col = active[:, j]
+            lo, hi = (int(col.min()), int(col.max()) + 1) if col.size else (0, 1)
+            slots.append((lo, hi, col - lo))
         seed_of = np.arange(B) // M
-        rows = (seed_of[:, None] * n + np.arange(n)).ravel()
-        rows_c = (seed_of[:, None] * c + np.arange(c)).ravel()
-        X_flat = X.reshape(S * n, d)
-        Xc_flat = X_candidates.astype(bool).reshape(S * c, d)
-        F = np.zeros((B, n))
+        # flat positions of each kept row's and each candidate's features: a level's split reads one of them
+        at = (seed_of[prob_of] * n + keep % n) * d
+        at_c = (seed_of[:, None] * c + np.arange(c)).ravel() * d
+        X_flat = X.ravel()
+        Xc_flat = X_candidates.astype(bool).ravel()
+        # one histogram for all slots where their feature ranges do not overlap (one-hot encodings
+        # of product spaces): each (node, feature) bin then sums the same rows in the same order
+        disjoint = all(a[1] <= b[0] for a, b in zip(slots, slots[1:]))
+        target_k = target.ravel()[keep]
+        w_k = w_flat[keep]
+        if disjoint and slots:
+            feature_of = active.T.ravel()  # slot-major: slot 0's rows, then slot 1's...
+            w_rep = np.tile(w_k, len(slots))
+        F = np.zeros(keep.size)
         Fc = np.zeros((B, c))
         lam = self.l2
-        w_flat = w.ravel()
         for _ in range(self.trees):
-            g = ((target - F) * w).ravel()
-            node = np.repeat(np.arange(B), n)  # (problem, leaf) as problem * K + leaf
+            g = (target_k - F) * w_k
+            if disjoint and slots:
+                g_rep = np.tile(g, len(slots))
+            node = prob_of.copy()  # (problem, leaf) as problem * K + leaf
             node_c = np.repeat(np.arange(B), c)
             for level in range(self.depth):
                 K = 1 << level
                 G = np.bincount(node, g, B * K).reshape(B, K)
-                N = np.bincount(node, w_flat, B * K).reshape(B, K)
-                G1 = np.zeros((B, K, d + 1))
-                N1 = np.zeros((B, K, d + 1))
-                for lo, hi, offset in slots:
-                    # each row adds to one feature of this slot's range: one histogram per slot
-                    width = hi - lo
-                    key = node * width + offset
-                    G1[:, :, lo:hi] += np.bincount(key, g, B * K * width).reshape(B, K, width)
-                    N1[:, :, lo:hi] += np.bincount(key, w_flat, B * K * width).reshape(B, K, width)
+                N = np.bincount(node, w_k, B * K).reshape(B, K)
+                if disjoint and slots:
+                    key = np.tile(node * (d + 1), len(slots)) + feature_of
+                    G1 = np.bincount(key, g_rep, B * K * (d + 1)).reshape(B, K, d + 1)
+                    N1 = np.bincount(key, w_rep, B * K * (d + 1)).reshape(B, K, d + 1)
+                else:
+                    G1 = np.zeros((B, K, d + 1))
+                    N1 = np.zeros((B, K, d + 1))
+                    for lo, hi, offset in slots:
+                        # each row adds to one feature of this slot's range: one histogram per slot
+                        width = hi - lo
+                        key = node * width + offset
+                        G1[:, :, lo:hi] += np.bincount(key, g, B * K * width).reshape(B, K, width)
+                        N1[:, :, lo:hi] += np.bincount(key, w_k, B * K * width).reshape(B, K, width)
                 G1, N1 = G1[:, :, :d], N1[:, :, :d]
                 G0 = G[:, :, None] - G1
                 N0 = N[:, :, None] - N1
@@ -126,13 +146,13 @@ class GBDTEnsemble:
                 for k in range(1, K):
                     gain = gain + term[:, k]
                 f = np.argmax(gain, axis=1)
-                node = node * 2 + X_flat[rows, np.repeat(f, n)]
-                node_c = node_c * 2 + Xc_flat[rows_c, np.repeat(f, c)]
+                node = node * 2 + X_flat.take(at + f[prob_of])
+                node_c = node_c * 2 + Xc_flat.take(at_c + np.repeat(f, c))
             K = 1 << self.depth
             G = np.bincount(node, g, B * K)
-            N = np.bincount(node, w_flat, B * K)
+            N = np.bincount(node, w_k, B * K)
             value = self.learning_rate * G / (N + lam)
-            F += value[node].reshape(B, n)
+            F += value[node]
             Fc += value[node_c].reshape(B, c)
         mean, std = _member_mean_std(Fc.reshape(S, M, c))
         return mean * sd + mu, std * sd

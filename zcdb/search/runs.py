@@ -127,22 +127,16 @@ def run_search(
         problem = load_problem(store, space, dataset, search_metric, report_metric, protocol,
                                proxies if algo.uses_proxies() else (), constraints)
     check_fits(algo, problem, name)
-    problem.check_algorithm(algo, name)
-    labels = tuple(p.label() for p in problem.proxy_sets)
-    cfg_text, cfg_hash = config_hash(algo, labels, problem.fingerprint(proxies=algo.uses_proxies()),
-                                     problem.identity())
-    seed_list = [int(s) for s in dict.fromkeys(int(s) for s in seeds)]
-    key = (cfg_hash, problem.space, problem.dataset, problem.protocol, problem.search_metric, problem.report_metric,
-           budget.kind, budget.amount)
-    stored = _stored_runs(store, key, seed_list)
-    missing = [s for s in seed_list if s not in stored]
+    plan = plan_run(store, name, algo, problem, seeds, budget)
+    stored, missing = plan.stored, plan.missing
     computed = simulate_parallel(problem, algo, missing, budget, workers) if missing else empty_trajectories()
     if missing:
-        saved = _save(store, name, cfg_text, key, computed)
+        saved = store_runs(store, plan, computed)
         if len(saved) < len(missing):  # another process stored some of these runs meanwhile: reuse its rows
             computed = computed.select(saved) if saved else empty_trajectories()
             missing = saved
-            stored = _stored_runs(store, key, seed_list)
+            stored = _stored_runs(store, plan.key, plan.seeds)
+    seed_list, cfg_text, cfg_hash = plan.seeds, plan.cfg_text, plan.cfg_hash
     new = set(missing)
     reused = load_trajectories(store, [stored[s] for s in seed_list if s not in new])
     both = Trajectories.concat([reused, computed])
@@ -151,6 +145,47 @@ def run_search(
     return SearchResult(name, json.loads(cfg_text)["config"], cfg_hash, problem, budget, traj,
                         reused=len(seed_list) - len(missing), computed=len(missing),
                         seconds=time.perf_counter() - t0)
+
+
+@dataclass
+class RunPlan:
+    """What :func:`run_search` would run: the key of an algorithm's runs on a problem, and which seeds
+    the store lacks. Lets a caller (a cross-benchmark study) compute many plans' missing seeds in
+    parallel, store them with :func:`store_runs`, then read everything back with :func:`run_search`."""
+
+    name: str
+    algorithm: Algorithm
+    problem: SearchProblem
+    budget: Budget
+    cfg_text: str
+    cfg_hash: str
+    key: tuple
+    seeds: list[int]
+    #: seed -> stored run id, for the seeds already stored.
+    stored: dict[int, int]
+    missing: list[int]
+
+
+def plan_run(store: "Store", name: str, algorithm: Algorithm, problem: SearchProblem, seeds: Sequence[int],
+             budget: Budget) -> RunPlan:
+    """The :class:`RunPlan` of ``algorithm`` (registered as ``name``) on ``problem`` for ``seeds``
+    (a one-line error first if the algorithm does not apply to the problem)."""
+    problem.check_algorithm(algorithm, name)
+    labels = tuple(p.label() for p in problem.proxy_sets)
+    cfg_text, cfg_hash = config_hash(algorithm, labels, problem.fingerprint(proxies=algorithm.uses_proxies()),
+                                     problem.identity())
+    seed_list = [int(s) for s in dict.fromkeys(int(s) for s in seeds)]
+    key = (cfg_hash, problem.space, problem.dataset, problem.protocol, problem.search_metric, problem.report_metric,
+           budget.kind, budget.amount)
+    stored = _stored_runs(store, key, seed_list)
+    return RunPlan(name, algorithm, problem, budget, cfg_text, cfg_hash, key, seed_list, stored,
+                   [s for s in seed_list if s not in stored])
+
+
+def store_runs(store: "Store", plan: RunPlan, traj: Trajectories) -> list[int]:
+    """Store the computed runs ``traj`` of ``plan`` (those not stored meanwhile by another process);
+    return the seeds stored now."""
+    return _save(store, plan.name, plan.cfg_text, plan.key, traj)
 
 
 def _stored_runs(store: "Store", key: tuple, seeds: list[int]) -> dict[int, int]:
