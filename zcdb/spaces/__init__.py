@@ -10,7 +10,7 @@ import re
 from typing import Optional, Union
 
 from ..errors import UnknownArch, UnknownSpace
-from . import macro, nats_sss, nb101, nb201, tnb101_macro, tnb101_micro
+from . import macro, nats_sss, nb101, nb201, nb301, tnb101_macro, tnb101_micro
 from .base import MissingCapability, ProductSpace, SearchSpace
 
 __all__ = ["SPACES", "DEFAULT_SPACE", "SUITE_ZERO_SPACES", "get_space", "suite_zero_space", "describe_spaces",
@@ -18,7 +18,7 @@ __all__ = ["SPACES", "DEFAULT_SPACE", "SUITE_ZERO_SPACES", "get_space", "suite_z
 
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE, tnb101_micro.SPACE,
-                                                      tnb101_macro.SPACE, nb101.SPACE)}
+                                                      tnb101_macro.SPACE, nb101.SPACE, nb301.SPACE)}
 
 #: NASLib's search-space names (in NAS-Bench-Suite-Zero's ``benchmark--SPACE--TASK--START.json``
 #: files) -> zcdb's, including spaces this zcdb may not have.
@@ -65,8 +65,8 @@ def describe_spaces() -> list[dict[str, object]]:
 
 
 _INDEX = re.compile(r"[0-9]+")
-#: More digits than any space's index needs; int() of a longer string is slow or refused.
-_MAX_INDEX_DIGITS = 18
+#: The digits of the largest int64 (nb301's global ids have 19); int() of a longer string is slow or refused.
+_MAX_INDEX_DIGITS = 19
 
 
 def parse_arch_text(text: str, space: Optional[SearchSpace] = None) -> Union[int, str]:
