@@ -14,65 +14,31 @@ one price per edge, which depends only on the edge's op, the cell's width and si
 its stride (2 for the edges leaving a reduction cell's inputs): where an edge reads from
 does not matter otherwise. On the 500 architectures of NAS-Bench-Suite-Zero's
 ``zc_nasbench301.json`` this reproduces the released ``params`` and ``flops`` exactly.
-The NASLib genotype form and its checks live here too, so that costs stay torch-free.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
 from typing import Any, Optional
 
-from ..errors import UnknownArch, ZcdbError, short_repr
+from ..errors import ZcdbError
+from . import nb301
+from .nb301 import OPS
 
-__all__ = ["OPS", "C", "LAYERS", "REDUCTIONS", "STEM_MULTIPLIER", "Genotype", "check_genotype", "count_cost"]
+__all__ = ["OPS", "C", "LAYERS", "REDUCTIONS", "STEM_MULTIPLIER", "Genotype", "genotype_of", "count_cost"]
 
-#: Operation names by NASLib's compact op index.
-OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-                        "dil_conv_3x3", "dil_conv_5x5")
 #: Channels per node of the first cells, number of cells, indices of the reduction cells,
 #: and the stem's width as a multiple of ``C`` (NAS-Bench-301's training network).
 C, LAYERS, REDUCTIONS, STEM_MULTIPLIER = 32, 8, (2, 5), 3
-#: One cell: 8 ``(input, op)`` pairs; a genotype: ``(normal, reduce)``.
+#: One cell: 8 ``(input, op)`` pairs; a genotype: ``(normal, reduce)`` (NASLib's tuple form).
 Genotype = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
 
-_FORM = "NASLib's genotype [[(input, op) x8 normal], [(input, op) x8 reduce]]"
 
-
-def check_genotype(arch: Any) -> Genotype:
-    """``arch`` (NASLib's genotype tuple, of lists or tuples) as nested tuples of ints.
-
-    Edges ``2i`` and ``2i + 1`` feed intermediate node ``i`` (0..3); each reads one of the
-    inputs ``0 .. i + 1`` (0 and 1 the two cell inputs, ``k + 2`` node ``k``), the two
-    edges of a node distinct ones, and applies an op indexed in :data:`OPS`.
-    Raises :class:`~zcdb.errors.UnknownArch` (one line, naming the fault) otherwise.
-    """
-    try:
-        pairs = [[tuple(p) for p in cell] for cell in arch]
-    except TypeError:
-        raise UnknownArch(f"nb301 architecture {short_repr(arch)} is not {_FORM}") from None
-    if len(pairs) != 2 or any(len(cell) != 8 for cell in pairs) or any(len(p) != 2 for c in pairs for p in c):
-        raise UnknownArch(f"nb301 architecture {short_repr(arch)} is not {_FORM}")
-    out = []
-    for name, cell in zip(("normal", "reduce"), pairs):
-        edges = []
-        for k, pair in enumerate(cell):
-            if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in pair):
-                raise UnknownArch(f"nb301 {name} edge {k} {short_repr(pair)} is not a pair of integers")
-            inp, op = (operator.index(v) for v in pair)
-            node = k // 2
-            if not 0 <= inp <= node + 1:
-                raise UnknownArch(f"nb301 {name} edge {k} reads input {inp}, but node {node} can read only "
-                                  f"0..{node + 1} (the two cell inputs and the nodes before it)")
-            if not 0 <= op < len(OPS):
-                raise UnknownArch(f"nb301 {name} edge {k} has op {op}: use 0..{len(OPS) - 1} ({', '.join(OPS)})")
-            edges.append((inp, op))
-        for node in range(4):
-            if edges[2 * node][0] == edges[2 * node + 1][0]:
-                raise UnknownArch(f"nb301 {name} node {node} reads input {edges[2 * node][0]} twice: "
-                                  "its two edges need distinct inputs")
-        out.append(tuple(edges))
-    return out[0], out[1]
+def genotype_of(arch: Any) -> Genotype:
+    """NASLib's genotype tuple of any form :func:`zcdb.spaces.nb301.index_of` takes (string, NASLib
+    tuple or key, DARTS Genotype, choice tuple, id), in canonical edge order: the form both the
+    network and the formula read, so that one id always means one network."""
+    return nb301.to_naslib(arch)
 
 
 def _halve(side: int) -> int:
@@ -147,7 +113,7 @@ def count_cost(arch: Any, dataset: str = "cifar10", num_classes: Optional[int] =
                input_shape: Optional[tuple[int, int, int]] = None) -> tuple[float, float]:
     """``(params_millions, mflops)`` of the NAS-Bench-301 network of ``arch`` on ``dataset``.
 
-    ``arch`` is NASLib's genotype tuple; ``dataset`` sets the classes and the input shape,
+    ``arch`` is any form of :mod:`zcdb.spaces.nb301` (id, string, NASLib tuple); ``dataset`` sets the classes and the input shape,
     ``num_classes`` and ``input_shape`` ``(C, H, W)`` override them (sides multiples of 4).
     Equal to :func:`zcdb.counting.profile` of :func:`zcdb.spaces.nb301_network.build_nb301`'s
     network. Raises :class:`~zcdb.errors.UnknownArch`, :class:`~zcdb.errors.UnknownDataset`,
@@ -155,7 +121,7 @@ def count_cost(arch: Any, dataset: str = "cifar10", num_classes: Optional[int] =
     """
     from ..datasets import dataset_info
 
-    normal, reduce = check_genotype(arch)
+    normal, reduce = genotype_of(arch)
     if num_classes is None or input_shape is None:
         info = dataset_info(dataset)
         num_classes = info.num_classes if num_classes is None else num_classes

@@ -41,10 +41,11 @@ every module keeps PyTorch's default initialization. :func:`zcdb.counting.profil
 network reproduces the 500 released ``params`` and ``flops`` exactly (see
 :mod:`zcdb.spaces.nb301_cost`, which gives them by formula).
 
-Architectures are NASLib's genotype tuples ``[[(input, op) x 8 normal], [(input, op) x 8
-reduce]]``: edges ``2i`` and ``2i+1`` feed intermediate node ``i`` (0..3), ``input`` is
-0/1 for ``s0``/``s1`` and ``k + 2`` for intermediate node ``k < i``, ``op`` indexes
-:data:`OPS` (NASLib's "compact" order).
+Architectures are any form :mod:`zcdb.spaces.nb301` reads (id, genotype string, NASLib's
+tuple ``[[(input, op) x 8 normal], [(input, op) x 8 reduce]]``, op codes in :data:`OPS`,
+NASLib's order), taken in canonical edge order (each node's edge with the smaller input
+first): the two edges of a node are summed, so the order changes only which module is
+created (and initialized) first, and fixing it makes one id one network.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import nn
 
-from .nb301_cost import C, LAYERS, OPS, REDUCTIONS, STEM_MULTIPLIER, Genotype, check_genotype, count_cost
+from .nb301_cost import C, LAYERS, OPS, REDUCTIONS, STEM_MULTIPLIER, Genotype, count_cost, genotype_of
 
-__all__ = ["OPS", "Genotype", "check_genotype", "count_cost", "build_nb301", "NB301Network", "NB301Cell",
+__all__ = ["OPS", "Genotype", "genotype_of", "count_cost", "build_nb301", "NB301Network", "NB301Cell",
            "FactorizedReduce", "SepConv", "DilConv", "PoolBN", "ReLUConvBN", "C", "LAYERS", "REDUCTIONS",
            "STEM_MULTIPLIER"]
 
@@ -210,7 +211,8 @@ class NB301Network(nn.Module):
 
 
 def build_nb301(arch: Any, dataset: str = "cifar10", num_classes: Optional[int] = None) -> NB301Network:
-    """The NAS-Bench-301 network of ``arch`` (NASLib's genotype tuple) on ``dataset``.
+    """The NAS-Bench-301 network of ``arch`` (any form :mod:`zcdb.spaces.nb301` reads: id, genotype
+    string, NASLib tuple) on ``dataset``, its edges in canonical order (one id, one network).
 
     ``dataset`` (a name in :data:`zcdb.datasets.DATASETS`) sets the input channels and the
     number of classes unless ``num_classes`` is given.
@@ -218,7 +220,7 @@ def build_nb301(arch: Any, dataset: str = "cifar10", num_classes: Optional[int] 
     """
     from ..datasets import dataset_info
 
-    genotype = check_genotype(arch)
+    genotype = genotype_of(arch)
     info = dataset_info(dataset)
     n = info.num_classes if num_classes is None else int(num_classes)
     return NB301Network(genotype, num_classes=n, in_channels=info.shape[0])
