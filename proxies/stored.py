@@ -208,11 +208,23 @@ def score_sets(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
     return store.proxy_runs(space, dataset)
 
 
-def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str) -> np.ndarray:
-    """One score set as a dense array by official index (NaN where missing or undefined)."""
-    arr = np.full(get_space(space).require_size("a dense score array"), np.nan)
+def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str,
+           axis: Optional[Any] = None) -> np.ndarray:
+    """One score set as a dense array by official index (NaN where missing or undefined).
+
+    ``axis``: the space the array is indexed by (default :meth:`Store.sample_space`: the space itself,
+    or for a space too large to enumerate its architectures with rows on ``dataset``, whose benchmark
+    arrays these then align with; scores of architectures outside it are left out)."""
+    from zcdb.spaces.sampled import dense_positions
+
+    sp = axis if axis is not None else store.sample_space(space, dataset)
+    arr = np.full(sp.require_size("a dense score array"), np.nan)
     idx, values, _ = store.proxy_scores(space, dataset, proxy, seed, batch_size, data)
-    arr[idx] = values
+    pos, stored = dense_positions(sp, idx)
+    if stored is None:
+        arr[idx] = values
+    else:
+        arr[pos[stored]] = values[stored]
     return arr
 
 
@@ -304,6 +316,14 @@ def _interval(values: np.ndarray) -> list[float]:
     return [float(lo), float(hi)]
 
 
+def default_eval_metric(bench: Any) -> str:
+    """The metric ``zcdb proxies eval`` correlates with when none is named: ``test_acc`` where the benchmark
+    has it, else the one :func:`zcdb.study.main_metric` picks (the space's NAS-Bench-Suite-Zero metric, ...)."""
+    from zcdb.study import main_metric
+
+    return "test_acc" if "test_acc" in bench.metrics() else main_metric(bench)[0]
+
+
 def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optional[int] = None,
              protocol: Optional[str] = None, metric_dataset: Optional[str] = None,
              proxies: Optional[Sequence[str]] = None, common: bool = True,
@@ -318,7 +338,8 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     ``common`` (the default) evaluates every score set on the same architectures: those with
     a finite metric and a finite score in every set compared, so that a set scored on a few
     easy architectures cannot rank above complete ones; ``common=False`` takes each set's
-    own finite pairs. ``n`` is always reported. ``bootstrap`` > 0 adds percentile 95%
+    own finite pairs. ``n`` is always reported (0, with NaN correlations, for a set that scores
+    none of the architectures with a finite metric; it is left out of the common set). ``bootstrap`` > 0 adds percentile 95%
     intervals (``spearman_ci``, ``kendall_ci``) from that many resamples, shared by all sets
     (seeded by ``seed``). ``where`` (constraints such as ``"latency_edgegpu<5"``, see
     :mod:`zcdb.constraints`) evaluates on the architectures that satisfy them only.
@@ -339,7 +360,8 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
         if proxies is not None and st["proxy"] not in proxies and not (
                 TENAS_COMBINED in proxies and st["proxy"] in ("tenas_ntk", "tenas_lr")):
             continue
-        sc = scores(store, space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"])
+        sc = scores(store, space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"],
+                    axis=bench.search_space)
         key = (st["seed"], st["batch_size"])
         if st["proxy"] in ("tenas_ntk", "tenas_lr"):
             comps.setdefault(key, {})[st["proxy"]] = sc
@@ -355,9 +377,13 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     if not chosen:
         raise ZcdbError(f"none of the proxies asked for has scores for {space}/{dataset}: see `zcdb info`")
     mask = np.isfinite(truth)
+    # a set that scores none of the architectures with a metric (nb301's zen: other architectures
+    # than the trained ones) is reported with n = 0 and does not empty the common set
+    blind = [not (np.isfinite(sc) & mask).any() for _, sc in chosen]
     if common:
-        for _, sc in chosen:
-            mask &= np.isfinite(sc)
+        for (_, sc), b in zip(chosen, blind):
+            if not b:
+                mask &= np.isfinite(sc)
         if mask.sum() < 3:
             smallest = min(chosen, key=lambda c: int(np.isfinite(c[1]).sum()))
             raise ZcdbError(
@@ -367,8 +393,10 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
             )
     draws = bootstrap_draws(int(mask.sum()), bootstrap, seed) if (bootstrap and common) else None
     rows = []
-    for row, sc in chosen:
-        if common:
+    for (row, sc), b in zip(chosen, blind):
+        if b:
+            r = rank_metrics(sc, truth, bootstrap=bootstrap)
+        elif common:
             r = rank_metrics(sc[mask], truth[mask], bootstrap=bootstrap, resamples=draws)
         else:
             n_own = int((np.isfinite(sc) & np.isfinite(truth)).sum())

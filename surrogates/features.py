@@ -114,7 +114,8 @@ def _no_args(name: str, args: tuple[str, ...]) -> None:
 def _encoding(kind: str) -> Any:
     def build(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
         _no_args(kind, args)
-        sp = get_space(ctx.space)
+        # a benchmark's own space: for a space too large to enumerate, its stored sample
+        sp = ctx.benchmark.search_space if ctx.benchmark is not None else get_space(ctx.space)
         cols, X = sp.encode(np.arange(sp.require_size(f"the {kind} encoding of every architecture")), kind)
         return list(cols), np.asarray(X, dtype=np.float64)
 
@@ -142,10 +143,17 @@ def choose_score_set(candidates: Sequence[Mapping[str, Any]], seed: Optional[int
     return dict(min(ok, key=lambda c: (-c["n"], c["seed"], c["batch_size"], c["data"])))
 
 
-def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any], n: int) -> np.ndarray:
-    arr = np.full(n, np.nan)
+def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any], axis: Any) -> np.ndarray:
+    """One score set dense over the benchmark's space ``axis`` (a stored sample: its positions; others left out)."""
+    from zcdb.spaces.sampled import dense_positions
+
+    arr = np.full(axis.require_size("proxy features"), np.nan)
     idx, values, _ = store.proxy_scores(space, dataset, proxy, cfg["seed"], cfg["batch_size"], cfg["data"])
-    arr[idx] = values
+    pos, stored = dense_positions(axis, idx)
+    if stored is None:
+        arr[idx] = values
+    else:
+        arr[pos[stored]] = values[stored]
     return arr
 
 
@@ -160,7 +168,7 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
         raise ZcdbError(f"no proxy scores stored for {bench.space}/{bench.dataset}: run `zcdb proxies compute` "
                         "or `zcdb import naslib-zc FILE` first, or drop zc from the features")
     cols, blocks = [], []
-    n = bench.search_space.require_size("proxy features")
+    bench.search_space.require_size("proxy features")
     for proxy in names:
         if proxy not in cands:
             raise FeatureMismatch(f"proxy {proxy!r} has no scores for {bench.space}/{bench.dataset}: stored proxies "
@@ -179,9 +187,20 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
             if cfg is None:
                 raise FeatureMismatch(f"no {proxy} scores match {_describe_filters(ctx.zc_filters)}: stored sets are "
                                       + "; ".join(_describe_cfg(c) for c in cands[proxy]))
+        block = _read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, bench.search_space)
+        if not np.isfinite(block).any():
+            # scores of other architectures than the benchmark's (nb301's zen): no feature at all
+            if args or ctx.zc_configs is not None:
+                raise FeatureMismatch(f"the {proxy} scores of {bench.space}/{bench.dataset} cover none of its "
+                                      f"{block.size} architectures with rows: drop zc:{proxy}")
+            ctx.notes.append(f"zc:{proxy} left out: its scores cover none of the benchmark's architectures")
+            continue
         ctx.used_zc[proxy] = cfg
         cols.append(f"zc:{proxy}")
-        blocks.append(_read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, n))
+        blocks.append(block)
+    if not blocks:
+        raise FeatureMismatch(f"no stored proxy scores of {bench.space}/{bench.dataset} cover its architectures: "
+                              "compute or import some for them, or drop zc from the features")
     return cols, np.stack(blocks, axis=1)
 
 

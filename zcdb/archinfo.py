@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .errors import MissingCapability, ZcdbError
+from .errors import MissingCapability, UnknownArch, ZcdbError
 from .spaces import get_space, parse_arch_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,10 +42,12 @@ def arch_report(store: "Store", arch: Any, space: str) -> dict[str, Any]:
             continue
         bench = store.benchmark(space, b["dataset"], b["protocol"])
         seen_datasets.add(b["dataset"])
+        # a benchmark of a space too large to enumerate indexes its stored sample by position
+        at = index if bench.search_space is sp else _position_in(bench.search_space, string)
         metrics = []
         for m in bench.metrics():
             v = bench.values(m)
-            value = float(v[index])
+            value = float(v[at]) if at is not None else math.nan
             finite = v[np.isfinite(v)]
             rank = None
             if math.isfinite(value):
@@ -66,6 +68,13 @@ def arch_report(store: "Store", arch: Any, space: str) -> dict[str, Any]:
         out["proxies"].append(dict(zip(("dataset", "proxy", "seed", "batch_size", "data", "score", "seconds",
                                         "reason"), r)))
     return out
+
+
+def _position_in(sample: Any, string: str) -> Optional[int]:
+    try:
+        return int(sample.index_of(string))
+    except UnknownArch:
+        return None
 
 
 def _computed_costs(sp: Any, index: int, dataset: str, have: set[str]) -> list[dict[str, Any]]:

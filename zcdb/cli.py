@@ -758,7 +758,9 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
 @proxies.command(name="eval")
 @space_option
 @dataset_option
-@click.option("--metric", default="test_acc", show_default=True, help="Ground-truth metric.")
+@click.option("--metric", default=None,
+              help="Ground-truth metric (default: test_acc where stored, else the benchmark's own, as "
+                   "`zcdb study proxies` picks it: nb301's val_acc).")
 @click.option("--epoch", type=int, default=None, help="Epoch of the metric (default: the last).")
 @click.option("--metric-dataset", default=None, help="Take the metric from another dataset's benchmark.")
 @protocol_option
@@ -773,18 +775,20 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
 @json_option
 @click.pass_context
 @handle_errors
-def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
+def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[str], epoch: Optional[int],
                  metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
                  all_available: bool, bootstrap: int, where: tuple[str, ...], as_json: bool) -> None:
     """Spearman and Kendall (with bootstrap 95% intervals), top-10% precision and n of every stored
     score set against a metric, all on the architectures every set covers unless --all-available."""
     from .paths import PLOT_SUFFIXES, output_file
-    from .proxies.stored import evaluate, plot_evaluation
+    from .proxies.stored import default_eval_metric, evaluate, plot_evaluation
 
     if plot:
         output_file(plot, "--plot", PLOT_SUFFIXES)
     wanted = [n.strip() for n in names.split(",")] if names else None
     store = open_store(ctx)
+    if metric is None:
+        metric = default_eval_metric(store.benchmark(space, metric_dataset or dataset, protocol))
     if where:
         _report_feasibility(store.benchmark(space, metric_dataset or dataset, protocol), where, epoch)
     rows = evaluate(store, space, dataset, metric, epoch=epoch, protocol=protocol, metric_dataset=metric_dataset,

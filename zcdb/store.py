@@ -294,6 +294,7 @@ class Store:
                     _write_series_blobs(conn, "SELECT benchmark_id, metric_id, epoch, seed FROM series")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._benchmarks: dict[tuple[str, str, str], "Benchmark"] = {}
+        self._samples: dict[tuple[str, str], tuple[int, Any]] = {}
         self._generation = 0
 
     # ------------------------------------------------------------------ basics
@@ -521,8 +522,11 @@ class Store:
             "SELECT arch_index, value, time FROM proxy_scores WHERE space=? AND dataset=? AND proxy=? AND seed=? "
             "AND batch_size=? AND data=? ORDER BY arch_index", (space, dataset, proxy, seed, batch_size, data),
         ).fetchall()
-        a = np.array(rows, dtype=np.float64).reshape(-1, 3)  # NULL -> nan
-        return a[:, 0].astype(np.int64), a[:, 1].copy(), a[:, 2].copy()
+        # the indices apart from the values: a global id of a space too large to enumerate (up to
+        # 1e18) is not exact as a float64
+        idx = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        a = np.array([r[1:] for r in rows], dtype=np.float64).reshape(-1, 2)  # NULL -> nan
+        return idx, a[:, 0].copy(), a[:, 1].copy()
 
     def proxy_scores_of(self, space: str, arch_index: int) -> list[tuple]:
         """Every stored score of one architecture: ``(dataset, proxy, seed, batch_size, data, score, time, reason)``."""
@@ -630,6 +634,25 @@ class Store:
             self._benchmarks[key] = bench
         return bench
 
+    def sample_space(self, space: str, dataset: str) -> Any:
+        """The space that dense arrays of ``space`` on ``dataset`` are indexed by: the space itself where it
+        is enumerable (index = official index), else the :class:`~zcdb.spaces.sampled.SampledSpace` of the
+        architectures with rows in a benchmark of that space and dataset (index = position by global id)."""
+        sp = get_space(space)
+        if sp.size is not None:
+            return sp
+        hit = self._samples.get((space, dataset))
+        if hit is not None and hit[0] == self._generation:
+            return hit[1]
+        from .spaces.sampled import SampledSpace
+
+        cur = self.conn.execute(
+            "SELECT DISTINCT e.arch_index FROM benchmarks b JOIN evaluations e ON e.benchmark_id = b.id "
+            "WHERE b.space = ? AND b.dataset = ? ORDER BY e.arch_index", (space, dataset))
+        view = SampledSpace(sp, np.fromiter((r[0] for r in cur), dtype=np.int64), f"{space}/{dataset}")
+        self._samples[(space, dataset)] = (self._generation, view)
+        return view
+
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
     def importing(
@@ -654,12 +677,13 @@ class Store:
         """The ``archs`` rows (string, canonical form) of ``indices``: those that have rows, not
         the whole space (423,624 strings would cost every first import of NAS-Bench-101 seconds)."""
         sp = get_space(space)
-        n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
-        if n == sp.require_size("a tabular store"):
-            return
+        if sp.size is not None:
+            n = self.conn.execute("SELECT COUNT(*) FROM archs WHERE space = ?", (space,)).fetchone()[0]
+            if n == sp.size:
+                return
         idx = np.unique(np.asarray(indices, dtype=np.int64)).tolist()
         canon = _CANONICAL.get((space, id(sp)))
-        if canon is None and sp.size <= 100_000:  # a second store in the same process need not recompute them
+        if canon is None and sp.size is not None and sp.size <= 100_000:  # a second store in the same process need not recompute them
             canon = _CANONICAL[(space, id(sp))] = [sp.canonical(i) for i in range(sp.size)]
         rows = ((space, i, sp.string_of(i), canon[i] if canon is not None else sp.canonical(i)) for i in idx)
         self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
@@ -701,7 +725,14 @@ def _write_series_blobs(conn: sqlite3.Connection, keys_sql: str) -> None:
     for key in keys:
         cur = conn.execute("SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
                            "AND seed=? ORDER BY arch_index", key)
-        rows = np.array(cur.fetchall(), dtype=np.float64).reshape(-1, 2)  # NULL -> nan
+        pairs = cur.fetchall()
+        idx = np.array([r[0] for r in pairs], dtype=np.int64)
+        if idx.size and idx.max() > np.iinfo(np.int32).max:
+            # global ids of a space too large to enumerate do not fit the blob's int32 column: that
+            # series is read from its rows (a sample is small), and a stale blob must not answer for it
+            conn.execute("DELETE FROM series_blobs WHERE benchmark_id=? AND metric_id=? AND epoch=? AND seed=?", key)
+            continue
+        rows = np.array(pairs, dtype=np.float64).reshape(-1, 2)  # NULL -> nan
         conn.execute("INSERT OR REPLACE INTO series_blobs VALUES (?, ?, ?, ?, ?, ?)",
                      (*key, rows[:, 0].astype("<i4").tobytes(), rows[:, 1].astype("<f8").tobytes()))
 
@@ -712,6 +743,18 @@ def _read_series_blob(conn: sqlite3.Connection, key: tuple[int, int, int, int]) 
     if r is None:
         return None
     return np.frombuffer(r[0], dtype="<i4"), np.frombuffer(r[1], dtype="<f8")
+
+
+def _check_range(sp: Any, idx: np.ndarray, source: str) -> None:
+    """:class:`UnknownArch` unless every index is one of the space's (a global id where it has no size)."""
+    if sp.size is None:
+        try:
+            sp.indices_of(idx)
+        except UnknownArch as exc:
+            raise UnknownArch(f"{exc} in {source}: fix the file's architecture ids") from None
+    elif idx.size and (idx.min() < 0 or idx.max() >= sp.size):
+        raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {source}: "
+                          "fix the file's architecture indices")
 
 
 def _span(values: set[int]) -> str:
@@ -804,9 +847,7 @@ class ImportBatch:
         val = np.asarray(values, dtype=np.float64)
         if idx.shape != val.shape or idx.ndim != 1:
             raise ZcdbError("add_evaluations needs equally long 1-d arch_index and values")
-        if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
-            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}: "
-                              "fix the file's architecture indices")
+        _check_range(sp, idx, self.source)
         if np.unique(idx).size != idx.size:
             order = np.argsort(idx, kind="stable")
             k = int(order[1:][idx[order[1:]] == idx[order[:-1]]].min())  # first repeat in source order
@@ -875,9 +916,7 @@ class ImportBatch:
         tim = np.asarray(times, dtype=np.float64)
         if not (idx.shape == val.shape == tim.shape) or idx.ndim != 1:
             raise ZcdbError("add_proxy_scores needs equally long 1-d arch_index, values and times")
-        if idx.size and (idx.min() < 0 or idx.max() >= sp.size):
-            raise UnknownArch(f"arch index out of range 0..{sp.size - 1} in {self.source}: "
-                              "fix the file's architecture indices")
+        _check_range(sp, idx, self.source)
         if np.isinf(tim).any():
             if not self.allow_missing:
                 k = int(np.flatnonzero(np.isinf(tim))[0])
@@ -1122,7 +1161,9 @@ class Benchmark(BaseBenchmark):
     """One tabular benchmark: a space, a dataset and a protocol, with its stored metrics.
 
     Metric series are loaded once into dense numpy arrays indexed by architecture
-    index; queries afterwards are array lookups.
+    index; queries afterwards are array lookups. For a space too large to enumerate the
+    index is the position among the stored architectures (:meth:`Store.sample_space`):
+    ``search_space`` is then that sample, and rows keyed by global ids are read into positions.
     """
 
     def __init__(self, store: Store, benchmark_id: int, space: str, dataset: str, protocol: str) -> None:
@@ -1131,8 +1172,10 @@ class Benchmark(BaseBenchmark):
         self.space = space
         self.dataset = dataset
         self.protocol = protocol
-        #: The :class:`~zcdb.spaces.SearchSpace` of this benchmark.
-        self.search_space = get_space(space)
+        #: The :class:`~zcdb.spaces.SearchSpace` of this benchmark (a sample of a non-enumerable space).
+        self.search_space = store.sample_space(space, dataset)
+        #: Global ids by position where the space is sampled; None where index and stored key agree.
+        self._members: Optional[np.ndarray] = getattr(self.search_space, "members", None)
         self._generation = store._generation
         self._cache: dict[tuple[str, Optional[int], Optional[int]], np.ndarray] = {}
         self._lists: dict[tuple[str, Optional[int], Optional[int]], list[float]] = {}
@@ -1194,6 +1237,25 @@ class Benchmark(BaseBenchmark):
             )
         return int(epoch)
 
+    # ------------------------------------------------------------------ stored keys and indices
+    def _index_values(self, rows: list) -> tuple[np.ndarray, np.ndarray]:
+        """``(index, value)`` arrays of ``(arch_index, value)`` rows (NULL -> NaN)."""
+        if self._members is None:
+            data = np.array(rows, dtype=np.float64).reshape(-1, 2)  # NULL -> nan
+            return data[:, 0].astype(np.int64), data[:, 1]
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return self._positions(ids), np.array([r[1] for r in rows], dtype=np.float64).reshape(-1)
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Indices of stored keys (the identity unless the space is sampled; every key with rows is a member)."""
+        if self._members is None:
+            return ids
+        return self.search_space.positions_of(ids)[0]
+
+    def _key(self, arch_index: int) -> int:
+        """The stored key of an index."""
+        return int(arch_index) if self._members is None else int(self._members[int(arch_index)])
+
     # ------------------------------------------------------------------ queries
     def values(self, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> np.ndarray:
         """``metric`` of every architecture, by official index (NaN where missing); read-only.
@@ -1225,10 +1287,10 @@ class Benchmark(BaseBenchmark):
                     "ORDER BY seed, arch_index", (self.id, mid, ep)).fetchall()
                 arr = np.full(self._n, np.nan)
                 if rows:
-                    data = np.array(rows, dtype=np.float64)  # NULL -> nan
-                    ok = ~np.isnan(data[:, 1])
-                    idx = data[ok, 0].astype(np.int64)
-                    total = np.bincount(idx, weights=data[ok, 1], minlength=self._n)
+                    all_idx, all_val = self._index_values(rows)
+                    ok = ~np.isnan(all_val)
+                    idx = all_idx[ok]
+                    total = np.bincount(idx, weights=all_val[ok], minlength=self._n)
                     count = np.bincount(idx, minlength=self._n)
                     has = count > 0
                     arr[has] = total[has] / count[has]
@@ -1240,8 +1302,8 @@ class Benchmark(BaseBenchmark):
             if rows is not None:
                 arr = np.full(self._n, np.nan)
                 if rows:
-                    data = np.array(rows, dtype=np.float64)  # NULL -> nan
-                    arr[data[:, 0].astype(np.int64)] = data[:, 1]
+                    idx, val = self._index_values(rows)
+                    arr[idx] = val
         alias, rep = self.aliases()
         if alias.size:
             fill = np.isnan(arr[alias])
@@ -1269,7 +1331,7 @@ class Benchmark(BaseBenchmark):
                 return None
             idx, val = blob
             dense = np.full(self._n, np.nan)
-            dense[idx] = val
+            dense[self._positions(idx.astype(np.int64))] = val
             if len(use) == 1:
                 return dense
             ok = ~np.isnan(dense)
@@ -1289,20 +1351,26 @@ class Benchmark(BaseBenchmark):
                 "SELECT arch_index, representative FROM aliases WHERE benchmark_id = ?", (self.id,)
             ).fetchall()
             a = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            if self._members is not None:  # only members answer and are answered
+                pos, stored = self.search_space.positions_of(a.reshape(-1))
+                keep = stored.reshape(-1, 2).all(axis=1)
+                a = pos.reshape(-1, 2)[keep]
             self._aliases = (a[:, 0].copy(), a[:, 1].copy())
         return self._aliases
 
     def arch_indices(self) -> np.ndarray:
         """The architectures that have at least one stored value, sorted."""
-        return np.array([r[0] for r in self.store.conn.execute(
+        return self._positions(np.array([r[0] for r in self.store.conn.execute(
             "SELECT DISTINCT arch_index FROM evaluations WHERE benchmark_id = ? ORDER BY arch_index", (self.id,))],
-            dtype=np.int64)
+            dtype=np.int64))
 
     def records(self, metric: str) -> np.ndarray:
         """Every stored value of ``metric``: an ``(n, 4)`` float array of arch_index, seed, epoch, value."""
         rows = self.store.conn.execute(
             "SELECT e.arch_index, e.seed, e.epoch, e.value FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
             "WHERE e.benchmark_id = ? AND m.name = ?", (self.id, metric)).fetchall()
+        if self._members is not None:
+            rows = [(int(p), *r[1:]) for p, r in zip(self._positions(np.array([r[0] for r in rows], np.int64)), rows)]
         return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
     def stored_archs(self, metric: str, epoch: int, seed: int) -> set[int]:
@@ -1311,6 +1379,8 @@ class Benchmark(BaseBenchmark):
             "SELECT e.arch_index FROM evaluations e JOIN metrics m ON m.id = e.metric_id "
             "WHERE e.benchmark_id = ? AND m.name = ? AND e.epoch = ? AND e.seed = ?",
             (self.id, metric, int(epoch), int(seed))).fetchall()
+        if self._members is not None:
+            return set(self._positions(np.array([r[0] for r in rows], dtype=np.int64)).tolist())
         return {r[0] for r in rows}
 
     def protocol_description(self) -> Optional[dict[str, Any]]:
@@ -1350,7 +1420,7 @@ class Benchmark(BaseBenchmark):
     def has_rows(self, arch_index: int) -> bool:
         """Whether any row of this benchmark is about architecture ``arch_index``."""
         return self.store.conn.execute("SELECT 1 FROM evaluations WHERE benchmark_id = ? AND arch_index = ? LIMIT 1",
-                                       (self.id, int(arch_index))).fetchone() is not None
+                                       (self.id, self._key(arch_index))).fetchone() is not None
 
     def arch_values(self, arch_index: int, epoch: int, metrics: Sequence[str],
                     seeds: Sequence[int]) -> dict[tuple[str, int], float]:
@@ -1362,7 +1432,7 @@ class Benchmark(BaseBenchmark):
         rows = self.store.conn.execute(
             f"SELECT metric_id, seed, value FROM evaluations WHERE benchmark_id = ? AND metric_id IN "
             f"({', '.join('?' * len(names))}) AND epoch = ? AND seed IN ({', '.join('?' * len(seeds))}) "
-            "AND arch_index = ?", (self.id, *names, int(epoch), *[int(x) for x in seeds], int(arch_index))).fetchall()
+            "AND arch_index = ?", (self.id, *names, int(epoch), *[int(x) for x in seeds], self._key(arch_index))).fetchall()
         return {(names[m], s): v for m, s, v in rows if v is not None}
 
     def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
@@ -1380,6 +1450,8 @@ class Benchmark(BaseBenchmark):
             "ORDER BY m.name, e.epoch, e.seed, e.arch_index",
             self.store.conn, params=(self.id, *names),
         )
+        if self._members is not None:
+            df["arch_index"] = self._positions(df["arch_index"].to_numpy(dtype=np.int64))
         strings = np.array(self.search_space.all_strings(), dtype=object)
         df.insert(1, "arch", strings[df["arch_index"].to_numpy()])
         df.insert(0, "dataset", self.dataset)

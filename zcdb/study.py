@@ -333,9 +333,13 @@ class ProxyStudy(Study):
 
 
 def _choose_sets(store: "Store", space: str, dataset: str, wanted: Optional[set[str]],
-                 truth: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:
+                 truth: np.ndarray, blind: Optional[list[str]] = None) -> dict[str, tuple[str, np.ndarray]]:
     """Per proxy, its stored score set covering most architectures with a finite metric (ties: the first
-    by seed, batch size, data), oriented so that higher predicts better: proxy -> (set label, scores)."""
+    by seed, batch size, data), oriented so that higher predicts better: proxy -> (set label, scores).
+
+    A proxy none of whose sets scores an architecture with a finite metric (nb301's zen: other
+    architectures than the trained ones) says nothing about the benchmark: it is left out, and
+    named in ``blind``."""
     from .proxies.stored import oriented_scores
 
     best: dict[str, tuple[int, str, np.ndarray]] = {}
@@ -347,7 +351,9 @@ def _choose_sets(store: "Store", space: str, dataset: str, wanted: Optional[set[
         n = int((np.isfinite(sc) & np.isfinite(truth)).sum())
         if st["proxy"] not in best or n > best[st["proxy"]][0]:
             best[st["proxy"]] = (n, f"{st['proxy']}/{st['seed']}/{st['batch_size']}/{st['data']}", sc)
-    return {p: (label, sc) for p, (_, label, sc) in sorted(best.items())}
+    if blind is not None:
+        blind += sorted(p for p, (n, _, _) in best.items() if n == 0)
+    return {p: (label, sc) for p, (n, label, sc) in sorted(best.items()) if n > 0}
 
 
 def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
@@ -387,13 +393,18 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
     rows: list[dict[str, Any]] = []
     fingerprints: dict[str, str] = {}
     absent: list[str] = []
+    blind_notes: list[str] = []
     for space, dataset in pairs:
         label = _label(space, dataset)
         bench = store.benchmark(space, dataset)
         metric, epoch = main_metric(bench, overrides.get(label))
         truth = np.asarray(bench.values(metric, epoch), dtype=np.float64) * (
             1.0 if bench.higher_is_better(metric) else -1.0)
-        chosen = _choose_sets(store, space, dataset, wanted, truth)
+        blind: list[str] = []
+        chosen = _choose_sets(store, space, dataset, wanted, truth, blind)
+        if blind:
+            blind_notes.append(f"Left out on {label}: {', '.join(blind)}, which score none of its architectures "
+                               f"with a finite {metric}.")
         if not chosen:
             absent.append(label)
             continue
@@ -420,6 +431,7 @@ def proxy_study(store: "Store", benchmarks: Union[str, Sequence[str]] = "all",
                             "for the stored proxies")
     names = sorted({r["proxy"] for r in rows})
     notes = [f"Left out, none of the proxies compared has scores there: {', '.join(absent)}."] if absent else []
+    notes += blind_notes
     study = ProxyStudy(spec, bench_rows, names, rows, [], [], None, notes, fingerprints)
     _rank_proxies(study)
     return study

@@ -409,6 +409,10 @@ class NB301Space(SearchSpace):
             return idx
         return np.array([index_of(a) for a in archs], dtype=np.int64)
 
+    def ops_rows(self, ids: np.ndarray) -> np.ndarray:
+        """``(n, 32)`` canonical choice tuples of ids (what a sample's ``ops_matrix`` holds)."""
+        return rows_of_ids(ids)
+
     def ops_matrix(self) -> np.ndarray:
         raise self._not_enumerable("a matrix of every architecture's choices")
 
