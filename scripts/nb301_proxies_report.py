@@ -1,6 +1,7 @@
 """zcdb's proxies on NAS-Bench-Suite-Zero's 500 NAS-Bench-301 architectures, against the released scores (issue 15).
 
     python scripts/nb301_proxies_report.py SCORES [--zc ../shared/data/nb301/zc_nasbench301.json]
+    python scripts/nb301_proxies_report.py --print-ids > nb301_ids.txt   # the 500 ids, for --archs-file
 
 SCORES is a store holding zcdb's nb301 cifar10 scores (``zcdb proxies compute --space nb301``),
 a partial table saved by ``scripts/wip_proxies.py save`` (``.npz``), or the background job's
@@ -172,16 +173,22 @@ def predictor_section(ids, rel, vals, acc, trials: int, n_train: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scores", type=Path)
+    ap.add_argument("scores", type=Path, nargs="?")
+    ap.add_argument("--print-ids", action="store_true", help="print the 500 architectures' ids, one a line, and stop")
     default_zc = Path(os.environ.get("ZCDB_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--zc", type=Path, default=default_zc / "nb301" / "zc_nasbench301.json")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--split", default="test")
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--n-train", type=int, default=100)
     args = ap.parse_args()
     _, ids, rel, acc = released_table(args.zc)
+    if args.print_ids:
+        print("\n".join(str(i) for i in ids.tolist()))
+        return
+    if args.scores is None:
+        ap.error("give SCORES (a store, a .npz or a .jsonl), or --print-ids")
     vals, secs, cpus = zcdb_scores(args.scores, ids, args.seed, args.batch_size, args.split)
     proxy_section(vals, secs, cpus, rel, acc)
     predictor_section(ids, rel, vals, acc, args.trials, args.n_train)
