@@ -9,11 +9,13 @@ raw lines (``.jsonl``: one ``{"key", "proxy", "score", "seconds", "cpu_seconds"}
 
 Prints Markdown: (1) per proxy, on the architectures zcdb has scored, the Spearman between
 zcdb's score and the released one, each one's Spearman with the released ``val_accuracy``
-(NAS-Bench-301's real trainings), the released proxy's Spearman on all 500, and zcdb's mean
-time per architecture; (2) learned predictors on Suite-Zero's protocol (100 training
+(NAS-Bench-301's real trainings), the released proxy's Spearman on all 500, zcdb's score
+against itself with another seed (initialization and batch, where stored: a noise ceiling),
+and zcdb's mean time per architecture; (2) learned predictors on Suite-Zero's protocol (100 training
 architectures, the other 400 to test, 10 seeded splits): zcdb's default surrogate
 (gradient-boosted trees on quantile-normal targets) on the onehot encoding, on the released
-proxies, on both, and, where zcdb has scored all 500, on zcdb's proxies; mean Spearman and
+proxies, on both, and on zcdb's proxies that cover all 500 (params and flops by formula where
+the job has not stored them: the same values); mean Spearman and
 Kendall (standard deviation over the splits), beside the best single released proxy.
 """
 
@@ -103,7 +105,7 @@ def zcdb_scores(source: Path, ids: np.ndarray, seed: int, batch_size: int, split
     return vals, secs, cpus
 
 
-def proxy_section(vals, secs, cpus, rel, acc) -> None:
+def proxy_section(vals, secs, cpus, rel, acc, other: dict[str, np.ndarray]) -> None:
     order = [p for p in RELEASED if p in vals] + sorted(p for p in vals if p not in RELEASED)
     scored = np.zeros(acc.size, dtype=bool)
     for p in order:
@@ -111,8 +113,8 @@ def proxy_section(vals, secs, cpus, rel, acc) -> None:
     print(f"## zcdb's proxies on the 500 NAS-Bench-Suite-Zero nb301 architectures "
           f"(cifar10, {int(scored.sum())} scored so far)\n")
     print("| proxy | n | Spearman zcdb vs released | zcdb vs val_accuracy | released vs val_accuracy (same n) "
-          "| released vs val_accuracy (500) | s/arch wall | s/arch CPU |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| released vs val_accuracy (500) | zcdb seed 0 vs seed 1 (n) | s/arch wall | s/arch CPU |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for p in order:
         ours = vals[p]
         have = np.isfinite(ours)
@@ -120,10 +122,12 @@ def proxy_section(vals, secs, cpus, rel, acc) -> None:
         r_ours_acc, _ = _spearman(_orientation(p) * ours, acc)
         r_rel_acc, _ = _spearman(np.where(have, rel[p], np.nan), acc) if p in rel else (math.nan, 0)
         r_rel_all, _ = _spearman(rel[p], acc) if p in rel else (math.nan, 0)
+        r_seeds, n_seeds = _spearman(ours, other[p]) if p in other else (math.nan, 0)
+        seeds = f"{_fmt(r_seeds)} ({n_seeds})" if n_seeds else ""
         wall = float(np.nanmean(secs[p])) if np.isfinite(secs[p]).any() else math.nan
         cpu = float(np.nanmean(cpus[p])) if p in cpus and np.isfinite(cpus[p]).any() else math.nan
         print(f"| {p} | {int(have.sum())} | {_fmt(r_ours_rel)} | {_fmt(r_ours_acc)} | {_fmt(r_rel_acc)} | "
-              f"{_fmt(r_rel_all)} | {wall:.2f} | {'' if not math.isfinite(cpu) else f'{cpu:.2f}'} |")
+              f"{_fmt(r_rel_all)} | {seeds} | {wall:.2f} | {'' if not math.isfinite(cpu) else f'{cpu:.2f}'} |")
     per_arch_wall = sum(np.nanmean(secs[p]) for p in order if np.isfinite(secs[p]).any())
     print(f"\nmean time per architecture, all {len(order)} proxies listed (shared passes split among them): "
           f"{per_arch_wall:.1f} s wall", end="")
@@ -144,11 +148,13 @@ def predictor_section(ids, rel, vals, acc, trials: int, n_train: int) -> None:
     _, onehot = sp.encode(ids, "onehot")
     released = np.column_stack([rel[p] for p in RELEASED])
     sets = {"onehot": onehot, "released proxies": released, "onehot + released proxies": np.hstack([onehot, released])}
-    ours = [p for p in vals if np.isfinite(vals[p]).all()]
-    if ours:
-        mine = np.column_stack([vals[p] for p in ours])
-        sets[f"zcdb proxies ({len(ours)})"] = mine
-        sets[f"onehot + zcdb proxies ({len(ours)})"] = np.hstack([onehot, mine])
+    ours = {p: vals[p] for p in vals if np.isfinite(vals[p]).all()}
+    for k, p in enumerate(("params", "flops")):  # zcdb's exact costs: the proxies' values, by formula
+        ours.setdefault(p, np.array([sp.cost(int(i))[k] for i in ids]))
+    mine = np.column_stack(list(ours.values()))
+    label = "+".join(ours)
+    sets[f"zcdb proxies ({label})"] = mine
+    sets[f"onehot + zcdb proxies ({label})"] = np.hstack([onehot, mine])
     results: dict[str, list[dict[str, float]]] = {k: [] for k in sets}
     single: dict[str, list[float]] = {p: [] for p in RELEASED}
     for t in range(trials):
@@ -179,6 +185,7 @@ def main() -> None:
     ap.add_argument("--zc", type=Path, default=default_zc / "nb301" / "zc_nasbench301.json")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--other-seed", type=int, default=1, help="scores of this seed, where stored, give the noise column")
     ap.add_argument("--split", default="test")
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--n-train", type=int, default=100)
@@ -190,7 +197,9 @@ def main() -> None:
     if args.scores is None:
         ap.error("give SCORES (a store, a .npz or a .jsonl), or --print-ids")
     vals, secs, cpus = zcdb_scores(args.scores, ids, args.seed, args.batch_size, args.split)
-    proxy_section(vals, secs, cpus, rel, acc)
+    other = {} if args.scores.suffix == ".jsonl" else \
+        zcdb_scores(args.scores, ids, args.other_seed, args.batch_size, args.split)[0]
+    proxy_section(vals, secs, cpus, rel, acc, other)
     predictor_section(ids, rel, vals, acc, args.trials, args.n_train)
 
 
