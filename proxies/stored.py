@@ -158,6 +158,9 @@ def compute_and_store(
     from .user import check_user_specs
 
     users = check_user_specs(extra)
+    from zcdb.datasets import check_split
+
+    check_split(dataset, split)  # a data-free proxy set still records the split: a misspelt one is refused
     labels = {p: data_label(p, dataset, split, extra) for p in names}
     needs_data = any((users[p] if p in users else get_proxy(p)).data != "none" for p in names)
     if needs_data:

@@ -6,17 +6,25 @@ Builds a small store (NAS-Bench-201 digits, shipped) unless ``--db`` names one, 
 ``zcdb info``, ``query``, ``top``, ``arch`` and ``export`` each ``--repeat`` times as new
 processes and prints the median wall time beside ``python -c "import numpy"`` (the floor
 every command pays), and whether torch, pandas or scikit-learn were imported on the way.
+
+Each is timed twice, side by side: as this process's environment runs it, and with a warm
+bytecode cache (``PYTHONDONTWRITEBYTECODE`` unset, ``PYTHONPYCACHEPREFIX`` a temporary folder
+filled by one untimed run). An installed package always has its ``.pyc`` files; an editable
+checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (as the sandbox this was written in sets)
+compiles every zcdb module from source at every start, which alone costs 0.1-0.3 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 COMMANDS = {
     "info": ["info"],
@@ -31,9 +39,9 @@ _PROBE = ("import sys, runpy; sys.argv = ['zcdb'] + sys.argv[1:]\n"
           "print('HEAVY', ','.join(m for m in ('torch', 'pandas', 'sklearn') if m in sys.modules), file=sys.stderr)\n")
 
 
-def _time(argv: list[str]) -> float:
+def _time(argv: list[str], env: Optional[dict] = None) -> float:
     t = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t
 
 
@@ -47,14 +55,29 @@ def main() -> int:
     if db is None:
         db = str(Path(tempfile.mkdtemp()) / "startup.db")
         subprocess.run([zcdb, "--db", db, "import", "builtin", "nb201-digits"], check=True, stdout=subprocess.DEVNULL)
-    floor = statistics.median(_time([sys.executable, "-c", "import numpy"]) for _ in range(args.repeat))
-    print(f"python -c 'import numpy': {floor:.3f} s (median of {args.repeat})")
+    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="zcdb-pycache-")
+    envs = {"as run here": None, "bytecode cached": cached}
+    print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} here; "
+          f"median of {args.repeat} new processes, both modes interleaved")
+
+    def median(argv: list[str]) -> dict[str, float]:
+        _time(argv, cached)  # fills the cache
+        runs: dict[str, list[float]] = {k: [] for k in envs}
+        for _ in range(args.repeat):
+            for k, env in envs.items():
+                runs[k].append(_time(argv, env))
+        return {k: statistics.median(v) for k, v in runs.items()}
+
+    floor = median([sys.executable, "-c", "import numpy"])
+    print(f"{'':15s} " + "  ".join(f"{k:>16s}" for k in envs))
+    print(f"{'import numpy':15s} " + "  ".join(f"{floor[k]:15.3f}s" for k in envs))
     for name, cmd in COMMANDS.items():
-        t = statistics.median(_time([zcdb, "--db", db, *cmd]) for _ in range(args.repeat))
+        t = median([zcdb, "--db", db, *cmd])
         probe = subprocess.run([sys.executable, "-c", _PROBE, "--db", db, *cmd], capture_output=True, text=True)
         heavy = next((line.split(" ", 1)[1] if " " in line else "" for line in probe.stderr.splitlines()
                       if line.startswith("HEAVY")), "?")
-        print(f"zcdb {name:7s} {t:.3f} s  ({t / floor:.1f}x numpy's import)  heavy imports: {heavy or 'none'}")
+        print(f"{'zcdb ' + name:15s} " + "  ".join(f"{t[k]:15.3f}s" for k in envs) + f"  heavy imports: {heavy or 'none'}")
     return 0
 
 

@@ -152,7 +152,7 @@ def test_only_test_batch_names_what_is_there(tmp_path):
         load("cifar10", tmp_path, "train")
     msg = str(e.value)
     assert "data_batch_1" in msg and "test_batch, batches.meta" not in msg.split("holds")[0]
-    assert "batches.meta, test_batch" in msg and "split='test'" in msg and "\n" not in msg
+    assert "batches.meta, test_batch" in msg and "--split test" in msg and "\n" not in msg
     assert load("cifar10", tmp_path, "test")[0].shape == (4, 3, 32, 32)
 
 
@@ -177,7 +177,7 @@ def test_missing_folder_unknown_dataset_and_split(tmp_path):
         load("cifar10", tmp_path / "nowhere", "test")
     with pytest.raises(UnknownDataset, match="known datasets are cifar10, cifar100, ImageNet16-120"):
         load("mnist", tmp_path)
-    with pytest.raises(UnknownDataset, match="splits are train, test"):
+    with pytest.raises(UnknownDataset, match="use --split with one of train, test"):
         load("cifar10", tmp_path, "valid")
 
 
@@ -218,5 +218,23 @@ def test_real_cifar10_test_batch():
     xb, yb = sample_batch("cifar10", root, 64, seed=0, split="test")
     assert xb.shape == (64, 3, 32, 32) and yb.min() >= 0 and yb.max() <= 9
     assert abs(xb.mean().item()) < 0.3 and 0.7 < xb.std().item() < 1.3  # normalized with CIFAR-10 statistics
-    with pytest.raises(CorruptFile, match="split='test'"):
+    with pytest.raises(CorruptFile, match="--split test"):
         sample_batch("cifar10", root, 64, seed=0)
+
+
+def test_a_misspelt_split_is_refused_even_for_data_free_proxies(tmp_path):
+    # synflow reads no batch, but its stored set records the split: `--split tset` must not pass
+    from click.testing import CliRunner
+
+    from zcdb.cli import main
+
+    db = tmp_path / "s.db"
+    r = CliRunner().invoke(main, ["--db", str(db), "proxies", "compute", "--space", "nb201", "--dataset", "cifar10",
+                                  "--proxies", "synflow", "--archs-file", "unique", "--split", "tset"])
+    assert r.exit_code != 0
+    line = r.output.strip().splitlines()[-1]
+    assert "no split 'tset'" in line and "--split" in line and "one of train, test" in line
+    if db.exists():  # nothing was computed or stored
+        import sqlite3
+
+        assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0] == 0

@@ -258,3 +258,25 @@ def test_a_truncated_zip_is_one_line_and_changes_nothing(store, tmp_path):
     with pytest.raises(UnknownArch, match="not one of the 7 ops") as e:
         import_naslib_zc(store, whole)
     assert "\n" not in str(e.value) and dump(store) == before
+
+
+def test_own_scores_export_in_naslibs_layout_and_read_back(store, sample, tmp_path):
+    from tabular.naslib_zc_export import naslib_zc_document
+
+    ids, vals = sample
+    with store.importing("own scores", "test", {}) as imp:
+        imp.add_proxy_scores("nb301", "cifar10", "mine", 0, 64, "random", ids, np.arange(ids.size, dtype=float),
+                             np.full(ids.size, 0.5))
+    doc = naslib_zc_document(store, "nb301", "cifar10")["cifar10"]
+    assert len(doc) == ids.size
+    truth = dict(zip(ids.tolist(), vals.tolist()))
+    for key, rec in doc.items():
+        i = SP.index_of(key)  # the key reads back as NASLib's tuple of the same genotype
+        assert SP.to_naslib(i) == tuple(tuple(map(tuple, cell)) for cell in ast.literal_eval(key))
+        assert rec["val_accuracy"] == truth[i] and rec["mine"]["time"] == 0.5
+    p = tmp_path / "back.json"
+    p.write_text(json.dumps({"nasbench301": {"cifar10": doc}}))
+    other = zcdb.open(":memory:")
+    import_naslib_zc(other, p, space="nb301", dataset="cifar10")
+    assert np.array_equal(np.sort(other.proxy_scores("nb301", "cifar10", "mine", -1, -1, "naslib-zc")[0]),
+                          np.sort(ids))

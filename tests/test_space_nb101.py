@@ -324,3 +324,32 @@ def test_naslib_keys_of_smaller_cells_and_the_zen_zip():
     assert batch.rows == 10_250
     assert store.proxy_runs("nb101") == [dict(space="nb101", dataset="cifar10", proxy="zen", seed=-1, batch_size=-1,
                                                data="naslib-zc", n=10_250)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(codes=st.lists(st.integers(0, 2 ** 31 - 1), min_size=1, max_size=40))
+def test_edge_form_pruning_and_invariant_equal_the_matrix_form(codes):
+    # the neighbour lookups work on edge bits; the matrix form is the definition
+    c = np.array(codes, dtype=np.uint32)
+    adj, ops = graphs.unpack(c)
+    padj, pops, valid = graphs.prune(adj, ops)
+    edges, eops = graphs.edge_bits(c)
+    assert np.array_equal(edges, adj[:, graphs._EI, graphs._EJ]) and np.array_equal(eops, ops)
+    E, O, V = graphs.prune_edges(edges, eops)
+    assert np.array_equal(E, padj[:, graphs._EI, graphs._EJ]) and np.array_equal(O, pops) and np.array_equal(V, valid)
+    # the invariant of the matrix form, computed here as the docstring defines it (matrix products)
+    a = padj.astype(np.uint64)
+    labels = np.concatenate([np.full((len(c), 1), 3), pops.astype(np.int64), np.full((len(c), 1), 4)], axis=1)
+    used = labels != graphs.NONE
+    used[:, 0] = used[:, -1] = True
+    a8 = padj.view(np.uint8)
+    U = np.uint64
+    h = graphs._mix((labels * 64 + a8.sum(axis=2, dtype=np.int64) * 8 + a8.sum(axis=1, dtype=np.int64)).astype(U))
+    for r in range(graphs.ROUNDS):
+        m = graphs._mix(h ^ U(0x5851F42D4C957F2D + r))
+        h = graphs._mix(h * U(0x9FB21C651E98DF25) + np.matmul(m[:, None, :], a)[:, 0, :] * U(0xD6E8FEB86659FD93)
+                        + np.matmul(a, m[:, :, None])[:, :, 0] * U(0xC2B2AE3D27D4EB4F) + U(r))
+    h = np.where(used, graphs._mix(h ^ U(0x14057B7EF767814F)), U(0))
+    want = graphs._mix(h.sum(axis=1) + used.sum(axis=1).astype(U))
+    assert np.array_equal(graphs.invariant_of_edges(E, O), want)
+    assert np.array_equal(graphs.invariant(padj, pops), want)

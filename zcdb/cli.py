@@ -552,32 +552,151 @@ def pareto(ctx: click.Context, space: str, dataset: str, objectives: str, epoch:
 @main.command(name="export")
 @space_option
 @dataset_option
+@click.option("--table", type=click.Choice(["benchmark", "proxies", "runs", "trajectories"]), default=None,
+              help="What to export: benchmark rows (the default), proxy scores with arch strings, stored search "
+                   "runs, or their trajectories (one row per query). The naslib-zc formats export proxies.")
 @click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
 @click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
+@click.option("--wide/--long", "wide", default=True, show_default=True,
+              help="Benchmark rows one per architecture (one column per metric), or one per (arch, metric, epoch, "
+                   "seed) with dataset, arch_index, arch, metric, epoch, seed, value.")
 @protocol_option
 @where_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default=None,
-              help="Output format (default: from the --out suffix, else csv); parquet needs pyarrow.")
+@click.option("--proxies", "proxy_names", default=None, metavar="PROXY,PROXY", help="Only these proxies.")
+@click.option("--seed", type=int, default=None, help="Only proxy score sets of this seed.")
+@click.option("--batch-size", type=int, default=None, help="Only proxy score sets of this batch size.")
+@click.option("--data", "data_label", default=None, help="Only proxy score sets of this data label.")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["csv", "json", "jsonl", "parquet", "naslib-zc", "naslib-zc-benchmarks"]),
+              help="Output format (default: from the --out suffix, else csv); parquet needs pyarrow "
+                   "(zcdb[parquet]). naslib-zc: NAS-Bench-Suite-Zero's zc_<space>.json of zcdb's own scores; "
+                   "naslib-zc-benchmarks: its PROXY/benchmark--SPACE--TASK--0.json folder (--out DIR).")
 @click.option("--out", type=click.Path(), default=None, help="Write here instead of standard output.")
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
-               protocol: Optional[str], where: tuple[str, ...], fmt: Optional[str], out: Optional[str]) -> None:
-    """Write a wide table: one row per architecture (arch_index, arch), one column per metric."""
-    from .frames import format_of, write_frame
+def export_cmd(ctx: click.Context, space: str, dataset: str, table: Optional[str], metrics: Optional[str],
+               epoch: Optional[int], wide: bool, protocol: Optional[str], where: tuple[str, ...],
+               proxy_names: Optional[str], seed: Optional[int], batch_size: Optional[int], data_label: Optional[str],
+               fmt: Optional[str], out: Optional[str]) -> None:
+    """Write benchmark rows (a wide table: one row per architecture, one column per metric), proxy scores,
+    or stored search runs as CSV, JSON, JSON lines or Parquet; or zcdb's proxy scores in
+    NAS-Bench-Suite-Zero's layout, which `zcdb import naslib-zc` (and NASLib) reads."""
+    from .frames import format_of, write_frame, write_table
     from .paths import output_file
 
+    naslib = fmt is not None and fmt.startswith("naslib-zc")
+    table = table or ("proxies" if naslib else "benchmark")
+    if naslib and table != "proxies":
+        raise ZcdbError(f"--format {fmt} writes proxy scores: drop --table {table} or use --table proxies")
+    if table != "benchmark":
+        given = [o for o, v in (("--metrics", metrics), ("--epoch", epoch), ("--long", None if wide else True),
+                                ("--where", where or None), ("--protocol", protocol)) if v is not None]
+        if given:
+            raise ZcdbError(f"{', '.join(given)} apply to --table benchmark, not --table {table}")
+    if table != "proxies":
+        given = [o for o, v in (("--proxies", proxy_names), ("--seed", seed), ("--batch-size", batch_size),
+                                ("--data", data_label)) if v is not None]
+        if given:
+            raise ZcdbError(f"{', '.join(given)} apply to --table proxies, not --table {table}")
+    names = [p.strip() for p in proxy_names.split(",")] if proxy_names else None
+    store = open_store(ctx)
+    if naslib:
+        from .tabular.naslib_zc_export import write_naslib_zc
+
+        if out and fmt == "naslib-zc":
+            output_file(out, "--out")
+        res = write_naslib_zc(store, space, dataset, out, layout="zc" if fmt == "naslib-zc" else "benchmarks",
+                              proxies=names, seed=seed, batch_size=batch_size, data=data_label)
+        if out is None:
+            click.echo(res["text"], nl=False)
+        else:
+            click.echo(f"wrote {len(res['proxies'])} proxies x {res['archs']} architectures ({fmt}) to {out}", err=True)
+        return
     if out:
         output_file(out, "--out")
     fmt = format_of(fmt, out)
-    bench = open_store(ctx).benchmark(space, dataset, protocol)
-    _report_feasibility(bench, where, epoch)
-    df = bench.frame([m.strip() for m in metrics.split(",")] if metrics else None, epoch=epoch, where=where)
-    text = write_frame(df, fmt, out)
+    if table == "benchmark":
+        bench = store.benchmark(space, dataset, protocol)
+        _report_feasibility(bench, where, epoch)
+        chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+        if not wide:
+            if where:
+                raise ZcdbError("--where filters the wide table: drop --long, or filter the long rows")
+            df = bench.to_frame(chosen)
+            if epoch is not None:
+                df = df[df["epoch"] == epoch]
+        else:
+            df = bench.frame(chosen, epoch=epoch, where=where)
+        text = write_frame(df, fmt, out)
+        shape = f"{len(df)} rows x {df.shape[1]} columns"
+    else:
+        from .export import proxy_table, runs_table, trajectories_table
+
+        if table == "proxies":
+            cols = proxy_table(store, space, dataset, names, seed=seed, batch_size=batch_size, data=data_label)
+        else:
+            cols = (runs_table if table == "runs" else trajectories_table)(store, space, dataset)
+        text = write_table(cols, fmt, out)
+        shape = f"{len(next(iter(cols.values())))} rows x {len(cols)} columns"
     if text is not None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"wrote {len(df)} rows x {df.shape[1]} columns ({fmt}) to {out}", err=True)
+        click.echo(f"wrote {shape} ({fmt}) to {out}", err=True)
+
+
+# --------------------------------------------------------------------------- sql
+@main.group(name="sql")
+def sql_group() -> None:
+    """Plain SQL over the store, for any SQLite tool (sqlite3, DB Browser, datasette)."""
+
+
+@sql_group.command(name="wide")
+@space_option
+@dataset_option
+@click.option("--metrics", default=None, metavar="METRIC,METRIC", help="Columns (default: every stored metric).")
+@click.option("--epoch", type=int, default=None, help="Epoch of training metrics (default: each one's last).")
+@protocol_option
+@click.option("--create-view", is_flag=True,
+              help="Also keep it in the store as a view (wide_SPACE_DATASET_PROTOCOL, or --name), replacing one "
+                   "of that name.")
+@click.option("--name", "view_name", default=None, help="Name of the --create-view view.")
+@click.pass_context
+@handle_errors
+def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str], epoch: Optional[int],
+             protocol: Optional[str], create_view: bool, view_name: Optional[str]) -> None:
+    """Print the SQL query that reads a benchmark wide (one row per architecture, one column per metric)
+    from evaluations_view, to run in any SQLite tool; --create-view stores it as a view instead."""
+    from .sql import create_wide_view, wide_sql
+
+    chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+    store = open_store(ctx)
+    if view_name is not None and not create_view:
+        raise ZcdbError("--name names the view of --create-view: add --create-view")
+    if create_view:
+        res = create_wide_view(store, space, dataset, protocol, chosen, epoch, view_name)
+        click.echo(f"created view {res['name']} (read it in any SQLite tool)")
+    else:
+        click.echo(wide_sql(store.benchmark(space, dataset, protocol), chosen, epoch) + ";")
+
+
+# --------------------------------------------------------------------------- serve
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, port: int) -> None:
+    """Browse the store in datasette (pip install 'zcdb[serve]'): read-only, on 127.0.0.1 only, plugins off,
+    with canned queries (top k, one architecture, its proxy scores, a Pareto front, each benchmark wide)."""
+    from .serve import HOST, database_name, serve as run
+    from .store import resolve_path
+
+    path = resolve_path(ctx.obj.get("db"))
+    if path == ":memory:":
+        raise ZcdbError("zcdb serve needs a store file: give --db PATH")
+    if port:
+        click.echo(f"serving {path} read-only at http://{HOST}:{port}/{database_name(path)} (Ctrl-C stops)", err=True)
+    run(path, port)
 
 
 # --------------------------------------------------------------------------- cost
@@ -1354,7 +1473,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "top": ("zcdb top --dataset cifar10 --metric test_acc -k 5",
             "zcdb top --dataset cifar10 --metric test_acc --where 'latency_edgegpu<5' --where 'params<=1.0'"),
     "pareto": ("zcdb pareto --dataset cifar10 --objectives test_acc,latency_pixel3 --plot front.png",),
-    "export": ("zcdb export --dataset cifar10 --metrics test_acc,params --format csv --out nb201-c10.csv",),
+    "export": ("zcdb export --dataset cifar10 --metrics test_acc,params --format csv --out nb201-c10.csv",
+               "zcdb export --dataset cifar10 --table proxies --format parquet --out scores.parquet",
+               "zcdb export --dataset cifar10 --table trajectories --format jsonl > runs.jsonl",
+               "zcdb export --dataset cifar10 --format naslib-zc --out zc_nasbench201.json"),
+    "serve": ("zcdb serve --port 8001   # then open the address it prints",),
+    "sql wide": ("zcdb sql wide --dataset cifar10 --metrics test_acc,params > wide.sql   # sqlite3 STORE < wide.sql",
+                 "zcdb sql wide --dataset cifar10 --create-view   # then: SELECT * FROM wide_nb201_cifar10_200ep"),
     "cost": ("zcdb cost --dataset cifar10 1459", "zcdb cost --space macro --dataset cifar10 00000012 --json"),
     "tabulate": ("zcdb tabulate --dataset digits --protocol digits-v1 --archs unique --seeds 0,1 --workers 2",),
     "proxies list": ("zcdb proxies list",),

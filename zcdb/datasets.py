@@ -44,7 +44,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: A reader: ``(folder, split) -> (images uint8 (N, C, H, W), labels int64 (N,))``.
 Reader = Callable[[Path, str], "tuple[np.ndarray, np.ndarray]"]
 
-__all__ = ["DatasetInfo", "DATASETS", "dataset_info", "load", "normalize", "sample_batch", "sample_indices"]
+__all__ = ["DatasetInfo", "DATASETS", "check_split", "dataset_info", "load", "normalize", "sample_batch", "sample_indices"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,14 @@ def _resolve_folder(info: DatasetInfo, root: PathLike) -> Path:
     )
 
 
+def check_split(dataset: str, split: str) -> "DatasetInfo":
+    """The dataset's :class:`DatasetInfo`; :class:`UnknownDataset` if it has no split ``split``."""
+    info = dataset_info(dataset)
+    if split not in info.splits:
+        raise UnknownDataset(f"{dataset} has no split {split!r}: use --split with one of {', '.join(info.splits)}")
+    return info
+
+
 def load(dataset: str, root: PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """All images and labels of one split: ``(uint8 (N, C, H, W), int64 (N,))``, unnormalized.
 
@@ -219,9 +227,7 @@ def load(dataset: str, root: PathLike, split: str = "train") -> tuple[np.ndarray
     Raises :class:`UnknownDataset` for an unknown dataset or split and
     :class:`CorruptFile` (listing what the folder holds) for missing or unreadable files.
     """
-    info = dataset_info(dataset)
-    if split not in info.splits:
-        raise UnknownDataset(f"{dataset} has no split {split!r}: splits are {', '.join(info.splits)}")
+    info = check_split(dataset, split)
     if info.bundled:
         return info.reader(None, split)
     folder = _resolve_folder(info, root)
@@ -229,7 +235,7 @@ def load(dataset: str, root: PathLike, split: str = "train") -> tuple[np.ndarray
     if missing:
         present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
         available = [s for s, files in info.splits.items() if all((folder / f).is_file() for f in files)]
-        hint = f"use split={available[0]!r}" if available else f"put the {info.folder} files there"
+        hint = f"use the {available[0]} split (--split {available[0]})" if available else f"put the {info.folder} files there"
         raise CorruptFile(
             f"{dataset} split {split!r} needs {', '.join(missing)} in {folder}, which holds "
             f"{', '.join(present) or 'nothing'}: {hint}"

@@ -1,13 +1,17 @@
-"""Wide tables of a benchmark for pandas users, and their export (CSV, JSON, Parquet).
+"""Wide tables of a benchmark for pandas users, and their export (CSV, JSON, JSON lines, Parquet).
 
 :func:`frame` is one row per architecture (``arch_index``, ``arch``, then one column per
 metric); :func:`write_frame` writes it. pandas is imported on call, never at import.
+:func:`write_table` writes any table given as columns (proxy scores, search runs) without pandas.
 """
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
@@ -20,10 +24,12 @@ from .errors import ZcdbError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["frame", "write_frame", "FORMATS", "format_of"]
+__all__ = ["frame", "write_frame", "write_table", "FORMATS", "format_of"]
 
-#: What :func:`write_frame` writes (parquet needs pyarrow or fastparquet).
-FORMATS = ("csv", "json", "parquet")
+#: What :func:`write_frame` and :func:`write_table` write (jsonl: one JSON object per line; parquet
+#: needs pyarrow, the ``parquet`` extra).
+FORMATS = ("csv", "json", "jsonl", "parquet")
+_SUFFIXES = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl", "parquet": "parquet", "pq": "parquet"}
 
 
 def frame(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[int] = None,
@@ -54,13 +60,86 @@ def frame(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[i
 
 
 def format_of(fmt: Optional[str], out: Optional[Union[str, os.PathLike]]) -> str:
-    """The format to write: ``fmt``, else the suffix of ``out`` (.csv, .json, .parquet), else csv."""
+    """The format to write: ``fmt``, else the suffix of ``out`` (.csv, .json, .jsonl, .parquet), else csv."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
         return fmt
     suffix = Path(out).suffix.lower().lstrip(".") if out is not None else ""
-    return suffix if suffix in FORMATS else "csv"
+    return _SUFFIXES.get(suffix, "csv")
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-ready scalar: numpy numbers as Python ones, NaN and infinities as None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _require_pyarrow() -> None:
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ZcdbError("--format parquet needs pyarrow: pip install 'zcdb[parquet]' (or pyarrow), "
+                        "or use --format csv or jsonl")
+
+
+def _write_text(text: str, out: Union[str, os.PathLike]) -> None:
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        p.write_text(text)
+    except OSError as exc:
+        raise ZcdbError(f"cannot write --out {p} ({exc.strerror}): give a path you can write") from None
+
+
+def write_table(columns: dict[str, Sequence[Any]], fmt: str,
+                out: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
+    """Write a table given as ``{column: values}`` (equal lengths) as ``fmt`` to ``out``; with no ``out``,
+    return the text (csv, json and jsonl only). pandas is not needed.
+
+    csv: a header line, floats as Python writes them (exact), a missing or NaN value as an empty field;
+    json: a list of records, jsonl: one record per line, NaN as null in both; parquet (pyarrow): typed
+    columns, NaN as null.
+    """
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    if any(len(v) != n for v in columns.values()):
+        raise ValueError("write_table: columns of unequal lengths")
+    if fmt == "parquet":
+        if out is None:
+            raise ZcdbError("parquet is binary: give --out FILE.parquet")
+        _require_pyarrow()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({k: pa.array([_plain(x) for x in v]) for k, v in columns.items()}) if names else pa.table({})
+        p = Path(out)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pq.write_table(table, p)
+        except OSError as exc:
+            raise ZcdbError(f"cannot write --out {p} ({exc}): give a path you can write") from None
+        return None
+    cols = [[_plain(x) for x in columns[k]] for k in names]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(names)
+        w.writerows([("" if x is None else x) for x in row] for row in zip(*cols))
+        text = buf.getvalue()
+    elif fmt in ("json", "jsonl"):
+        records = (dict(zip(names, row)) for row in zip(*cols))
+        if fmt == "json":
+            text = json.dumps(list(records)) + "\n"
+        else:
+            text = "".join(json.dumps(r) + "\n" for r in records)
+    else:
+        raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if out is None:
+        return text
+    _write_text(text, out)
+    return None
 
 
 def write_frame(df: "pd.DataFrame", fmt: str, out: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
@@ -80,6 +159,9 @@ def write_frame(df: "pd.DataFrame", fmt: str, out: Optional[Union[str, os.PathLi
         records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
                    for r in df.to_dict(orient="records")]
         text = json.dumps(records, indent=None) + "\n"
+    elif fmt == "jsonl":
+        text = "".join(json.dumps({k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}) + "\n"
+                       for r in df.to_dict(orient="records"))
     elif fmt != "parquet":
         raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if out is None:

@@ -90,3 +90,27 @@ def run_groups(store: "Store", space: Optional[str] = None, dataset: Optional[st
         "ORDER BY space, dataset, algorithm", (space, dataset))
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur]
+
+
+#: Columns of :func:`run_records`, as in ``search_runs``.
+RUN_COLUMNS = ("id", "algorithm", "config", "config_hash", "space", "dataset", "protocol", "search_metric",
+               "report_metric", "budget_kind", "budget", "seed", "zcdb_version", "time", "cpu_seconds", "queries",
+               "final_arch", "final_report")
+
+
+def run_records(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[tuple]:
+    """Every stored run (of ``space`` and ``dataset`` where given) as :data:`RUN_COLUMNS` tuples, by id."""
+    return store.conn.execute(
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM search_runs WHERE (?1 IS NULL OR space = ?1) AND "
+        "(?2 IS NULL OR dataset = ?2) ORDER BY id", (space, dataset)).fetchall()
+
+
+def trajectory_records(store: "Store", space: Optional[str] = None, dataset: Optional[str] = None) -> list[tuple]:
+    """Every query of the stored runs (of ``space`` and ``dataset`` where given), by run then query:
+    (run_id, algorithm, config_hash, space, seed, query, arch_index, epoch, value, sim_time, incumbent,
+    incumbent_report)."""
+    return store.conn.execute(
+        "SELECT t.run_id, r.algorithm, r.config_hash, r.space, r.seed, t.query, t.arch_index, t.epoch, t.value, "
+        "t.sim_time, t.incumbent, t.incumbent_report FROM search_trajectories t JOIN search_runs r ON r.id = t.run_id "
+        "WHERE (?1 IS NULL OR r.space = ?1) AND (?2 IS NULL OR r.dataset = ?2) ORDER BY t.run_id, t.query",
+        (space, dataset)).fetchall()

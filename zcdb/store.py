@@ -552,6 +552,20 @@ class Store:
             "WHERE space=? AND dataset=? AND (? = 0 OR seed >= 0) ORDER BY proxy, seed, batch_size, data, arch_index",
             (space, dataset, int(computed_only))).fetchall()
 
+    def create_view(self, name: str, select_sql: str) -> None:
+        """Keep ``select_sql`` in the store as the view ``name`` (replacing a view of that name, never a
+        table), for any SQLite tool (see :mod:`zcdb.sql`)."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+            raise ZcdbError(f"view name {name!r}: use letters, digits and _ (not first a digit)")
+        existing = self.conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+        if existing is not None and existing[0] != "view":
+            raise ZcdbError(f"{name} is a {existing[0]} of the store, not a view: give another --name")
+        with self._transaction() as conn:
+            conn.execute(f'DROP VIEW IF EXISTS "{name}"')
+            conn.execute(f'CREATE VIEW "{name}" AS\n{select_sql}')
+
     @property
     def generation(self) -> int:
         """A counter that changes with every import into this store (for caches of what it holds)."""
@@ -1435,11 +1449,24 @@ class Benchmark(BaseBenchmark):
             "AND arch_index = ?", (self.id, *names, int(epoch), *[int(x) for x in seeds], self._key(arch_index))).fetchall()
         return {(names[m], s): v for m, s, v in rows if v is not None}
 
-    def to_frame(self, metrics: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+    def to_frame(self, metrics: Optional[Sequence[str]] = None, wide: bool = False,
+                 epoch: Optional[int] = None) -> "pd.DataFrame":
         """All rows (or those of ``metrics``) as a long pandas DataFrame:
-        dataset, arch_index, arch, metric, epoch, seed, value (:meth:`frame` gives the wide form)."""
+        dataset, arch_index, arch, metric, epoch, seed, value.
+
+        ``wide=True``: one row per architecture of the space instead, ``dataset``, ``arch_index``,
+        ``arch`` then one column per metric read at ``epoch`` (default: each one's last) and
+        averaged over seeds where the source gave no mean, NaN where missing (:meth:`frame` with a
+        ``dataset`` column)."""
         import pandas as pd
 
+        if wide:
+            df = self.frame(metrics, epoch=epoch)
+            df.insert(0, "dataset", self.dataset)
+            return df
+        if epoch is not None:
+            raise ZcdbError("to_frame(epoch=...) picks the epoch of the wide form: pass wide=True, or filter "
+                            "the long frame's epoch column")
         names = list(metrics) if metrics is not None else self.metrics()
         for m in names:
             self._epochs_of(m)

@@ -478,12 +478,17 @@ def _invariant_index() -> tuple[np.ndarray, np.ndarray]:
 def indices_of_cells(adj: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """Indices of cells on the padded positions (any placement), -1 where a cell is not in the
     space (disconnected, or more than 9 edges once pruned). Vectorized; no MD5."""
-    adj, ops, valid = graphs.prune(adj, ops)
-    valid &= adj.sum(axis=(1, 2)) <= MAX_EDGES
+    adj = np.asarray(adj, dtype=bool).reshape(-1, graphs.N_POS, graphs.N_POS)
+    return _indices_of_edges(adj[:, graphs._EI, graphs._EJ], ops)
+
+
+def _indices_of_edges(edges: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    E, ops, valid = graphs.prune_edges(edges, ops)
+    valid &= E.sum(axis=1) <= MAX_EDGES
     out = np.full(len(ops), -1, dtype=np.int64)
     if valid.any():
         srt, order = _invariant_index()
-        inv = graphs.invariant(adj[valid], ops[valid])
+        inv = graphs.invariant_of_edges(E[valid], ops[valid])
         pos = np.minimum(np.searchsorted(srt, inv), NUM_ARCHS - 1)
         if (srt[pos] != inv).any():
             raise ZcdbError(f"a valid NAS-Bench-101 cell is missing from {TABLE}: regenerate it with `{REGENERATE}`")
@@ -494,31 +499,38 @@ def indices_of_cells(adj: np.ndarray, ops: np.ndarray) -> np.ndarray:
 #: Candidate moves per cell: flip one of the 21 edges, or change one of the 5 ops to one of the other 2.
 NEIGHBOUR_WIDTH = len(graphs.EDGES) + 2 * graphs.N_NODES
 
+_EDGE_BIT = (np.uint32(1) << np.arange(graphs.N_EDGES, dtype=np.uint32))
+_OP_FIELD = graphs._OP_SHIFT + 2 * np.arange(graphs.N_NODES, dtype=np.uint32)
+
 
 def compute_neighbours(indices: np.ndarray) -> np.ndarray:
-    """``(k, 31)`` int64 neighbour rows, -1 padded (see :meth:`NB101Space.neighbours`)."""
+    """``(k, 31)`` int64 neighbour rows, -1 padded (see :meth:`NB101Space.neighbours`).
+
+    The moves are made on the packed codes (one bit flipped, or one op field rewritten);
+    only the moves that can lead somewhere are unpacked, pruned and looked up."""
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     k = idx.size
-    adj, ops = graphs.unpack(codes()[idx])
-    A = np.repeat(adj[:, None], NEIGHBOUR_WIDTH, axis=1)
-    O = np.repeat(ops[:, None], NEIGHBOUR_WIDTH, axis=1)
-    ok = np.ones((k, NEIGHBOUR_WIDTH), dtype=bool)
+    code = codes()[idx]
+    edges, ops = graphs.edge_bits(code)
+    cand = np.empty((k, NEIGHBOUR_WIDTH), dtype=np.uint32)
+    ok = np.empty((k, NEIGHBOUR_WIDTH), dtype=bool)
     used = np.concatenate([np.ones((k, 1), bool), ops != graphs.NONE, np.ones((k, 1), bool)], axis=1)
-    full = adj.sum(axis=(1, 2)) >= MAX_EDGES
-    for e, (i, j) in enumerate(graphs.EDGES):
-        A[:, e, i, j] ^= True
-        # an edge to an empty position is pruned away again, and a tenth edge between used
-        # vertices stays on a path: neither move leads anywhere new, so neither is evaluated
-        ok[:, e] = used[:, i] & used[:, j] & (adj[:, i, j] | ~full)
-    c = len(graphs.EDGES)
+    full = edges.sum(axis=1) >= MAX_EDGES
+    cand[:, :graphs.N_EDGES] = code[:, None] ^ _EDGE_BIT
+    # an edge to an empty position is pruned away again, and a tenth edge between used
+    # vertices stays on a path: neither move leads anywhere new, so neither is evaluated
+    ok[:, :graphs.N_EDGES] = used[:, graphs._EI] & used[:, graphs._EJ] & (edges | ~full[:, None])
+    c = graphs.N_EDGES
     for n in range(graphs.N_NODES):
+        empty = ops[:, n] == graphs.NONE  # an empty position has no op to change
+        cleared = code & ~(np.uint32(3) << _OP_FIELD[n])
         for d in (1, 2):
-            empty = ops[:, n] == graphs.NONE  # an empty position has no op to change
-            O[:, c, n] = np.where(empty, ops[:, n], (ops[:, n] + d) % 3)
-            ok[:, c] &= ~empty
+            new = ((ops[:, n].astype(np.uint32) + d) % 3) << _OP_FIELD[n]
+            cand[:, c] = cleared | new
+            ok[:, c] = ~empty
             c += 1
     nb = np.full((k, NEIGHBOUR_WIDTH), -1, dtype=np.int64)
-    nb[ok] = indices_of_cells(A[ok], O[ok])
+    nb[ok] = _indices_of_edges(*graphs.edge_bits(cand[ok]))
     nb = np.where(nb != idx[:, None], nb, -1)
     # drop repeats (two moves reaching one class), keeping the first, and pack to the left
     srt = np.sort(nb, axis=1)

@@ -145,25 +145,71 @@ def invariant(adj: np.ndarray, ops: np.ndarray) -> np.ndarray:
     colours, which ignore order; the two sums with different weights); the cell's value
     mixes the multiset of final colours and the vertex count. Empty positions take no part.
     """
-    adj = np.asarray(adj, dtype=bool)
-    B = adj.shape[0]
-    labels = np.empty((B, N_POS), dtype=np.int64)
-    labels[:, 0] = _INPUT_LABEL
-    labels[:, -1] = _OUTPUT_LABEL
-    labels[:, 1:-1] = ops
+    adj = np.asarray(adj, dtype=bool).reshape(-1, N_POS, N_POS)
+    return invariant_of_edges(adj[:, _EI, _EJ], ops)
+
+
+def invariant_of_edges(edges: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """:func:`invariant` of cells given as ``(B, 21)`` edge bits (:data:`EDGES` order) and ``(B, 5)`` ops.
+
+    Computed position by position on ``(7, B)`` rows, one edge at a time: the same values as
+    a matrix product over the 7x7 adjacency, in about half the time (the neighbour lookups
+    of a search spend most of their time here).
+    """
+    E = np.ascontiguousarray(np.asarray(edges, dtype=bool).reshape(-1, N_EDGES).T)  # (21, B)
+    B = E.shape[1]
+    Eu = E.astype(np.uint64)
+    labels = np.empty((N_POS, B), dtype=np.int64)
+    labels[0] = _INPUT_LABEL
+    labels[-1] = _OUTPUT_LABEL
+    labels[1:-1] = np.asarray(ops).reshape(B, N_NODES).T
     used = labels != NONE
-    used[:, 0] = used[:, -1] = True
-    a = adj.astype(np.uint64)
-    a8 = adj.view(np.uint8)
-    h = _mix((labels * 64 + a8.sum(axis=2, dtype=np.int64) * 8 + a8.sum(axis=1, dtype=np.int64)).astype(np.uint64))
+    used[0] = used[-1] = True
+    deg = np.zeros((N_POS, B), dtype=np.int64)  # 8 * out-degree + in-degree
+    for e, (i, j) in enumerate(EDGES):
+        deg[i] += 8 * E[e]
+        deg[j] += E[e]
+    h = _mix((labels * 64 + deg).astype(np.uint64))
+    tmp = np.empty(B, dtype=np.uint64)
     for r in range(ROUNDS):
         m = _mix(h ^ _U(0x5851F42D4C957F2D + r))
-        from_in = np.matmul(m[:, None, :], a)[:, 0, :]  # sum over in-neighbours w of m[w]
-        from_out = np.matmul(a, m[:, :, None])[:, :, 0]
+        from_in = np.zeros((N_POS, B), dtype=np.uint64)  # sum over in-neighbours w of m[w]
+        from_out = np.zeros((N_POS, B), dtype=np.uint64)
+        for e, (i, j) in enumerate(EDGES):
+            np.multiply(m[i], Eu[e], out=tmp)
+            from_in[j] += tmp
+            np.multiply(m[j], Eu[e], out=tmp)
+            from_out[i] += tmp
         h = _mix(h * _U(0x9FB21C651E98DF25) + from_in * _U(0xD6E8FEB86659FD93)
                  + from_out * _U(0xC2B2AE3D27D4EB4F) + _U(r))
     h = np.where(used, _mix(h ^ _U(0x14057B7EF767814F)), _U(0))
-    return _mix(h.sum(axis=1) + used.sum(axis=1).astype(np.uint64))
+    return _mix(h.sum(axis=0) + used.sum(axis=0).astype(np.uint64))
+
+
+def prune_edges(edges: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`prune` of cells given as ``(B, 21)`` edge bits and ``(B, 5)`` ops (no 7x7 matrices)."""
+    E = np.asarray(edges, dtype=bool).reshape(-1, N_EDGES)
+    B = E.shape[0]
+    fwd = np.zeros((N_POS, B), dtype=bool)
+    fwd[0] = True
+    bwd = np.zeros((N_POS, B), dtype=bool)
+    bwd[N_POS - 1] = True
+    for e, (i, j) in enumerate(EDGES):  # row by row: i ascending, so fwd[i] is final when read
+        fwd[j] |= fwd[i] & E[:, e]
+    for e in range(N_EDGES - 1, -1, -1):  # j descending within i descending: bwd[j] final when read
+        i, j = EDGES[e]
+        bwd[i] |= bwd[j] & E[:, e]
+    keep = fwd & bwd
+    valid = keep[N_POS - 1] & keep[0]
+    E = E & keep[_EI].T & keep[_EJ].T
+    ops = np.where(keep[1:-1].T, ops, NONE).astype(np.int8)
+    return E, ops, valid
+
+
+def edge_bits(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``(B,)`` to ``(edge bits (B, 21) bool, ops (B, 5) int8)``: :func:`unpack` without the matrices."""
+    bits = _bits(codes)
+    return bits[:, :N_EDGES].astype(bool), _ops_of_bits(bits)
 
 
 # --------------------------------------------------------------------------- enumeration

@@ -77,10 +77,6 @@ ArchLike = Union[str, int, np.integer, Sequence[Any]]
 _OP_INDEX = {name: i for i, name in enumerate(OPS)}
 #: Colex pair number -> (lo, hi), for every pair of states 0..4.
 _PAIRS = np.array([(lo, hi) for hi in range(1, 5) for lo in range(hi)], dtype=np.int64)
-#: For choice-tuple column j: the node state it belongs to (inputs of column j range over 0..k-1).
-_COL_NODE = np.array([NODES[(j % 16) // 4] for j in range(TUPLE_LEN)], dtype=np.int64)
-_IN_COLS = np.arange(0, TUPLE_LEN, 2)
-_OP_COLS = np.arange(1, TUPLE_LEN, 2)
 
 _FORM = ("write it as Genotype(normal=[('op', input) x 8], normal_concat=[2, 3, 4, 5], reduce=[...], "
          "reduce_concat=[2, 3, 4, 5]) or as NASLib's key [[(input, op) x 8], [(input, op) x 8]]")
@@ -203,7 +199,11 @@ def canonical_rows(rows: np.ndarray) -> np.ndarray:
 
 def canonical_tuple(t: Sequence[int]) -> tuple[int, ...]:
     """One choice tuple in canonical edge order."""
-    return tuple(int(v) for v in canonical_rows(np.asarray(t, dtype=np.int64))[0])
+    out = [int(v) for v in t]
+    for j in range(0, TUPLE_LEN, 4):
+        if out[j] > out[j + 2]:
+            out[j:j + 4] = out[j + 2:j + 4] + out[j:j + 2]
+    return tuple(out)
 
 
 def ids_of_rows(rows: np.ndarray) -> np.ndarray:
@@ -234,6 +234,38 @@ def rows_of_ids(ids: np.ndarray) -> np.ndarray:
     return out.reshape(-1, TUPLE_LEN)
 
 
+_PAIR_LIST = [tuple(p) for p in _PAIRS.tolist()]
+
+
+def _row_of_id(i: int) -> tuple[int, ...]:
+    """:func:`rows_of_ids` of one id in Python integers (a single architecture: no array overhead)."""
+    out: list[int] = []
+    for code in divmod(i, CELL_SIZE):
+        nodes = []
+        for radix in reversed(NODE_RADIX):
+            code, node_code = divmod(code, radix)
+            nodes.append(node_code)
+        for node_code in reversed(nodes):
+            pair, ops = divmod(node_code, NUM_OPS * NUM_OPS)
+            (lo, hi), (op_lo, op_hi) = _PAIR_LIST[pair], divmod(ops, NUM_OPS)
+            out += [lo, op_lo, hi, op_hi]
+    return tuple(out)
+
+
+def _id_of_row(t: Sequence[int]) -> int:
+    """:func:`ids_of_rows` of one valid choice tuple, in Python integers."""
+    codes = []
+    for c in range(2):
+        code = 0
+        for k, radix in enumerate(NODE_RADIX):
+            a, op_a, b, op_b = t[c * 16 + 4 * k:c * 16 + 4 * k + 4]
+            if a > b:
+                a, op_a, b, op_b = b, op_b, a, op_a
+            code = code * radix + (b * (b - 1) // 2 + a) * NUM_OPS * NUM_OPS + op_a * NUM_OPS + op_b
+        codes.append(code)
+    return codes[0] * CELL_SIZE + codes[1]
+
+
 def _tuple_of(arch: ArchLike) -> tuple[int, ...]:
     """The canonical choice tuple of a string, an id or a tuple form."""
     if isinstance(arch, str):
@@ -242,7 +274,7 @@ def _tuple_of(arch: ArchLike) -> tuple[int, ...]:
         i = int(arch)
         if not 0 <= i < NUM_GENOTYPES:
             raise UnknownArch(f"nb301 id {i} out of range 0..{NUM_GENOTYPES - 1}")
-        return tuple(int(v) for v in rows_of_ids(np.array([i]))[0])
+        return _row_of_id(i)
     if isinstance(arch, (tuple, list, np.ndarray)) and hasattr(arch, "normal") and hasattr(arch, "reduce"):
         # a DARTS Genotype namedtuple: (op name, input) pairs
         return canonical_tuple(parse(_genotype_text(arch)))
@@ -262,7 +294,10 @@ def _genotype_text(g: Any) -> str:
 
 def index_of(arch: ArchLike) -> int:
     """The global id of a genotype string, NASLib key or tuple, DARTS Genotype, choice tuple or id."""
-    return int(ids_of_rows(np.asarray(_tuple_of(arch), dtype=np.int64))[0])
+    if genuine_int(arch):
+        _tuple_of(arch)  # range check
+        return int(arch)
+    return _id_of_row(_tuple_of(arch))
 
 
 def ops_of(arch: ArchLike) -> tuple[int, ...]:
@@ -276,30 +311,48 @@ def string_of(arch: ArchLike) -> str:
 
 
 # --------------------------------------------------------------------------- moves and encodings
+def _node_code(a: np.ndarray, op_a: np.ndarray, b: np.ndarray, op_b: np.ndarray) -> np.ndarray:
+    """The mixed-radix digit of a node with edges ``(a, op_a)`` and ``(b, op_b)`` in either order."""
+    swap = a > b
+    lo, hi = np.where(swap, b, a), np.where(swap, a, b)
+    op_lo, op_hi = np.where(swap, op_b, op_a), np.where(swap, op_a, op_b)
+    return (hi * (hi - 1) // 2 + lo) * NUM_OPS * NUM_OPS + op_lo * NUM_OPS + op_hi
+
+
+#: Weight of each (cell, node) digit in the global id.
+_DIGIT_WEIGHT = np.array([[int(np.prod(NODE_RADIX[k + 1:], dtype=np.int64)) * (CELL_SIZE if c == 0 else 1)
+                           for k in range(len(NODES))] for c in range(2)], dtype=np.int64)
+
+
 def neighbour_rows(ids: np.ndarray) -> np.ndarray:
     """``(n, 120)`` ids one mutation away, NASLib's DARTS neighbourhood: for each cell and edge (in
     canonical order), each of the 6 other ops, then each other input the node does not already read,
-    in increasing order. Always 120 distinct genotypes, never the genotype itself."""
-    rows = rows_of_ids(ids)
-    cand = []
-    for j in range(TUPLE_LEN // 2):
-        in_col, op_col = 2 * j, 2 * j + 1
-        other_in = in_col + 2 if j % 2 == 0 else in_col - 2
-        for delta in range(1, NUM_OPS):
-            r = rows.copy()
-            r[:, op_col] = (r[:, op_col] + delta) % NUM_OPS
-            cand.append(r)
-        lo = np.minimum(rows[:, in_col], rows[:, other_in])
-        hi = np.maximum(rows[:, in_col], rows[:, other_in])
-        for v in range(int(_COL_NODE[in_col]) - 2):
-            # the v-th smallest state in 0..k-1 other than the node's two inputs
-            new = v + (v >= lo)
-            new = new + (new >= hi)
-            r = rows.copy()
-            r[:, in_col] = new
-            cand.append(r)
-    stacked = np.stack(cand, axis=1)  # (n, 120, 32)
-    return ids_of_rows(stacked.reshape(-1, TUPLE_LEN)).reshape(-1, NEIGHBOUR_WIDTH)
+    in increasing order. Always 120 distinct genotypes, never the genotype itself.
+
+    A move changes one node's digit of the id, so each neighbour is the id plus the change of that
+    digit times its weight (no re-encoding of whole genotypes)."""
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    edge = rows_of_ids(ids).reshape(-1, 2, len(NODES), 2, 2)
+    out = []
+    for c in range(2):
+        for k, node in enumerate(NODES):
+            a, b = edge[:, c, k, 0, 0], edge[:, c, k, 1, 0]
+            op_a, op_b = edge[:, c, k, 0, 1], edge[:, c, k, 1, 1]
+            old = _node_code(a, op_a, b, op_b)
+            weight = _DIGIT_WEIGHT[c, k]
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            for e in (0, 1):
+                inp, op = (a, op_a) if e == 0 else (b, op_b)
+                other, other_op = (b, op_b) if e == 0 else (a, op_a)
+                for delta in range(1, NUM_OPS):
+                    new = _node_code(inp, (op + delta) % NUM_OPS, other, other_op)
+                    out.append(ids + (new - old) * weight)
+                for v in range(node - 2):
+                    # the v-th smallest state in 0..node-1 other than the node's two inputs
+                    state = v + (v >= lo)
+                    state = state + (state >= hi)
+                    out.append(ids + (_node_code(state, op, other, other_op) - old) * weight)
+    return np.stack(out, axis=1) if out else np.empty((0, NEIGHBOUR_WIDTH), dtype=np.int64)
 
 
 def onehot_encoding(ids: np.ndarray) -> tuple[list[str], np.ndarray]:
