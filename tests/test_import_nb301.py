@@ -101,8 +101,9 @@ def test_the_sample_is_a_space(store, sample):
     assert rows.shape == (2, 120) and rows[0][rows[0] >= 0].tolist() == sp.neighbours(p0)
     assert np.array_equal(pickle.loads(pickle.dumps(sp)).members, sp.members)
     assert sp.sample(5, seed=1).max() < 44
-    with pytest.raises(MissingCapability, match="space nb301 has no network builder"):
-        sp.network(0)
+    # networks and costs: the space's, of the stored architecture at that position
+    assert sp.network(0).genotype == SP.to_naslib(int(sp.members[0]))
+    assert sp.cost(0) == SP.cost(int(sp.members[0]))
 
 
 def test_reading_commands_on_the_sample(store, sample, tmp_path):
@@ -115,8 +116,11 @@ def test_reading_commands_on_the_sample(store, sample, tmp_path):
     assert len(frame) == ids.size and set(frame["arch"]) == {SP.string_of(int(i)) for i in ids}
     rep = store.arch(SP.string_of(int(ids[best])), space="nb301")
     assert rep["index"] == int(ids[best])
-    (m,) = rep["benchmarks"][0]["metrics"]
+    ms = {m["metric"]: m for m in rep["benchmarks"][0]["metrics"]}
+    m = ms["val_acc"]
     assert m["value"] == vals[best] and m["rank"] == 1 and m["ranked"] == ids.size
+    # and the exact costs of its network, from the space's counter (not from the file)
+    assert (ms["params"]["value"], ms["flops"]["value"]) == SP.cost(int(ids[best]))
     from proxies.stored import evaluate, scores
 
     sc = scores(store, "nb301", "cifar10", "synflow", -1, -1, "naslib-zc")
@@ -131,7 +135,6 @@ def test_enumerating_commands_say_what_they_lack(tmp_path):
     assert run_cli(db, "import", "naslib-zc", str(suite_zero_file(tmp_path / "zc.json", ids)),
                    "--space", "nb301").exit_code == 0
     for args in (["proxies", "compute", "--space", "nb301", "--dataset", "cifar10", "--archs-file", "all"],
-                 ["cost", "--space", "nb301", "--dataset", "cifar10", "0"],
                  ["study", "search", "--benchmarks", "nb301/cifar10", "--seeds", "1", "--budget-queries", "5"]):
         r = run_cli(db, *args)
         assert r.exit_code != 0 and r.output.startswith("Error: ") and len(r.output.strip().splitlines()) == 1, \
@@ -140,7 +143,8 @@ def test_enumerating_commands_say_what_they_lack(tmp_path):
                  ["proxies", "eval", "--space", "nb301", "--dataset", "cifar10", "--bootstrap", "0"],
                  ["study", "proxies", "--bootstrap", "0"], ["export", "--space", "nb301", "--dataset", "cifar10"],
                  ["query", "--space", "nb301", "--dataset", "cifar10", "--metric", "val_acc", "0", "29"],
-                 ["arch", "--space", "nb301", SP.string_of(int(ids[0]))], ["info"], ["spaces"]):
+                 ["arch", "--space", "nb301", SP.string_of(int(ids[0]))], ["info"], ["spaces"],
+                 ["cost", "--space", "nb301", "--dataset", "cifar10", "0"]):  # exact, by formula
         r = run_cli(db, *args)
         assert r.exit_code == 0, (args, r.output)
 
