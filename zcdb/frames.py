@@ -42,6 +42,12 @@ def frame(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[i
     """
     import pandas as pd
 
+    return pd.DataFrame(frame_columns(bench, metrics, epoch=epoch, where=where))
+
+
+def frame_columns(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[int] = None,
+                  where: Optional[Sequence[Any]] = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`frame` as ``{name: array}``, without pandas (what ``zcdb export`` writes)."""
     names = list(metrics) if metrics is not None else list(bench.metrics())
     if not names:
         raise ZcdbError(f"{bench.space}/{bench.dataset} has no metrics to export: import some first (see `zcdb info`)")
@@ -56,7 +62,7 @@ def frame(bench: Any, metrics: Optional[Sequence[str]] = None, epoch: Optional[i
     strings = np.asarray(bench.search_space.all_strings(), dtype=object)
     data: dict[str, Any] = {"arch_index": rows.astype(np.int64), "arch": strings[rows]}
     data.update({m: cols[m][rows] for m in names})
-    return pd.DataFrame(data)
+    return data
 
 
 def format_of(fmt: Optional[str], out: Optional[Union[str, os.PathLike]]) -> str:
