@@ -191,3 +191,26 @@ def test_arch_strings_and_draws(lstore):
     other.sample()
     other.query(s)
     assert other.uniform(4).tolist() == u.tolist()  # a function of (seed, step, stream, position)
+
+
+def test_search_study_ranks_a_loop_beside_the_algorithms(lstore):
+    from zcdb.study import search_study
+
+    for dataset in ("synth", "flat"):
+        for seed in range(3):
+            with loop(lstore, SPACE, dataset, seed=seed, name="plain-random", budget_queries=30,
+                      search_metric="val_acc", report_metric="val_acc") as run:
+                while not run.done:
+                    run.query(run.sample())
+    st = search_study(lstore, "random,rea", f"{SPACE}/synth,{SPACE}/flat", "0-2", 30, loops="plain-random",
+                      metrics=[f"{SPACE}/synth=val_acc", f"{SPACE}/flat=val_acc"])
+    by = {(r["benchmark"], r["algorithm"]): r for r in st.rows}
+    assert {a for _, a in by} == {"random", "rea", "loop:plain-random"}
+    for b in (f"{SPACE}/synth", f"{SPACE}/flat"):
+        # the plain-loop random search draws what the built-in random search draws
+        assert by[(b, "loop:plain-random")]["value"] == by[(b, "random")]["value"]
+    assert st.spec["loops"] == ["plain-random"]
+    with pytest.raises(ZcdbError, match="no stored runs of loop:nothing"):
+        search_study(lstore, "random", f"{SPACE}/synth", "0-2", 30, loops="nothing",
+                     metrics=[f"{SPACE}/synth=val_acc"])
+

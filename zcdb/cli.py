@@ -1471,6 +1471,8 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @study.command(name="search")
 @click.option("--algos", default="all", show_default=True,
               help="Comma-separated algorithms, or all that apply to every benchmark (the others skipped, noted).")
+@click.option("--loops", default=None, metavar="NAME[,NAME]",
+              help="Also stored plain-loop runs (zcdb.search.loop) on every benchmark, for the same seeds and budget.")
 @click.option("--benchmarks", default="all", show_default=True,
               help="all (with --objectives: those storing them) or SPACE/DATASET,...")
 @click.option("--seeds", default="0-9", show_default=True, help="Search seeds, the same on every benchmark.")
@@ -1496,7 +1498,8 @@ def study_proxies(ctx: click.Context, benchmarks: str, proxy_names: str, metric_
 @json_option
 @click.pass_context
 @handle_errors
-def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, budget_queries: Optional[int],
+def study_search(ctx: click.Context, algos: str, loops: Optional[str], benchmarks: str, seeds: str,
+                 budget_queries: Optional[int],
                  budget_fraction: Optional[float], at: Optional[str], objectives: Optional[str],
                  proxy_names: Optional[str], allow_missing: bool, metric_for: tuple[str, ...], workers: int,
                  scheduler: Optional[str], out: Optional[str], as_json: bool) -> None:
@@ -1506,7 +1509,7 @@ def study_search(ctx: click.Context, algos: str, benchmarks: str, seeds: str, bu
 
     st = search_study(open_store(ctx), algos, benchmarks, seeds, budget_queries, list(metric_for), workers,
                       budget_fraction=budget_fraction, at=at, objectives=objectives, proxies=proxy_names,
-                      allow_missing=allow_missing, scheduler=scheduler, progress=not as_json)
+                      allow_missing=allow_missing, scheduler=scheduler, progress=not as_json, loops=loops or ())
     _render_study(st, out, as_json)
 
 

@@ -862,8 +862,13 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                  at: Union[None, str, float, Sequence[float]] = None,
                  objectives: Union[None, str, Sequence[str]] = None,
                  proxies: Union[None, str, Sequence[str]] = None, allow_missing: bool = False,
-                 scheduler: Optional[str] = None, progress: bool = False) -> SearchStudy:
+                 scheduler: Optional[str] = None, progress: bool = False,
+                 loops: Union[str, Sequence[str]] = ()) -> SearchStudy:
     """Every algorithm on every benchmark with the same seeds: see the module docstring.
+
+    ``loops`` names stored plain-loop runs (:mod:`zcdb.search.loops`, ``NAME`` or ``NAME@HASH``)
+    ranked beside the algorithms as ``loop:NAME`` (single-objective studies): each needs a stored
+    run per benchmark and seed, with the benchmark's metrics and the study's query budget.
 
     ``algorithms``: ``all`` (every registered algorithm of the study's kind that applies to every
     benchmark; the others are skipped with a note), names, or a mapping name -> settings; an
@@ -990,7 +995,11 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                             f"({_inapplicable(name, problems[0][2], cfg, bool(proxy_names))}): drop it from --algos")
     names = list(configs)
     labels_all = [lb for lb, _, _ in problems]
-    if not names:
+    loop_names = list(dict.fromkeys(a.strip() for a in (loops.split(",") if isinstance(loops, str) else loops)
+                                    if str(a).strip()))
+    if loop_names and objective_names:
+        raise ZcdbError("--loops ranks single-objective plain-loop runs: drop it with --objectives")
+    if not names and not loop_names:
         raise ZcdbError("no algorithm applies to every benchmark of this study: name some with --algos "
                         "(or pass --allow-missing)")
     for name in names:
@@ -1008,6 +1017,8 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
         spec["budget_queries"] = int(budget)
     if at is not None:
         spec["at"] = list(checkpoints)
+    if loop_names:
+        spec["loops"] = loop_names
     if objective_names:
         spec["objectives"] = objective_names
     if proxy_names:
@@ -1023,6 +1034,19 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                 algo = make_algorithm(name, configs[name])
                 plans[(bi, name)] = plan_run(store, name, algo, problem, seed_list, Budget(T))
     computed = _compute_missing(store, plans, workers, scheduler, progress)
+    # stored plain-loop runs: read back, never run (their rows are loop:NAME)
+    loop_runs: dict[tuple[int, str], Any] = {}
+    if loop_names:
+        from .search.loops import stored_loop
+
+        for bi, (label, bench, problem) in enumerate(problems):
+            T = _queries(budget, fraction, int(problem.queryable.sum()))
+            for ln in loop_names:
+                res = stored_loop(store, ln, problem, Budget(T), seed_list)
+                loop_runs[(bi, res.algorithm)] = res
+    algo_names = list(names)
+    names = algo_names + list(dict.fromkeys(k[1] for k in loop_runs))
+    present = set(plans) | set(loop_runs)
     bench_rows, rows, fingerprints = [], [], {}
     grids: dict[tuple[int, str], np.ndarray] = {}
     cpu = {n: 0.0 for n in names}
@@ -1045,9 +1069,13 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
         bench_rows.append(row)
         for name in names:
             plan = plans.get((bi, name))
-            if plan is None:
+            if (bi, name) in loop_runs:
+                plan = loop_runs[(bi, name)]
+                traj = plan.trajectories
+            elif plan is None:
                 continue
-            traj = _read_back(store, plan, computed.get((bi, name)), load_trajectories)
+            else:
+                traj = _read_back(store, plan, computed.get((bi, name)), load_trajectories)
             cpu[name] += float(traj.cpu_seconds)
             raw = _incumbent_grid(traj)
             grid = raw / table_hv if objective_names else normalized_regret(raw, best, median, hib)
@@ -1057,16 +1085,17 @@ def search_study(store: "Store", algorithms: Union[str, Sequence[str], Mapping[s
                 mean, half = _mean_ci(grid[:, q - 1])
                 rows.append(dict(benchmark=label, space=bench.space, dataset=bench.dataset, protocol=bench.protocol,
                                  search_metric=problem.search_metric, report_metric=problem.report_metric,
-                                 algorithm=name, config_hash=plan.cfg_hash, seeds=len(seed_list),
+                                 algorithm=name, config_hash=plan.config_hash if (bi, name) in loop_runs else plan.cfg_hash,
+                                 seeds=len(seed_list),
                                  budget_kind="fraction" if fraction else "queries", at=c, queries=q,
                                  measure=HYPERVOLUME if objective_names else REGRET, value=float(mean),
                                  value_lo=float(mean - half), value_hi=float(mean + half),
                                  final_mean=float(np.mean(raw[:, q - 1]))))
         if not objective_names:
-            notes += [f"{label}: {n}" for n in proxy_pool_notes(problem, [n for n in names if (bi, n) in plans],
+            notes += [f"{label}: {n}" for n in proxy_pool_notes(problem, [n for n in algo_names if (bi, n) in plans],
                                                                 configs)]
     # anytime: over the benchmarks where every algorithm ran (all of them without missing cells)
-    common = [bi for bi in range(len(problems)) if all((bi, n) in plans for n in names)]
+    common = [bi for bi in range(len(problems)) if all((bi, n) in present for n in names)]
     over = common or list(range(len(problems)))
     sizes = [int(p.queryable.sum()) for _, _, p in problems]
     # a fraction budget: one grid of fractions, from one query of the largest benchmark averaged to the budget
@@ -1145,7 +1174,7 @@ def _read_back(store: "Store", plan: Any, computed: Any, load_trajectories: Any)
 #: Keys a spec may hold, per kind (``out``: where `zcdb study run` writes the report).
 SPEC_KEYS = {"proxies": {"kind", "benchmarks", "proxies", "metrics", "bootstrap", "seed", "out"},
              "search": {"kind", "benchmarks", "algorithms", "metrics", "seeds", "budget_queries", "budget_fraction",
-                        "at", "objectives", "proxies", "allow_missing", "out"}}
+                        "at", "objectives", "proxies", "allow_missing", "loops", "out"}}
 
 
 def load_spec(path: PathLike) -> dict[str, Any]:
@@ -1202,4 +1231,5 @@ def run_spec(store: "Store", spec: Mapping[str, Any], workers: int = 1, schedule
                         spec.get("budget_queries"), spec.get("metrics"), workers,
                         budget_fraction=spec.get("budget_fraction"), at=spec.get("at"),
                         objectives=spec.get("objectives"), proxies=spec.get("proxies"),
-                        allow_missing=bool(spec.get("allow_missing", False)), scheduler=scheduler, progress=progress)
+                        allow_missing=bool(spec.get("allow_missing", False)), scheduler=scheduler, progress=progress,
+                        loops=spec.get("loops", ()))

@@ -15,7 +15,7 @@ block (or :meth:`SearchLoop.finish`) stores the run in ``search_runs`` /
 ``search_trajectories`` under the algorithm name ``loop:NAME``, keyed like the runner's
 runs (same benchmark, metrics, budget and seed columns; a configuration hash of the name,
 ``version``, ``settings`` and the data fingerprint), so ``zcdb search compare --loops NAME``
-puts it beside the built-in algorithms (``zcdb study search`` does not take loops yet).
+and ``zcdb study search --loops NAME`` put it beside the built-in algorithms.
 
 Its draws are the runner's counter-based ones (:mod:`zcdb.search.rng`) of the loop's
 seed: at step ``t`` (after ``t`` queries), the first ``sample()`` is the number that the
