@@ -8,8 +8,9 @@ latencies (the multi-objective study's second objective), NAS-Bench-Suite-Zero's
 NAS-Bench-201 CIFAR-10 scores and zcdb's own (`nb201-cifar10-proxies`); NAS-Bench-Macro;
 TransNAS-Bench-101 micro and macro, 7 tasks each, with the released zen, synflow, epe_nas and
 fisher scores; the NAS-Bench-101 samples of nasbench-vis (20,001 cells, 4 budgets) with
-NAS-Bench-Suite-Zero's zen of 10,250 cells. NAS-Bench-301 (a surrogate) is not
-tabular and is added by its own importer.
+NAS-Bench-Suite-Zero's zen of 10,250 cells; NAS-Bench-Suite-Zero's 500 trained NAS-Bench-301
+genotypes with their released scores (a stored sample: proxy studies only; search on NAS-Bench-301
+goes through its served surrogate).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def build(db: Path, data: Path) -> None:
     # not zc_nasbench101.json: its val_accuracy of 292 cells would be the val_acc series at 108 epochs
     # (seed -1, which reads prefer over seed 0), leaving 17 cells with every epoch for a search
     zcdb(db, "import", "naslib-zc", str(nb101 / "nb101_zen.zip"))
+    # NAS-Bench-301: the 500 trained genotypes of NAS-Bench-Suite-Zero with their released scores (a stored
+    # sample of a space that cannot be enumerated: proxy studies only), and zen of 11,221 other genotypes
+    nb301 = data / "nb301"
+    zcdb(db, "import", "naslib-zc", str(nb301 / "zc_nasbench301.json"), "--space", "nb301")
+    zcdb(db, "import", "naslib-zc", str(nb301 / "nb301_zen.zip"))
     zcdb(db, "info")
 
 
