@@ -520,7 +520,6 @@ class NB301Space(SearchSpace):
             return super().encode(indices, kind)
         return enc(np.asarray(indices, dtype=np.int64).reshape(-1))
 
-
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
         """NAS-Bench-301's CIFAR-10 network, as NAS-Bench-Suite-Zero scored it (:mod:`.nb301_network`)."""
         from .nb301_network import build_nb301
