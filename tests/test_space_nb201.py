@@ -52,6 +52,8 @@ def test_index_is_a_permutation():
     strings = nb201.all_strings()
     assert len(strings) == len(set(strings)) == nb201.NUM_ARCHS
     assert strings[0] == "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    # the table (built in code order without validation) says what formatting each cell's ops says
+    assert all(s == nb201.format_arch(nb201.ops_of(i)) for i, s in enumerate(strings))
 
 
 @pytest.mark.parametrize("bad", [
@@ -131,6 +133,14 @@ def test_canonical_distinguishes_different_functions():
 
 def test_canonical_classes_count():
     assert len(set(nb201.canonical_representatives().tolist())) == 6466
+
+
+def test_representatives_built_node_by_node_equal_canonical_per_cell():
+    """The all-at-once construction (node 2 shared by 125 cells) gives, for every index, the
+    smallest index whose per-cell :func:`canonical` form is the same."""
+    first: dict[str, int] = {}
+    per_cell = [first.setdefault(nb201.canonical(i), i) for i in range(nb201.NUM_ARCHS)]
+    assert nb201.canonical_representatives().tolist() == per_cell
 
 
 @pytest.mark.shared

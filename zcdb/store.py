@@ -38,9 +38,6 @@ and read back as NaN.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import difflib
-import hashlib
 import json
 import math
 import os
@@ -213,6 +210,8 @@ def _duration(seconds: float) -> str:
 
 def sha256_of(path: Union[str, os.PathLike]) -> str:
     """SHA-256 of a file (or, for a directory, of its files' names and contents, sorted)."""
+    import hashlib
+
     h = hashlib.sha256()
     p = Path(path)
     files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
@@ -487,6 +486,8 @@ class Store:
         seed, count) and the sha256 of every imported file its rows and its proxy scores came from.
         Another import into the benchmark (or of its scores) changes it; imports elsewhere do not."""
         bench = self.benchmark(space, dataset, protocol)
+        import hashlib
+
         h = hashlib.sha256(f"{space}\0{dataset}\0{bench.protocol}\n".encode())
         for s in self.series(bench.id):
             h.update(f"{s.metric}\0{s.epoch}\0{s.seed}\0{s.n}\n".encode())
@@ -939,6 +940,8 @@ class ImportBatch:
             if dataset not in stored:
                 names = list(dict.fromkeys(known + sorted(stored)))
                 lowered = {n.lower(): n for n in names}  # CIFAR100 is cifar100 misspelt, not another dataset
+                import difflib
+
                 close = difflib.get_close_matches(dataset.lower(), list(lowered), n=1, cutoff=0.6)
                 hint = f" (did you mean {lowered[close[0]]}?)" if close else ""
                 raise UnknownDataset(
@@ -1024,6 +1027,8 @@ class ImportBatch:
     # -------------------------------------------------------------- commit
     def _commit(self, replace: bool) -> None:
         s = self.store
+        import datetime as _dt
+
         conn = s.conn
         sha = sha256_of(self.source) if Path(self.source).exists() else ""
         opts = json.dumps(self.options, sort_keys=True)
@@ -1307,6 +1312,8 @@ class Benchmark(BaseBenchmark):
         if metric not in cat:
             check_metric_name(metric)
             names = sorted(cat)
+            import difflib
+
             close = difflib.get_close_matches(metric, names, n=3)
             shown = ", ".join(names) if len(names) <= 12 else \
                 f"{', '.join(names[:12])}, ... ({len(names)} in all: `zcdb metrics` lists them)"

@@ -6,19 +6,62 @@ between spaces; ``docs/spaces.md`` says how to add one.
 
 from __future__ import annotations
 
+import importlib
 import re
-from typing import Optional, Union
+from typing import Iterator, MutableMapping, Optional, Union
 
 from ..errors import UnknownArch, UnknownSpace
-from . import macro, nats_sss, nb101, nb201, nb301, tnb101_macro, tnb101_micro
 from .base import MissingCapability, ProductSpace, SearchSpace
 
 __all__ = ["SPACES", "DEFAULT_SPACE", "SUITE_ZERO_SPACES", "get_space", "suite_zero_space", "describe_spaces",
            "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
+class _Registry(MutableMapping[str, SearchSpace]):
+    """Space name -> space, listed explicitly by module; a space's module is imported the first
+    time the space is asked for, so a command that reads one space does not pay for the others
+    (start-up time of the reading commands, issue 17)."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = dict(modules)
+        self._spaces: dict[str, SearchSpace] = {}
+
+    def __getitem__(self, name: str) -> SearchSpace:
+        space = self._spaces.get(name)
+        if space is None:
+            module = self._modules[name]  # KeyError for an unknown name, as a dict
+            space = importlib.import_module(f"{__name__}.{module}").SPACE
+            if space.name != name:
+                raise RuntimeError(f"zcdb.spaces.{module}.SPACE is named {space.name!r}, registered as {name!r}")
+            self._spaces[name] = space
+        return space
+
+    def __setitem__(self, name: str, space: SearchSpace) -> None:
+        self._modules.setdefault(name, "")
+        self._spaces[name] = space
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+        self._spaces.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __repr__(self) -> str:
+        return f"<zcdb spaces {', '.join(self._modules)}>"
+
+
 #: Space name -> the space (parse, index, canonical form, moves, encodings, networks, costs).
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (nb201.SPACE, macro.SPACE, nats_sss.SPACE, tnb101_micro.SPACE,
-                                                      tnb101_macro.SPACE, nb101.SPACE, nb301.SPACE)}
+#: Explicit: each name and the module under ``zcdb/spaces/`` whose ``SPACE`` it is.
+SPACES: MutableMapping[str, SearchSpace] = _Registry({
+    "nb201": "nb201", "macro": "macro", "nats-sss": "nats_sss", "tnb101-micro": "tnb101_micro",
+    "tnb101-macro": "tnb101_macro", "nb101": "nb101", "nb301": "nb301",
+})
 
 #: NASLib's search-space names (in NAS-Bench-Suite-Zero's ``benchmark--SPACE--TASK--START.json``
 #: files) -> zcdb's, including spaces this zcdb may not have.

@@ -144,7 +144,9 @@ def _code_to_index() -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def all_strings() -> tuple[str, ...]:
     """Official strings of all 15,625 architectures, by official index."""
-    return tuple(format_arch(_decode(int(c))) for c in _index_to_code())
+    # in code order (the ops product, first edge slowest), formatted without validating each cell
+    by_code = [_TEMPLATE.format(*ops) for ops in itertools.product(OPS, repeat=NUM_EDGES)]
+    return tuple(by_code[c] for c in _index_to_code().tolist())
 
 
 @functools.lru_cache(maxsize=1)
@@ -231,28 +233,40 @@ def canonical(arch: ArchLike) -> str:
     ops = ops_of(arch)
     nodes = ["0"]
     for j in range(1, 4):
-        terms = []
-        for k, (i, to) in enumerate(EDGES):
-            if to != j:
-                continue
-            op = OPS[ops[k]]
-            if op == "none" or nodes[i] == "#":
-                terms.append("#")
-            elif op == "skip_connect":
-                terms.append(nodes[i])
-            else:
-                terms.append(f"({nodes[i]})@{op}")
-        nodes.append("+".join(sorted(terms)))
+        nodes.append("+".join(sorted(_term(nodes[i], OPS[ops[k]]) for k, (i, to) in enumerate(EDGES) if to == j)))
     return nodes[3]
+
+
+def _term(node: str, op: str) -> str:
+    """The term an edge with ``op`` adds to its target node's sum, from its source node's expression."""
+    if op == "none" or node == "#":
+        return "#"
+    if op == "skip_connect":
+        return node
+    return f"({node})@{op}"
 
 
 @functools.lru_cache(maxsize=1)
 def canonical_representatives() -> np.ndarray:
-    """For each official index, the smallest official index of its isomorphism class."""
+    """For each official index, the smallest official index of its isomorphism class.
+
+    The canonical forms of all 15,625 cells are built node by node in code order (the ops product,
+    first edge slowest): the code's leading three digits are the edges into nodes 1 and 2 and its
+    last three the edges into node 3, so node 2's expression is made once per 125 cells and each
+    cell only sorts its three last terms (the strings of :func:`canonical`, ten times faster than
+    calling it per cell)."""
+    assert EDGES[:3] == ((0, 1), (0, 2), (1, 2)) and EDGES[3:] == ((0, 3), (1, 3), (2, 3))
+    forms: list[str] = []
+    into3_from0 = [_term("0", op) for op in OPS]
+    for e01, e02, e12 in itertools.product(OPS, repeat=3):
+        n1 = _term("0", e01)
+        n2 = "+".join(sorted((_term("0", e02), _term(n1, e12))))
+        from1 = [_term(n1, op) for op in OPS]
+        from2 = [_term(n2, op) for op in OPS]
+        forms += ["+".join(sorted((a, b, c))) for a in into3_from0 for b in from1 for c in from2]
     first: dict[str, int] = {}
-    rep = np.empty(NUM_ARCHS, dtype=np.int64)
-    for i in range(NUM_ARCHS):
-        rep[i] = first.setdefault(canonical(i), i)
+    rep = np.array([first.setdefault(forms[code], i) for i, code in enumerate(_index_to_code().tolist())],
+                   dtype=np.int64)
     rep.setflags(write=False)
     return rep
 
