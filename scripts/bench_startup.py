@@ -7,11 +7,14 @@ Builds a small store (NAS-Bench-201 digits, shipped) unless ``--db`` names one, 
 processes and prints the median wall time beside ``python -c "import numpy"`` (the floor
 every command pays), and whether torch, pandas or scikit-learn were imported on the way.
 
-Each is timed twice, side by side: as this process's environment runs it, and with a warm
+Each is timed three ways, side by side: as this process's environment runs it, with a warm
 bytecode cache (``PYTHONDONTWRITEBYTECODE`` unset, ``PYTHONPYCACHEPREFIX`` a temporary folder
-filled by one untimed run). An installed package always has its ``.pyc`` files; an editable
-checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (as the sandbox this was written in sets)
-compiles every zcdb module from source at every start, which alone costs 0.1-0.3 s.
+filled by one untimed run), and as an installed copy runs (``pip install --no-deps --target``
+of this checkout into a temporary folder, first on ``PYTHONPATH``: a regular package with
+the ``.pyc`` files pip compiles, as a user's ``pip install zcdb`` gives; ``--no-installed``
+skips it). An editable checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (as the sandbox this
+was written in sets) compiles every zcdb module from source at every start, which alone costs
+0.1-0.3 s; the editable install's path hook costs every start a few tens of milliseconds more.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default=None)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-installed", dest="installed", action="store_false",
+                    help="Skip the installed-copy column (it runs pip once, offline, into a temporary folder).")
     args = ap.parse_args()
     zcdb = str(Path(sys.executable).with_name("zcdb"))
     db = args.db
@@ -57,7 +62,17 @@ def main() -> int:
         subprocess.run([zcdb, "--db", db, "import", "builtin", "nb201-digits"], check=True, stdout=subprocess.DEVNULL)
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="zcdb-pycache-")
-    envs = {"as run here": None, "bytecode cached": cached}
+    envs: dict[str, Optional[dict]] = {"as run here": None, "bytecode cached": cached}
+    installed_zcdb = None
+    if args.installed:
+        target = tempfile.mkdtemp(prefix="zcdb-installed-")
+        root = Path(__file__).resolve().parents[1]
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--target", target, str(root)], check=True, stdout=subprocess.DEVNULL)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPATH"] = target + os.pathsep + env.get("PYTHONPATH", "")
+        envs["installed copy"] = env
+        installed_zcdb = str(Path(target) / "bin" / "zcdb")
     print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} here; "
           f"median of {args.repeat} new processes, both modes interleaved")
 
@@ -66,7 +81,9 @@ def main() -> int:
         runs: dict[str, list[float]] = {k: [] for k in envs}
         for _ in range(args.repeat):
             for k, env in envs.items():
-                runs[k].append(_time(argv, env))
+                # the installed copy's own entry point (the same interpreter; zcdb from the copy)
+                use = [sys.executable, installed_zcdb, *argv[1:]] if k == "installed copy" and argv[0] == zcdb else argv
+                runs[k].append(_time(use, env))
         return {k: statistics.median(v) for k, v in runs.items()}
 
     floor = median([sys.executable, "-c", "import numpy"])

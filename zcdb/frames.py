@@ -84,6 +84,17 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _plain_column(values: Sequence[Any]) -> list[Any]:
+    """:func:`_plain` of every value; a numpy array in one ``tolist`` (the export of a whole space)."""
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        out = values.tolist()
+        if values.dtype.kind == "f":
+            for i in np.flatnonzero(~np.isfinite(values)).tolist():
+                out[i] = None
+        return out
+    return [_plain(x) for x in values]
+
+
 def _require_pyarrow() -> None:
     if importlib.util.find_spec("pyarrow") is None:
         raise ZcdbError("--format parquet needs pyarrow: pip install 'zcdb[parquet]' (or pyarrow), "
@@ -119,7 +130,7 @@ def write_table(columns: dict[str, Sequence[Any]], fmt: str,
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({k: pa.array([_plain(x) for x in v]) for k, v in columns.items()}) if names else pa.table({})
+        table = pa.table({k: pa.array(_plain_column(v)) for k, v in columns.items()}) if names else pa.table({})
         p = Path(out)
         p.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -127,12 +138,12 @@ def write_table(columns: dict[str, Sequence[Any]], fmt: str,
         except OSError as exc:
             raise ZcdbError(f"cannot write --out {p} ({exc}): give a path you can write") from None
         return None
-    cols = [[_plain(x) for x in columns[k]] for k in names]
+    cols = [_plain_column(columns[k]) for k in names]
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(names)
-        w.writerows([("" if x is None else x) for x in row] for row in zip(*cols))
+        w.writerows(zip(*cols))  # csv writes None as an empty field
         text = buf.getvalue()
     elif fmt in ("json", "jsonl"):
         records = (dict(zip(names, row)) for row in zip(*cols))
