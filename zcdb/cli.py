@@ -104,6 +104,14 @@ def echo_table(rows: list[dict[str, Any]], columns: Optional[list[str]] = None) 
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+def echo_rows(rows: list[dict[str, Any]], as_json: bool, columns: Optional[list[str]] = None) -> None:
+    """Print rows as JSON (``--json``) or as an aligned table of ``columns``."""
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, columns)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
@@ -210,10 +218,7 @@ def spaces_cmd(as_json: bool) -> None:
     from .spaces import describe_spaces
 
     rows = describe_spaces()
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["space", "size", "positions", "choices", "protocol", "networks", "example"])
+    echo_rows(rows, as_json, ["space", "size", "positions", "choices", "protocol", "networks", "example"])
 
 
 @main.group(name="import")
@@ -511,10 +516,7 @@ def top(ctx: click.Context, space: str, dataset: str, metric: str, k: int, epoch
     _report_feasibility(bench, where, epoch)
     rows = [dict(rank=r + 1, index=i, value=v, arch=s)
             for r, (i, s, v) in enumerate(bench.top(metric, k, epoch, where=where))]
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["rank", "index", "value", "arch"])
+    echo_rows(rows, as_json, ["rank", "index", "value", "arch"])
 
 
 @main.command()
@@ -801,10 +803,7 @@ def proxies_list(as_json: bool) -> None:
     from .proxies.engine import spec_table
 
     rows = [dict(r) for r in spec_table()]
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["name", "group", "data", "higher_is_better", "paper"])
+    echo_rows(rows, as_json, ["name", "group", "data", "higher_is_better", "paper"])
 
 
 @proxies.command(name="compute")
@@ -1020,10 +1019,7 @@ def surrogate_features(as_json: bool) -> None:
     from .surrogates.features import describe
 
     rows = describe()
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["name", "reads_store", "description"])
+    echo_rows(rows, as_json, ["name", "reads_store", "description"])
 
 
 @surrogate.command(name="fit")
@@ -1422,10 +1418,7 @@ def search_runs(ctx: click.Context, space: Optional[str], dataset: Optional[str]
     from .search.runs import stored_runs
 
     rows = stored_runs(open_store(ctx), space, dataset)
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows)
+    echo_rows(rows, as_json)
 
 
 # --------------------------------------------------------------------------- study
@@ -1584,10 +1577,7 @@ def served_query(space: str, surrogate: Optional[str], metric: str, epoch: Optio
     ids = bench.ids(parse_arch_list(archs, bench.search_space))
     values = bench.values(metric, epoch, archs=ids)
     rows = [dict(index=int(i), value=float(v), arch=bench.search_space.string_of(int(i))) for i, v in zip(ids, values)]
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["index", "value", "arch"])
+    echo_rows(rows, as_json, ["index", "value", "arch"])
 
 
 @served.command(name="top")
@@ -1607,10 +1597,7 @@ def served_top(space: str, surrogate: Optional[str], metric: str, k: int, epoch:
     bench = _open_served(space, surrogate)
     rows = [dict(rank=r + 1, index=i, value=v, arch=a)
             for r, (i, a, v) in enumerate(bench.top(metric, k, epoch, archs=bench.sample(n_sample, seed)))]
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["rank", "index", "value", "arch"])
+    echo_rows(rows, as_json, ["rank", "index", "value", "arch"])
 
 
 EXAMPLES: dict[str, tuple[str, ...]] = {

@@ -10,6 +10,7 @@ space and what it lacks.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from typing import Any, Optional, Sequence, Union
 
@@ -71,6 +72,14 @@ class SearchSpace:
     #: Whether several NASLib keys can name one architecture (keys of unpruned cells); an importer
     #: then keeps the first of each and warns, instead of refusing the file.
     naslib_keys_repeat: bool = False
+    #: ``(module, function)`` in ``zcdb.spaces`` whose ``function(arch, dataset)`` builds :meth:`network`
+    #: (imported when first asked for: it imports torch); None: no network builder, or an override.
+    network_builder: Optional[tuple[str, str]] = None
+    #: Module in ``zcdb.spaces`` whose ``count_cost(arch, dataset)`` gives :meth:`cost` (and whose
+    #: ``cost_table(dataset)``, if it has one, :meth:`cost_table`); None: no counter, or an override.
+    cost_counter: Optional[str] = None
+    #: What the counter's numbers are divided by to give millions of params and MFLOPs (1e6 for raw counts).
+    cost_divisor: float = 1.0
 
     def __reduce__(self) -> tuple:
         # worker processes get the registered instance (and its caches) by name, not a copy of the arrays
@@ -247,15 +256,43 @@ class SearchSpace:
         raise MissingCapability(f"space {self.name} has no NASLib key converter: give official architecture strings")
 
     def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        """The PyTorch network of ``arch`` on ``dataset`` (its forward returns logits)."""
-        raise MissingCapability(f"space {self.name} has no network builder: compute proxies on a space that has one")
+        """The PyTorch network of ``arch`` on ``dataset`` (its forward returns logits), built by
+        :attr:`network_builder`; a space whose networks take options overrides this."""
+        if self.network_builder is None:
+            raise MissingCapability(f"space {self.name} has no network builder: compute proxies on a space that has one")
+        self.check_dataset(dataset)
+        if kwargs:
+            raise UnknownArch(f"the {self.name} network takes no options, got {', '.join(kwargs)}: drop them")
+        module, function = self.network_builder
+        return getattr(importlib.import_module(f"{__package__}.{module}"), function)(arch, dataset)
 
     def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        """Exact ``(params in millions, MFLOPs)`` of ``arch`` on ``dataset``."""
-        raise MissingCapability(f"space {self.name} has no cost counter: import params and flops from a file")
+        """Exact ``(params in millions, MFLOPs)`` of ``arch`` on ``dataset``, by :attr:`cost_counter`."""
+        counter = self._cost_counter()
+        self.check_dataset(dataset, "cost counter")
+        if kwargs:
+            raise UnknownArch(f"the {self.name} cost counter takes no options, got {', '.join(kwargs)}: drop them")
+        params, flops = counter.count_cost(arch, dataset)
+        if self.cost_divisor != 1.0:
+            return params / self.cost_divisor, flops / self.cost_divisor
+        return params, flops
+
+    def _cost_counter(self) -> Any:
+        if self.cost_counter is None:
+            raise MissingCapability(f"space {self.name} has no cost counter: import params and flops from a file")
+        return importlib.import_module(f"{__package__}.{self.cost_counter}")
 
     def cost_table(self, dataset: str, convention: Optional[str] = None) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`cost` of every architecture: (params, MFLOPs) arrays by index."""
+        """:meth:`cost` of every architecture: (params, MFLOPs) arrays by index (the counter's own
+        ``cost_table`` where it has one)."""
+        if self.cost_counter is not None and convention is None:
+            counter = self._cost_counter()
+            if hasattr(counter, "cost_table"):
+                self.check_dataset(dataset, "cost counter")
+                params, flops = counter.cost_table(dataset)
+                if self.cost_divisor != 1.0:
+                    return params / self.cost_divisor, flops / self.cost_divisor
+                return params, flops
         n = self.require_size("a cost table")
         kw = {} if convention is None else {"convention": convention}
         vals = np.array([self.cost(i, dataset, **kw) for i in range(n)], dtype=np.float64).reshape(n, 2)

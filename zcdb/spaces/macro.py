@@ -26,7 +26,7 @@ import torch; the network is in :mod:`zcdb.spaces.macro_network`, its costs in :
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -244,6 +244,9 @@ class MacroSpace(SearchSpace):
     choices = CHOICES
     product = True
     datasets = ("cifar10", "cifar100")
+    network_builder = ("macro_network", "build_macro")
+    cost_counter = "macro_cost"
+    cost_divisor = 1e6  # the counter counts parameters and FLOPs
     #: The authors' recipe: 50 epochs on CIFAR-10, test accuracy the best epoch's.
     default_protocol = "50ep"
     official_protocols = ("50ep",)
@@ -268,28 +271,6 @@ class MacroSpace(SearchSpace):
         rep = first[table]
         rep.setflags(write=False)
         return rep
-
-    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        from .macro_network import build_macro
-
-        self.check_dataset(dataset)
-        if kwargs:
-            raise UnknownArch(f"the macro network takes no options, got {', '.join(kwargs)}: drop them")
-        return build_macro(arch, dataset)
-
-    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        from .macro_cost import count_cost
-
-        self.check_dataset(dataset, "cost counter")
-        params, flops = count_cost(arch, dataset)
-        return params / 1e6, flops / 1e6
-
-    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        from .macro_cost import cost_table
-
-        self.check_dataset(dataset, "cost counter")
-        params, flops = cost_table(dataset)
-        return params / 1e6, flops / 1e6
 
 
 SPACE = MacroSpace()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -258,6 +258,8 @@ class NatsSssSpace(SearchSpace):
     choices = tuple(tuple(str(c) for c in row) for row in CHOICES)
     product = True
     datasets = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120")
+    network_builder = ("nats_sss_network", "build_nats_sss")
+    cost_counter = "nats_sss_cost"
     #: NATS-Bench's schedules (``hp`` 01, 12, 90) as protocols; the 90-epoch one by default.
     default_protocol = "90ep"
     official_protocols = ("01ep", "12ep", "90ep")
@@ -278,26 +280,6 @@ class NatsSssSpace(SearchSpace):
         rep = np.arange(NUM_ARCHS, dtype=np.int64)  # every configuration is its own class (see canonical)
         rep.setflags(write=False)
         return rep
-
-    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        from .nats_sss_network import build_nats_sss
-
-        self.check_dataset(dataset)
-        if kwargs:
-            raise UnknownArch(f"the nats-sss network takes no options, got {', '.join(kwargs)}: drop them")
-        return build_nats_sss(arch, dataset)
-
-    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        from .nats_sss_cost import count_cost
-
-        self.check_dataset(dataset, "cost counter")
-        return count_cost(arch, dataset)
-
-    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        from .nats_sss_cost import cost_table
-
-        self.check_dataset(dataset, "cost counter")
-        return cost_table(dataset)
 
 
 SPACE = NatsSssSpace()

@@ -620,6 +620,9 @@ class NB101Space(SearchSpace):
     choices = (("absent", "present"),) * len(EDGE_POSITIONS) + ((*OPS, "none"),) * len(NODE_POSITIONS)
     product = False
     datasets = ("cifar10",)
+    network_builder = ("nb101_network", "build_nb101")
+    cost_counter = "nb101_cost"
+    cost_divisor = 1e6  # the counter counts parameters and FLOPs
     #: The official training: 108 epochs (also evaluated after 4, 12 and 36 in nasbench_full).
     default_protocol = "nasbench"
     official_protocols = ("nasbench",)
@@ -690,28 +693,6 @@ class NB101Space(SearchSpace):
         if kind == "path":
             return path_encoding(indices)
         return super().encode(indices, kind)
-
-    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        from .nb101_network import build_nb101
-
-        self.check_dataset(dataset)
-        if kwargs:
-            raise UnknownArch(f"the nb101 network takes no options, got {', '.join(kwargs)}: drop them")
-        return build_nb101(arch, dataset)
-
-    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        from .nb101_cost import count_cost
-
-        self.check_dataset(dataset, "cost counter")
-        params, flops = count_cost(arch, dataset)
-        return params / 1e6, flops / 1e6
-
-    def cost_table(self, dataset: str, convention: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        from .nb101_cost import cost_table
-
-        self.check_dataset(dataset, "cost counter")
-        params, flops = cost_table(dataset)
-        return params / 1e6, flops / 1e6
 
 
 SPACE = NB101Space()

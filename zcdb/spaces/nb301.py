@@ -421,6 +421,8 @@ class NB301Space(SearchSpace):
     product = False
     #: NAS-Bench-301's networks are CIFAR-10 ones (:mod:`zcdb.spaces.nb301_network`).
     datasets = ("cifar10",)
+    network_builder = ("nb301_network", "build_nb301")
+    cost_counter = "nb301_cost"
     #: NAS-Bench-301 and NAS-Bench-Suite-Zero's nb301 files are CIFAR-10 (imports elsewhere need --new-dataset).
     benchmark_datasets = ("cifar10",)
     encodings = tuple(_ENCODERS)
@@ -519,24 +521,6 @@ class NB301Space(SearchSpace):
         if enc is None:
             return super().encode(indices, kind)
         return enc(np.asarray(indices, dtype=np.int64).reshape(-1))
-
-    def network(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> Any:
-        """NAS-Bench-301's CIFAR-10 network, as NAS-Bench-Suite-Zero scored it (:mod:`.nb301_network`)."""
-        from .nb301_network import build_nb301
-
-        self.check_dataset(dataset)
-        if kwargs:
-            raise UnknownArch(f"the nb301 network takes no options, got {', '.join(kwargs)}: drop them")
-        return build_nb301(arch, dataset)
-
-    def cost(self, arch: ArchLike, dataset: str = "cifar10", **kwargs: Any) -> tuple[float, float]:
-        """``(params_millions, mflops)`` of that network, by formula (:mod:`.nb301_cost`; no torch)."""
-        from .nb301_cost import count_cost
-
-        self.check_dataset(dataset, "cost counter")
-        if kwargs:
-            raise UnknownArch(f"the nb301 cost counter takes no options, got {', '.join(kwargs)}: drop them")
-        return count_cost(arch, dataset)
 
 
 SPACE = NB301Space()
