@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
@@ -181,7 +181,7 @@ def to_naslib(arch: ArchLike) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- the interface
-class TNB101MacroSpace(SearchSpace):
+class TNB101MacroSpace(tnb101_tasks.TaskDatasets, SearchSpace):
     """TransNAS-Bench-101's macro space through the :class:`SearchSpace` interface (see the module docstring)."""
 
     name = NAME
@@ -191,26 +191,10 @@ class TNB101MacroSpace(SearchSpace):
     #: Not every combination of choices is a skeleton (length and count constraints).
     product = False
     datasets = ()
-    default_protocol = "tnb101"
-    tasks = tuple(tnb101_tasks.TASKS)
-    benchmark_datasets = tasks
 
-    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
-        """``tnb101``: the task's schedule (:data:`~zcdb.spaces.tnb101_tasks.TASKS`)."""
-        return tnb101_tasks.protocol_epochs(protocol, dataset) if protocol == "tnb101" \
-            else super().protocol_epochs(protocol, dataset)
-
-    def parse(self, text: str) -> tuple[int, ...]:
-        return parse(text)
-
-    def format_arch(self, ops: Sequence[int]) -> str:
-        return format_arch(ops)
-
-    def from_naslib(self, key: Sequence[int]) -> tuple[int, ...]:
-        return from_naslib(key)
-
-    def suite_zero_metric(self, dataset: str) -> tuple[str, int]:
-        return tnb101_tasks.suite_zero_metric(dataset)
+    parse = staticmethod(parse)
+    format_arch = staticmethod(format_arch)
+    from_naslib = staticmethod(from_naslib)
 
     def index_of(self, arch: ArchLike) -> int:
         if isinstance(arch, str):

@@ -69,7 +69,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -221,7 +221,7 @@ def output_reachable(arch: ArchLike) -> bool:
 
 
 # --------------------------------------------------------------------------- the interface
-class TNB101MicroSpace(ProductSpace):
+class TNB101MicroSpace(tnb101_tasks.TaskDatasets, ProductSpace):
     """TransNAS-Bench-101's cell space through the :class:`SearchSpace` interface (see the module docstring)."""
 
     name = NAME
@@ -230,28 +230,10 @@ class TNB101MicroSpace(ProductSpace):
     choices = (OPS,) * NUM_EDGES
     #: No network builder: the benchmark's proxies come from NAS-Bench-Suite-Zero's files.
     datasets = ()
-    #: TransNAS-Bench-101's own per-task recipes, read at each task's final epoch.
-    default_protocol = "tnb101"
-    #: The seven tasks (the benchmark's datasets).
-    tasks = tuple(tnb101_tasks.TASKS)
-    benchmark_datasets = tasks
 
-    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
-        """``tnb101``: the task's schedule (:data:`~zcdb.spaces.tnb101_tasks.TASKS`)."""
-        return tnb101_tasks.protocol_epochs(protocol, dataset) if protocol == "tnb101" \
-            else super().protocol_epochs(protocol, dataset)
-
-    def parse(self, text: str) -> tuple[int, ...]:
-        return parse(text)
-
-    def format_arch(self, ops: Sequence[int]) -> str:
-        return format_arch(ops)
-
-    def from_naslib(self, key: Sequence[int]) -> tuple[int, ...]:
-        return from_naslib(key)
-
-    def suite_zero_metric(self, dataset: str) -> tuple[str, int]:
-        return tnb101_tasks.suite_zero_metric(dataset)
+    parse = staticmethod(parse)
+    format_arch = staticmethod(format_arch)
+    from_naslib = staticmethod(from_naslib)
 
     def canonical(self, arch: ArchLike) -> str:
         return canonical(arch)

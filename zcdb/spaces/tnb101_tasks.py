@@ -82,3 +82,24 @@ def protocol_epochs(protocol: str, dataset: str) -> Optional[int]:
     """The last epoch of TransNAS-Bench-101's schedule for task ``dataset`` (None for another task)."""
     t = TASKS.get(dataset)
     return t.epochs if t is not None and protocol == "tnb101" else None
+
+
+class TaskDatasets:
+    """What both TransNAS-Bench-101 spaces (micro and macro) share: the seven tasks as their
+    datasets, trained by the ``tnb101`` protocol (each task's own schedule, :data:`TASKS`) and
+    read by NAS-Bench-Suite-Zero at the final epoch. Listed first among a space's bases."""
+
+    #: TransNAS-Bench-101's own per-task recipes, read at each task's final epoch.
+    default_protocol = "tnb101"
+    #: The seven tasks (the benchmark's datasets).
+    tasks = tuple(TASKS)
+    benchmark_datasets = tasks
+
+    def protocol_epochs(self, protocol: str, dataset: str) -> Optional[int]:
+        """``tnb101``: the task's schedule (:data:`TASKS`); any other protocol as the base class says."""
+        if protocol == "tnb101":
+            return protocol_epochs(protocol, dataset)
+        return super().protocol_epochs(protocol, dataset)  # type: ignore[misc]
+
+    def suite_zero_metric(self, dataset: str) -> tuple[str, int]:
+        return suite_zero_metric(dataset)
