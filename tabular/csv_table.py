@@ -7,7 +7,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -98,13 +98,8 @@ def import_csv(
                 )
             a = header.index(arch_column)
             pos = {c: header.index(c) for c in columns}
-            for row in reader:
-                line = reader.line_num
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)}: "
-                                      "check the file for a missing or extra separator, or a truncated line")
+            for line, row in data_rows(reader, header, p, "check the file for a missing or extra separator, "
+                                                          "or a truncated line"):
                 try:
                     idx.append(mod.index_of(parse_arch_text(row[a], mod)))
                 except UnknownArch as exc:
@@ -147,6 +142,17 @@ def import_csv(
 # Plain decimal numbers only: float() also takes "9_4.1" (as 94.1) and other scripts' digits.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def data_rows(reader: "csv._reader", header: Sequence[str], p: Path, hint: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each non-empty row after the header; :class:`CorruptFile`
+    (``hint`` says what to do) for a row whose field count is not the header's."""
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise CorruptFile(f"{p}:{reader.line_num}: {len(row)} fields where the header has {len(header)}: {hint}")
+        yield reader.line_num, row
 
 
 def _number(text: str, p: Path, line: int, column: str, allow_missing: bool) -> float:

@@ -35,7 +35,7 @@ from zcdb.store import MEAN_SEED, ImportBatch, Store
 
 from . import _safe_pickle
 from ._safe_pickle import RefusedGlobal, gc_paused, one_line
-from .csv_table import _looks_cut, _numbers, _significant_digits
+from .csv_table import _looks_cut, _numbers, _significant_digits, data_rows
 
 IMPORTER = "hw-nas-bench"
 PROTOCOL = "200ep"
@@ -181,13 +181,7 @@ def _read_csv(p: Path, allow_missing: bool) -> tuple[dict[str, np.ndarray], list
             ia, aa = header.index("index"), header.index("arch")
             pos = [header.index(k) for k in METRICS]
             keys = list(METRICS)
-            for row in reader:
-                line = reader.line_num
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)}: "
-                                      f"the line is cut or has an extra separator: {_HINT}")
+            for line, row in data_rows(reader, header, p, f"the line is cut or has an extra separator: {_HINT}"):
                 text = row[ia].strip()
                 i = int(text) if text.isascii() and text.isdigit() else -1
                 if not 0 <= i < n:

@@ -35,7 +35,7 @@ from zcdb.metrics import MetricSpec
 from zcdb.spaces import get_space
 from zcdb.store import MEAN_SEED, ImportBatch, Store
 
-from .csv_table import _numbers
+from .csv_table import _numbers, data_rows
 
 IMPORTER = "nb201-robustness"
 SPACE = "nb201"
@@ -125,13 +125,7 @@ def read_robustness(path: Union[str, os.PathLike], allow_missing: bool = False) 
             table = np.full((n, len(header) - 1), np.nan)
             lines = [0] * n
             seen = np.zeros(n, dtype=bool)
-            for row in reader:
-                line = reader.line_num
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise CorruptFile(f"{p}:{line}: {len(row)} fields where the header has {len(header)}: "
-                                      f"the line is cut or has an extra separator: {_HINT}")
+            for line, row in data_rows(reader, header, p, f"the line is cut or has an extra separator: {_HINT}"):
                 key = row[0].strip()
                 if not _TUPLE.fullmatch(key):
                     raise CorruptFile(f"{p}:{line}: net {_shown(row[0])} is not a NASLib op tuple such as "
