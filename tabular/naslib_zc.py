@@ -46,7 +46,7 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from zcdb.errors import CorruptFile, UnknownArch, short_repr as _shown
-from zcdb.spaces import DEFAULT_SPACE, get_space, suite_zero_space
+from zcdb.spaces import DEFAULT_SPACE, SUITE_ZERO_SPACES, get_space, suite_zero_space
 from zcdb.store import MEAN_SEED, ImportBatch, Store, default_protocol
 
 DATA_LABEL = "naslib-zc"
@@ -124,8 +124,9 @@ def import_naslib_zc(
 ) -> ImportBatch:
     """Import NAS-Bench-Suite-Zero proxy scores (any layout: a JSON file, a zip or a folder) into ``store``.
 
-    ``space`` is the space of a JSON file (default nb201); for a zip or folder, whose file names
-    name their spaces, it keeps only that space. ``dataset`` names the dataset of a flat-layout
+    ``space`` is the space of a JSON file: by default the one the file names first
+    (``{"nasbench101": {"cifar10": ...}}`` is nb101; another ``space`` is refused), else nb201;
+    for a zip or folder, whose file names name their spaces, it keeps only that space. ``dataset`` names the dataset of a flat-layout
     file (default cifar10) or keeps only that dataset. Non-finite proxy scores (the released files
     hold ``-Infinity`` for some, and NASLib's ``-1e8`` stand-in) are stored as NaN with their reason
     and counted in ``batch.nonfinite_scores``; a non-finite ``val_accuracy``, ``params`` or ``flops``
@@ -135,7 +136,7 @@ def import_naslib_zc(
     p = Path(path)
     if p.is_dir() or (p.is_file() and _looks_like_zip(p)):
         return _import_benchmarks(store, p, space, dataset, replace, allow_missing, new_dataset)
-    return _import_json(store, p, space or DEFAULT_SPACE, dataset, replace, allow_missing, new_dataset)
+    return _import_json(store, p, space, dataset, replace, allow_missing, new_dataset)
 
 
 def _looks_like_zip(p: Path) -> bool:
@@ -145,9 +146,10 @@ def _looks_like_zip(p: Path) -> bool:
         return fh.read(4) == b"PK\x03\x04"
 
 
-def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], replace: bool,
+def _import_json(store: Store, p: Path, space: Optional[str], dataset: Optional[str], replace: bool,
                  allow_missing: bool, new_dataset: bool = False) -> ImportBatch:
-    mod = get_space(space)
+    if space is not None:
+        get_space(space)
     if not p.is_file():
         raise CorruptFile(f"no such file: {p}: check the path")
     try:
@@ -164,6 +166,14 @@ def _import_json(store: Store, p: Path, space: str, dataset: Optional[str], repl
         if top not in _KNOWN_DATASETS and isinstance(inner, dict) and inner and all(
                 k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in inner.items()):
             data = inner
+            if top in SUITE_ZERO_SPACES:  # the file names its space: take it, or refuse another
+                named = suite_zero_space(top).name
+                if space is not None and space != named:
+                    raise CorruptFile(f"{p} holds {top} architectures (zcdb space {named}), not {space}: "
+                                      f"drop --space, or pass --space {named}")
+                space = named
+    space = space or DEFAULT_SPACE
+    mod = get_space(space)
     if all(k in _KNOWN_DATASETS and isinstance(v, dict) for k, v in data.items()):
         layout = "released"
         parts = {k: v for k, v in data.items() if dataset is None or k == dataset}

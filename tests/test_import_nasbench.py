@@ -275,3 +275,47 @@ def test_real_suite_zero_file(store):
     assert b.metrics() == ["val_acc"] and b.epochs("val_acc") == [108]  # NASLib's params are not the official ones
     runs = {r["proxy"]: r["n"] for r in store.proxy_runs("nb101", "cifar10")}
     assert runs["synflow"] == runs["params"] == 292 and len(runs) == 11
+
+
+def test_suite_zero_file_names_its_space(store, tmp_path):
+    """``{"nasbench101": {"cifar10": ...}}`` is nb101 without --space; another --space is refused."""
+    from zcdb.errors import ZcdbError
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    sp = get_space("nb101")
+    keys = [str(sp.to_naslib(i)) for i in (0, 7, 4242)]
+    rec = {"val_accuracy": 91.5, "params": 1.0, "flops": 2.0, "synflow": {"score": 3.0, "time": 0.1}}
+    p = tmp_path / "zc_nasbench101.json"
+    p.write_text(json.dumps({"nasbench101": {"cifar10": {k: rec for k in keys}}}))
+    with pytest.raises(ZcdbError, match="holds nasbench101 architectures \\(zcdb space nb101\\), not nb201: "
+                                        "drop --space, or pass --space nb101"):
+        import_naslib_zc(store, p, space="nb201")
+    assert store.benchmark_rows() == []
+    import_naslib_zc(store, p)
+    b = store.benchmark("nb101", "cifar10")
+    assert np.flatnonzero(np.isfinite(b.values("val_acc"))).tolist() == [0, 7, 4242]
+
+
+@pytest.mark.shared
+def test_samples_and_suite_zero_means_in_one_benchmark(store):
+    """The 1k sample's seeded val_acc and Suite-Zero's reported means side by side: every
+    architecture of either reads a value (the reported mean where there is one), none hides the other."""
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    import_nasbench_vis(store, require_shared("nb101", "nasbench-vis_data-1k.json"))
+    import_naslib_zc(store, require_shared("nb101", "zc_nasbench101.json"))  # no --space: the file says nb101
+    sp = get_space("nb101")
+    with open(require_shared("nb101", "zc_nasbench101.json")) as fh:
+        zc = json.load(fh)["nasbench101"]["cifar10"]
+    first: dict[int, float] = {}
+    for k, rec in zc.items():  # the importer keeps the first of several keys of one architecture
+        first.setdefault(sp.index_of(sp.from_naslib(json.loads(k.replace("(", "[").replace(")", "]")))),
+                         rec["val_accuracy"])
+    with open(require_shared("nb101", "nasbench-vis_data-1k.json")) as fh:
+        sample = {sp.index_of(h) for h in json.load(fh)["key"]}
+    b = store.benchmark("nb101", "cifar10")
+    v = b.values("val_acc", epoch=108)
+    assert set(np.flatnonzero(np.isfinite(v)).tolist()) == sample | set(first)
+    only_sample = sorted(sample - set(first))[:5]
+    assert [v[i] for i in only_sample] == [b.query(i, "val_acc", epoch=108, seed=0) for i in only_sample]
+    assert all(v[i] == pytest.approx(first[i]) for i in list(first)[:20])

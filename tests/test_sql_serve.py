@@ -40,6 +40,12 @@ def db(tmp_path_factory):
                 acc = 50 + 45 * rng.random(some.size) * ep / 200
                 imp.add_evaluations("nb201", "cifar10", "200ep", "val_acc", ep, seed, some, acc)
                 imp.add_evaluations("nb201", "cifar10", "200ep", "test_acc", ep, seed, some, np.round(acc, 1))
+        # two sources of one metric: seeds 0, 1 on `some`, a reported mean (seed -1) on every third
+        # architecture: each reads its mean where it has one, else the mean of its seeds
+        for seed in (0, 1):
+            imp.add_evaluations("nb201", "cifar10", "200ep", "train_acc", 200, seed, some, 60 + 30 * rng.random(some.size))
+        imp.add_evaluations("nb201", "cifar10", "200ep", "train_acc", 200, -1, np.arange(0, N, 3),
+                            99 + rng.random(len(range(0, N, 3))))
         imp.add_evaluations("nb201", "cifar10", "200ep", "params", 0, -1, np.arange(N),
                             np.round(rng.random(N), 2))
         imp.add_evaluations("nb201", "cifar10", "200ep", "latency_dev", 0, -1, some, 1 + rng.random(some.size))
@@ -75,6 +81,10 @@ def test_documented_wide_sql_equals_frame(db, args):
     for col in df.columns[2:]:
         got = np.array([np.nan if r[col] is None else r[col] for r in rows])
         np.testing.assert_allclose(got, df[col].to_numpy(), rtol=1e-14, equal_nan=True)
+    if not args:  # the mixed metric: means where reported (>= 99), seed means (< 90) elsewhere
+        train = df["train_acc"].to_numpy()
+        assert (train[::3] >= 99).all() and np.isfinite(train).sum() > len(range(0, N, 3))
+        assert (train[np.isfinite(train) & (np.arange(N) % 3 != 0)] < 90).all()
     assert [r["arch"] for r in rows[:20]] == df["arch"].tolist()[:20]
 
 
@@ -113,6 +123,13 @@ def test_canned_top_k_equals_benchmark_top(db):
             want = b.top(metric, 25)
             assert [(r["arch_index"], r["arch"]) for r in rows] == [(i, a) for i, a, _ in want]
             np.testing.assert_allclose([r["value"] for r in rows], [v for _, _, v in want], rtol=1e-14)
+        # the mixed metric over the whole ranking: reported means first, then the seed means
+        rows = _sql(db, CANNED["top_k"][2], dict(space="nb201", dataset="cifar10", protocol="", metric="train_acc",
+                                                  k=str(N)))
+        want = b.top("train_acc", N)
+        assert len(rows) == len(want) > len(range(0, N, 3))
+        assert [r["arch_index"] for r in rows] == [i for i, _, _ in want]
+        np.testing.assert_allclose([r["value"] for r in rows], [v for _, _, v in want], rtol=1e-14)
 
 
 @pytest.mark.parametrize("x,y", [("test_acc", "params"), ("params", "latency_dev"), ("val_acc", "test_acc")])

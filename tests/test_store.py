@@ -124,6 +124,23 @@ def test_reported_mean_preferred_over_seed_average(store):
     assert store.benchmark("nb201", "cifar10").query(0, "test_acc") == 9.0
 
 
+def test_reported_mean_per_architecture_else_its_seed_mean(store):
+    """Two sources in one benchmark (NAS-Bench-101's seeded samples beside Suite-Zero's reported
+    means): each architecture reads its reported mean where it has one, else the mean of its seeds."""
+    with store.importing("seeded", "unit", {}) as b:
+        for seed, vals in ((0, [1.0, 2.0, 4.0]), (1, [3.0, 6.0, 8.0])):
+            b.add_evaluations("nb201", "cifar10", "200ep", "test_acc", 200, seed, [0, 1, 2], vals)
+    with store.importing("reported", "unit", {}) as b:
+        b.add_evaluations("nb201", "cifar10", "200ep", "test_acc", 200, MEAN_SEED, [1, 5], [50.0, 70.0])
+    bench = store.benchmark("nb201", "cifar10")
+    v = bench.values("test_acc")
+    assert v[:3].tolist() == [2.0, 50.0, 6.0] and v[5] == 70.0 and np.isnan(v[3]) and np.isnan(v[4])
+    assert bench.values("test_acc", seed=MEAN_SEED)[:3].tolist()[1] == 50.0
+    assert np.isnan(bench.values("test_acc", seed=MEAN_SEED)[0])
+    assert bench.query(2, "test_acc", seed=1) == 8.0
+    assert np.count_nonzero(np.isfinite(v)) == 4
+
+
 def test_unknown_dataset_metric_and_empty(store):
     with pytest.raises(EmptyStore, match="import one first"):
         store.benchmark("nb201", "cifar10")

@@ -296,7 +296,8 @@ def import_csv_cmd(ctx: click.Context, file: str, space: str, arch_column: str, 
 @import_.command(name="naslib-zc")
 @click.argument("file", type=click.Path())
 @click.option("--space", default=None,
-              help=f"Search space of a JSON file (default {DEFAULT_SPACE}); for a zip or folder, the one space to take.")
+              help=f"Search space of a JSON file (default: the space the file names first, e.g. "
+                   f"nasbench101, else {DEFAULT_SPACE}); for a zip or folder, the one space to take.")
 @click.option("--dataset", default=None, help="Dataset of a flat-layout file, or the one dataset to take.")
 @new_dataset_option
 @allow_missing_option

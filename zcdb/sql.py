@@ -63,8 +63,16 @@ def wide_sql(bench: "Benchmark", metrics: Optional[Sequence[str]] = None, epoch:
         ep = metric_epoch(bench, m, epoch)
         ep = bench.epochs(m)[-1] if ep is None else ep
         seeds = bench.seeds(m, ep)
-        seed = f" AND seed = {_MEAN_SEED}" if _MEAN_SEED in seeds else ""
-        parts.append(f"  SELECT arch_index, arch, metric, value FROM evaluations_view\n"
+        if _MEAN_SEED not in seeds:
+            seed = ""
+        elif seeds == [_MEAN_SEED]:
+            seed = f" AND seed = {_MEAN_SEED}"
+        else:  # an architecture's reported mean where it has one (NULL: reported missing), else its seeds
+            seed = (f" AND (seed = {_MEAN_SEED} OR NOT EXISTS (SELECT 1 FROM evaluations_view r WHERE "
+                    f"r.space = e.space AND r.dataset = e.dataset AND r.protocol = e.protocol AND "
+                    f"r.metric = e.metric AND r.epoch = e.epoch AND r.seed = {_MEAN_SEED} AND "
+                    "r.arch_index = e.arch_index))")
+        parts.append(f"  SELECT arch_index, arch, metric, value FROM evaluations_view e\n"
                      f"  WHERE {where} AND metric = {quote_literal(m)} AND epoch = {int(ep)}{seed}")
     cols = ",\n".join(f"       AVG(CASE WHEN metric = {quote_literal(m)} THEN value END) AS {quote_name(m)}"
                       for m in names)
@@ -88,7 +96,8 @@ def create_wide_view(store: "Store", space: str, dataset: str, protocol: Optiona
 
 
 # Final values of :metric on the benchmarks of (:space, :dataset, :protocol): the last epoch of each
-# (benchmark, metric) series, the reported mean (seed -1) where there is one, else AVG over seeds.
+# (benchmark, metric) series, an architecture's reported mean (seed -1) where it has one, else AVG over
+# its seeds.
 _FINAL = """b AS (SELECT id, space, protocol FROM benchmarks
        WHERE space = :space AND dataset = :dataset AND (:protocol = '' OR protocol = :protocol)),
 {name}_last AS (SELECT s.benchmark_id, s.metric_id, MAX(s.epoch) AS epoch FROM series s
@@ -98,8 +107,8 @@ _FINAL = """b AS (SELECT id, space, protocol FROM benchmarks
        CASE WHEN (SELECT higher_is_better FROM metrics WHERE id = l.metric_id) = 0 THEN -1 ELSE 1 END AS sign
        FROM evaluations e JOIN {name}_last l ON l.benchmark_id = e.benchmark_id AND l.metric_id = e.metric_id
        AND l.epoch = e.epoch
-       WHERE e.seed = -1 OR NOT EXISTS (SELECT 1 FROM series s WHERE s.benchmark_id = l.benchmark_id
-             AND s.metric_id = l.metric_id AND s.epoch = l.epoch AND s.seed = -1)
+       WHERE e.seed = -1 OR NOT EXISTS (SELECT 1 FROM evaluations r WHERE r.benchmark_id = e.benchmark_id
+             AND r.metric_id = e.metric_id AND r.epoch = e.epoch AND r.seed = -1 AND r.arch_index = e.arch_index)
        GROUP BY e.benchmark_id, e.arch_index)"""
 
 _ARCH = "(SELECT arch_index FROM archs WHERE space = :space AND (arch = :arch OR CAST(arch_index AS TEXT) = :arch))"

@@ -1356,8 +1356,9 @@ class Benchmark(BaseBenchmark):
     def values(self, metric: str, epoch: Optional[int] = None, seed: Optional[int] = None) -> np.ndarray:
         """``metric`` of every architecture, by official index (NaN where missing); read-only.
 
-        ``epoch=None`` is the last stored epoch. ``seed=None`` is the source's reported
-        mean where it has one, otherwise the mean over the stored seeds.
+        ``epoch=None`` is the last stored epoch. ``seed=None`` is, for each architecture, the
+        source's reported mean where it has one (NaN where the source reported it missing),
+        otherwise the mean over its stored seeds.
         """
         arr = self._cache.get((metric, epoch, seed))
         if arr is not None:
@@ -1371,35 +1372,25 @@ class Benchmark(BaseBenchmark):
                 f"{self.space}/{self.dataset} has {metric} at epoch {ep} for seeds "
                 f"{', '.join(map(str, sorted(seeds)))}, not seed {seed}"
             )
-        arr = self._dense(mid, ep, seed, seeds)
-        if arr is None:
-            if seed is None and MEAN_SEED not in seeds:
-                # The mean over seeds in numpy: a GROUP BY arch_index made SQLite walk the by-arch index
-                # over every row of the benchmark (0.5 s for the digits table); the primary key gives
-                # the series seed by seed, each architecture's values added in seed order (as AVG did
-                # and as the blob path does).
-                rows = conn.execute(
-                    "SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
-                    "ORDER BY seed, arch_index", (self.id, mid, ep)).fetchall()
-                arr = np.full(self._n, np.nan)
-                if rows:
-                    all_idx, all_val = self._index_values(rows)
-                    ok = ~np.isnan(all_val)
-                    idx = all_idx[ok]
-                    total = np.bincount(idx, weights=all_val[ok], minlength=self._n)
-                    count = np.bincount(idx, minlength=self._n)
-                    has = count > 0
-                    arr[has] = total[has] / count[has]
-                rows = None
-            else:
-                rows = conn.execute(
-                    "SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
-                    "AND seed=?", (self.id, mid, ep, MEAN_SEED if seed is None else seed)).fetchall()
-            if rows is not None:
-                arr = np.full(self._n, np.nan)
-                if rows:
-                    idx, val = self._index_values(rows)
-                    arr[idx] = val
+        if seed is not None:
+            arr = self._seed_series(mid, ep, [seed])
+        else:
+            # the source's reported mean where it has a row (a mean reported missing stays missing);
+            # the mean over the stored seeds for every architecture without one (two sources in one
+            # benchmark: NAS-Bench-101's seeded samples and Suite-Zero's reported means must not
+            # hide each other)
+            plain = sorted(s for s in seeds if s != MEAN_SEED)
+            arr = self._seed_series(mid, ep, [MEAN_SEED]) if MEAN_SEED in seeds else None
+            if plain and (arr is None or np.isnan(arr).any()):
+                means = self._seed_series(mid, ep, plain)
+                if arr is None:
+                    arr = means
+                else:
+                    fill = np.isnan(arr)
+                    rows = conn.execute("SELECT arch_index FROM evaluations WHERE benchmark_id=? AND metric_id=? "
+                                        "AND epoch=? AND seed=?", (self.id, mid, ep, MEAN_SEED)).fetchall()
+                    fill[self._positions(np.array([r[0] for r in rows], dtype=np.int64))] = False
+                    arr[fill] = means[fill]
         alias, rep = self.aliases()
         if alias.size:
             fill = np.isnan(arr[alias])
@@ -1409,17 +1400,43 @@ class Benchmark(BaseBenchmark):
         self._cache[(metric, ep, seed)] = arr
         return arr
 
-    def _dense(self, mid: int, ep: int, seed: Optional[int], seeds: list[int]) -> Optional[np.ndarray]:
-        """The series from its blobs (``series_blobs``), or None when one is not kept as a blob.
+    def _seed_series(self, mid: int, ep: int, seeds: list[int]) -> np.ndarray:
+        """The series of one seed, or the mean over several (added in seed order and divided by
+        the count of non-NULL values, as SQLite's AVG does), by index: from the blobs
+        (``series_blobs``) where every one is kept as a blob, else from the rows."""
+        dense = self._dense(mid, ep, seeds)
+        if dense is not None:
+            return dense
+        conn = self.store.conn
+        arr = np.full(self._n, np.nan)
+        if len(seeds) == 1:
+            rows = conn.execute(
+                "SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
+                "AND seed=?", (self.id, mid, ep, seeds[0])).fetchall()
+            if rows:
+                idx, val = self._index_values(rows)
+                arr[idx] = val
+            return arr
+        # The mean over seeds in numpy: a GROUP BY arch_index made SQLite walk the by-arch index
+        # over every row of the benchmark (0.5 s for the digits table); the primary key gives
+        # the series seed by seed, each architecture's values added in seed order (as AVG did
+        # and as the blob path does).
+        rows = conn.execute(
+            f"SELECT arch_index, value FROM evaluations WHERE benchmark_id=? AND metric_id=? AND epoch=? "
+            f"AND seed IN ({', '.join('?' * len(seeds))}) ORDER BY seed, arch_index",
+            (self.id, mid, ep, *seeds)).fetchall()
+        if rows:
+            all_idx, all_val = self._index_values(rows)
+            ok = ~np.isnan(all_val)
+            idx = all_idx[ok]
+            total = np.bincount(idx, weights=all_val[ok], minlength=self._n)
+            count = np.bincount(idx, minlength=self._n)
+            has = count > 0
+            arr[has] = total[has] / count[has]
+        return arr
 
-        Without a seed and without a reported mean, the mean over the seeds: added in seed
-        order and divided by the count of non-NULL values, as SQLite's AVG does."""
-        if seed is not None:
-            use = [seed]
-        elif MEAN_SEED in seeds:
-            use = [MEAN_SEED]
-        else:
-            use = sorted(seeds)
+    def _dense(self, mid: int, ep: int, use: list[int]) -> Optional[np.ndarray]:
+        """:meth:`_seed_series` from the blobs, or None when one of them is not kept as a blob."""
         total = count = None
         for s in use:
             blob = _read_series_blob(self.store.conn, (self.id, mid, ep, s))
