@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .nb201_network import ReLUConvBN, ResidualReduction
+from .nb201_network import ReLUConvBN, ResidualReduction, TinyNetwork
 from . import nats_sss
 from . import nb201 as topology
 from .nats_sss import ArchLike
@@ -106,15 +106,12 @@ class NATSSizeCell(nn.Module):
         return f"c_in={self.c_in}, c_out={self.c_out}"
 
 
-class NATSSizeNetwork(nn.Module):
+class NATSSizeNetwork(TinyNetwork):
     """The size-space network of one channel configuration; ``forward`` returns logits ``(batch, classes)``.
 
     (The official ``DynamicShapeTinyNet.forward`` returns ``(features, logits)``; zcdb's
     proxies want a plain module, so this returns the logits only.)
     """
-
-    #: Its forward works on any memory layout (it flattens a 1x1 pooled map).
-    channels_last_safe = True
 
     def __init__(self, channels: tuple[int, ...], num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
@@ -132,16 +129,7 @@ class NATSSizeNetwork(nn.Module):
             ResidualReduction(c2, c3),
             NATSSizeCell(c3, c4),
         ])
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c4), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c4, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for cell in self.cells:
-            x = cell(x)
-        x = self.global_pooling(self.lastact(x))
-        return self.classifier(x.flatten(1))
+        self._head(c4, num_classes)
 
     def extra_repr(self) -> str:
         return f"channels={nats_sss.format_arch(self.channels)}, num_classes={self.num_classes}"

@@ -124,16 +124,35 @@ class ResidualReduction(nn.Module):
         return self.downsample(x) + self.conv_b(self.conv_a(x))
 
 
-class NB201Network(nn.Module):
+class TinyNetwork(nn.Module):
+    """What NAS-Bench-201's and NATS-Bench's networks share (the official ``TinyNetwork`` and
+    ``DynamicShapeTinyNet``): ``stem``, then ``cells`` in order, then BN-ReLU, global average
+    pooling and a linear ``classifier``. Subclasses build ``stem`` and ``cells`` and call
+    :meth:`_head` last (the modules are created, and initialized from the RNG, in that order)."""
+
+    #: Its forward works on any memory layout (it flattens a 1x1 pooled map), so the proxies
+    #: that run faster channels-last may use that layout on it (see ``zcdb.proxies``).
+    channels_last_safe = True
+
+    def _head(self, channels: int, num_classes: int) -> None:
+        self.lastact = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for cell in self.cells:
+            x = cell(x)
+        x = self.global_pooling(self.lastact(x))
+        return self.classifier(x.flatten(1))
+
+
+class NB201Network(TinyNetwork):
     """The NAS-Bench-201 macro skeleton around one cell; ``forward`` returns logits ``(batch, num_classes)``.
 
     (The official ``TinyNetwork.forward`` returns ``(features, logits)``; zcdb's
     proxies want a plain module, so this returns the logits only.)
     """
-
-    #: Its forward works on any memory layout (it flattens a 1x1 pooled map), so the proxies
-    #: that run faster channels-last may use that layout on it (see ``zcdb.proxies``).
-    channels_last_safe = True
 
     def __init__(self, ops: tuple[int, ...], C: int = 16, N: int = 5, num_classes: int = 10,
                  in_channels: int = 3) -> None:
@@ -152,16 +171,7 @@ class NB201Network(nn.Module):
             cells.extend(NB201Cell(self.ops, c) for _ in range(N))
             c_prev = c
         self.cells = nn.ModuleList(cells)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for cell in self.cells:
-            x = cell(x)
-        x = self.global_pooling(self.lastact(x))
-        return self.classifier(x.flatten(1))
+        self._head(c_prev, num_classes)
 
     def extra_repr(self) -> str:
         return f"arch={space.format_arch(self.ops)}, C={self.C}, N={self.N}, num_classes={self.num_classes}"
