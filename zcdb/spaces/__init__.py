@@ -16,6 +16,7 @@ from .base import MissingCapability, ProductSpace, SearchSpace
 __all__ = ["SPACES", "DEFAULT_SPACE", "SUITE_ZERO_SPACES", "get_space", "suite_zero_space", "describe_spaces",
            "parse_arch_text", "SearchSpace", "ProductSpace", "MissingCapability"]
 
+
 class _Registry(MutableMapping[str, SearchSpace]):
     """Space name -> space, listed explicitly by module; a space's module is imported the first
     time the space is asked for, so a command that reads one space does not pay for the others
