@@ -467,3 +467,22 @@ def test_compare_notes_proxy_aware_algorithms_that_rank_only_the_scored_pool(sst
     full = compare_algorithms(sstore, SPACE, "synth", ["proxy"], [0], budget_queries=10, proxies=["nwot"],
                               configs={"proxy": {"n_samples": 100}})
     assert full.notes == []  # a sample of 100 out of every architecture: nothing to say
+
+
+def test_a_sparse_sample_says_mutations_fall_back_to_uniform_draws(sstore):
+    """A table of 300 scattered NAS-Bench-201 cells (about a third have a stored neighbour): the
+    comparison's notes say REA and local search mostly draw uniformly; the complete table says nothing."""
+    val, test, _ = _landscape(3)
+    few = np.sort(np.random.default_rng(4).choice(N, 300, replace=False))
+    with sstore.importing("sparse", "test", new_dataset=True) as imp:
+        imp.add_evaluations(SPACE, "sparse", "p", "val_acc", 200, -1, few, val[few])
+        imp.add_evaluations(SPACE, "sparse", "p", "test_acc", 200, -1, few, test[few])
+    sparse = load_problem(sstore, SPACE, "sparse")
+    ok = sparse.available_at(sparse.neighbours_of(few)).any(axis=-1)
+    assert sparse.neighbour_coverage() == ok.mean() < 0.5
+    cmp = compare_algorithms(sstore, SPACE, "sparse", ["random", "rea"], range(3), budget_queries=20)
+    assert any(f"holds 300 architectures with values of {N:,}: only {100 * ok.mean():.0f}% of them have a "
+               "neighbour with values" in n for n in cmp.notes)
+    full = compare_algorithms(sstore, SPACE, "synth", ["random", "rea"], range(3), budget_queries=20)
+    assert load_problem(sstore, SPACE, "synth").neighbour_coverage() == 1.0
+    assert not any("neighbour with values" in n for n in full.notes)
