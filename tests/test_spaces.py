@@ -55,6 +55,16 @@ def test_importing_the_spaces_reads_no_file_and_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_a_space_module_is_imported_when_its_space_is_first_asked_for():
+    """The registry names every space, but `import zcdb.cli` (every command's start) imports none of
+    their modules; asking for one imports that one."""
+    code = ("import sys; import zcdb.cli, zcdb.spaces as s\n"
+            "mods = [m for m in sys.modules if m.startswith('zcdb.spaces.') and m != 'zcdb.spaces.base']\n"
+            "assert not mods, mods; assert set(s.SPACES) >= {'nb201', 'nb301'} and 'nb301' in s.SPACES\n"
+            "s.get_space('nb301'); assert 'zcdb.spaces.nb301' in sys.modules and 'zcdb.spaces.nb101' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_round_trips_on_every_architecture(space):
     strings = space.all_strings()
     assert len(strings) == space.size and len(set(strings)) == space.size
