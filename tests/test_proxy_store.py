@@ -251,7 +251,7 @@ def test_dask_local_cluster_stores_what_a_local_run_stores(tmp_path):
     local, remote = zcdb.open(tmp_path / "l.db"), zcdb.open(tmp_path / "d.db")
     runs.compute_and_store(local, "nb201", "digits", names, archs, workers=1, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:  # any free port
         rep = runs.compute_and_store(remote, "nb201", "digits", names, archs, scheduler=cluster.scheduler_address,
                                      progress=False)
         assert rep.computed == 3

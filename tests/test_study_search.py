@@ -169,7 +169,7 @@ def test_dask_scheduler_gives_the_same_study(tmp_path):
     _fill(b)
     local = search_study(a, "random,rea", "all", "0-4", 10)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:  # any free port
         remote = search_study(b, "random,rea", "all", "0-4", 10, scheduler=cluster.scheduler_address)
     assert remote.runs_computed == 2 * 3 * 5
     assert _csv(local, tmp_path / "l") == _csv(remote, tmp_path / "r")

@@ -135,7 +135,7 @@ def test_local_workers_equal_single_process(store, tmp_path):
 def test_dask_local_cluster_equals_local_run(store, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:  # any free port
         other = zcdb.open(tmp_path / "dask.db")
         rep = tabulate(other, "nb201", "digits", TINY, archs="3", seeds=[0, 1], scheduler=cluster.scheduler_address,
                        progress=False)
