@@ -1,7 +1,10 @@
-"""Helpers shared by the scripts (not part of the package): timing and the NB201 tables of ../shared/data."""
+"""Helpers shared by the scripts (not part of the package): timing, running a zcdb command in-process,
+and the NB201 tables of ../shared/data."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +18,21 @@ def best_of(fn: Callable[[], Any], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def run_zcdb(db: Path, *args: str, digits: int = 1) -> None:
+    """Run one `zcdb` command on store ``db`` in-process, echoing it and its wall time (``digits``
+    decimals); exit with its status if it fails."""
+    from zcdb.cli import main
+
+    print(f"$ zcdb {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    t = time.perf_counter()
+    try:
+        main.main(["--db", str(db), *args], prog_name="zcdb", standalone_mode=False)
+    except SystemExit as exc:
+        if exc.code:
+            sys.exit(exc.code)
+    print(f"[{time.perf_counter() - t:.{digits}f} s]", flush=True)
 
 
 def import_nb201_tables(store: Any, data: Path) -> None:

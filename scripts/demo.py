@@ -8,12 +8,11 @@ shipped tables may differ, cannot stop the tour) and its figures to ``out/``.
 
 from __future__ import annotations
 
-import shlex
 import sys
 import time
 from pathlib import Path
 
-from zcdb.cli import main
+from _shared import run_zcdb  # noqa: E402  (scripts/ is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "out"
@@ -21,15 +20,9 @@ DB = OUT / "demo.db"
 
 
 def zcdb(*args: str) -> None:
-    """Run one `zcdb` command in-process, echoing it and its wall time; stop the tour if it fails."""
-    print(f"\n$ zcdb {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    t = time.perf_counter()
-    try:
-        main.main(["--db", str(DB), *args], prog_name="zcdb", standalone_mode=False)
-    except SystemExit as exc:
-        if exc.code:
-            sys.exit(exc.code)
-    print(f"[{time.perf_counter() - t:.2f} s]", flush=True)
+    """Run one `zcdb` command of the tour in-process, echoing it and its wall time; stop the tour if it fails."""
+    print(flush=True)
+    run_zcdb(DB, *args, digits=2)
 
 
 def nats_api() -> None:

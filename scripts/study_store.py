@@ -17,26 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import sys
 import time
 from pathlib import Path
+
+from _shared import run_zcdb  # noqa: E402  (scripts/ is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def zcdb(db: Path, *args: str) -> None:
     """Run one `zcdb` command in-process, echoing it and its wall time; stop if it fails."""
-    from zcdb.cli import main
-
-    print(f"$ zcdb {' '.join(shlex.quote(a) for a in args)}", flush=True)
-    t = time.perf_counter()
-    try:
-        main.main(["--db", str(db), *args], prog_name="zcdb", standalone_mode=False)
-    except SystemExit as exc:
-        if exc.code:
-            sys.exit(exc.code)
-    print(f"[{time.perf_counter() - t:.1f} s]", flush=True)
+    run_zcdb(db, *args)
 
 
 def build(db: Path, data: Path) -> None:

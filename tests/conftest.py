@@ -85,3 +85,14 @@ def one_torch_thread():
     yield
     torch.set_num_threads(before)
 
+
+def assert_bad_spec(store, tmp_path, text: str, message: str) -> None:
+    """A study spec file holding ``text`` fails with one line matching ``message``."""
+    from zcdb.errors import ZcdbError
+    from zcdb.study import load_spec, run_spec
+
+    spec = tmp_path / "bad.json"
+    spec.write_text(text)
+    with pytest.raises(ZcdbError, match=message) as info:
+        run_spec(store, load_spec(spec))
+    assert "\n" not in str(info.value)

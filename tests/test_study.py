@@ -9,7 +9,7 @@ import zcdb
 from zcdb.errors import ZcdbError
 from zcdb.study import load_spec, main_metric, normalized_regret, proxy_study, run_spec, search_study
 
-from .conftest import run_cli
+from .conftest import assert_bad_spec, run_cli
 
 N = 300
 DATASETS = ("digits", "cifar10", "cifar100")
@@ -197,11 +197,7 @@ def test_fingerprint_changes_with_an_import_into_the_benchmark(tmp_path):
     ("{nope", "not a valid JSON spec"),
 ])
 def test_bad_specs_are_one_line_errors(study_store, tmp_path, text, message):
-    spec = tmp_path / "bad.json"
-    spec.write_text(text)
-    with pytest.raises(ZcdbError, match=message) as info:
-        run_spec(study_store, load_spec(spec))
-    assert "\n" not in str(info.value)
+    assert_bad_spec(study_store, tmp_path, text, message)
 
 
 def test_cli(study_store, tmp_path):

@@ -12,7 +12,7 @@ from zcdb.errors import ZcdbError
 from zcdb.search.runs import run_search, stored_runs
 from zcdb.study import load_spec, run_spec, search_study
 
-from .conftest import run_cli
+from .conftest import assert_bad_spec, run_cli
 
 SIZES = {"digits": 40, "cifar10": 100, "cifar100": 7}
 
@@ -215,11 +215,7 @@ def test_bad_input_is_one_line(sized, kwargs, message):
     ('{"kind": "search", "seeds": "0-1", "budget_queries": 5, "workers": 2}', "no key 'workers'"),
 ])
 def test_bad_search_specs(sized, tmp_path, text, message):
-    spec = tmp_path / "bad.json"
-    spec.write_text(text)
-    with pytest.raises(ZcdbError, match=message) as info:
-        run_spec(sized, load_spec(spec))
-    assert "\n" not in str(info.value)
+    assert_bad_spec(sized, tmp_path, text, message)
 
 
 def test_spec_with_everything_reruns_byte_for_byte(sized, tmp_path):
