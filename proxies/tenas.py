@@ -14,7 +14,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 from torch import nn
 
 from ._util import (Batch, Outcome, StageClock, channels_last, check_names, device_of, generator, private_copy,
@@ -155,6 +154,8 @@ def tenas_rank(ntk: Sequence[float], lr: Sequence[float]) -> np.ndarray:
     ok = np.isfinite(a) & np.isfinite(b)
     out = np.full(a.shape, np.nan)
     if ok.any():
+        from scipy.stats import rankdata  # here, not at import: scipy.stats costs worker processes 2 s
+
         ra = rankdata(a[ok], method="dense") - 1
         rb = rankdata(-b[ok], method="dense") - 1
         out[ok] = -(ra + rb)

@@ -46,7 +46,7 @@ def main() -> None:
         return scores(store, "nb201", "cifar10", p, args.seed, args.batch_size, data_label(p, "cifar10", "test"))
 
     suite = np.flatnonzero(~np.isnan(scores(store, "nb201", "cifar10", "params", -1, -1, "naslib-zc")))
-    print(f"## 725 NAS-Bench-Suite-Zero architectures (n with both scores)\n")
+    print("## 725 NAS-Bench-Suite-Zero architectures (n with both scores)\n")
     print("| proxy | Spearman ours vs released | n | ours vs test_acc | released vs test_acc |")
     print("|---|---|---|---|---|")
     for p in ours:

@@ -31,8 +31,6 @@ import io
 import json
 import math
 import pickle
-import platform
-import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -40,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from zcdb.errors import CorruptFile, UnknownMetric, ZcdbError
+from zcdb.errors import CorruptFile, ZcdbError
 
 from .features import FeatureMatrix, FeatureMismatch, canonical_spec, check_columns, feature_matrix, needs_benchmark
 from .metrics import score

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 import zcdb
 from zcdb.cli import main
 from zcdb.errors import CorruptFile, ZcdbError
-from zcdb.spaces import nb201
 from zcdb.tabular import builtin
 from zcdb.tabular.protocols import PROTOCOLS
 from zcdb.tabular.tabulate import tabulate

@@ -64,8 +64,15 @@ def test_heads_and_inputs_change_as_expected():
 def test_profile_leaves_the_model_alone():
     net = build_nb201(ALL_CONV3).train()
     before = {k: v.clone() for k, v in net.state_dict().items()}
+    from torch import nn
+
+    some = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)][::3]
+    for m in some:  # a mixed model: every module's own flag comes back, not one flag for all
+        m.eval()
+    modes = [m.training for m in net.modules()]
     profile(net, (3, 32, 32))
-    assert net.training
+    assert net.training and [m.training for m in net.modules()] == modes
+    assert sum(not t for t in modes) == len(some) > 0
     assert all((before[k] == v).all() for k, v in net.state_dict().items())
     assert not any(m._forward_hooks for m in net.modules())
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from zcdb.errors import CorruptFile, UnknownArch
@@ -73,7 +72,7 @@ def test_bad_files_change_nothing(store, tmp_path, content, exc, match):
 @pytest.mark.shared
 def test_shared_suite_zero_file(store):
     path = require_shared("naslib-zc", "zc_nasbench201_cifar10.json")
-    b = import_naslib_zc(store, path)
+    import_naslib_zc(store, path)
     runs = {r["proxy"]: r["n"] for r in store.proxy_runs("nb201", "cifar10")}
     assert len(runs) == 12 and runs["synflow"] == 724 and runs["nwot"] == 725
     raw = json.loads(path.read_text())["cifar10"]

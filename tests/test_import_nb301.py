@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import zcdb
-from zcdb.errors import CorruptFile, MissingCapability, UnknownArch, ZcdbError
+from zcdb.errors import CorruptFile, UnknownArch, ZcdbError
 from zcdb.spaces import get_space, nb301
 from zcdb.spaces.sampled import SampledSpace
 from tabular.naslib_zc import import_naslib_zc

@@ -80,7 +80,7 @@ def test_naslib_val_accuracy_out_of_range(store, tmp_path, value):
     p.write_text(json.dumps({"cifar10": {key: {"synflow": {"score": 1.0, "time": 0.1}, "val_accuracy": value}}}))
     from zcdb.tabular.naslib_zc import import_naslib_zc
 
-    with pytest.raises(CorruptFile, match=rf"cifar10 / \(.*\): cifar10:val_acc .* outside 0\.\.100"):
+    with pytest.raises(CorruptFile, match=r"cifar10 / \(.*\): cifar10:val_acc .* outside 0\.\.100"):
         import_naslib_zc(store, p)
     assert dump(store) == dump(zcdb.open(":memory:"))
 

@@ -2,7 +2,8 @@
 
 Most tests score NAS-Bench-201 networks on scikit-learn's digits (shipped with
 scikit-learn, 8x8 images: fast and needing no downloaded data); one checks our scores
-against the released NAS-Bench-Suite-Zero file on real CIFAR-10 images.
+against the released NAS-Bench-Suite-Zero file, and that this code computes the shipped
+CIFAR-10 scores on real CIFAR-10 images.
 """
 
 from __future__ import annotations
@@ -188,21 +189,48 @@ def test_bad_requests_fail_in_one_line_and_store_nothing(tmp_path, args, match):
         assert dump(s) == before
 
 
-def test_our_scores_agree_with_the_released_suite_zero_scores(store):
-    """On 24 of the 725 Suite-Zero architectures, our synflow, nwot and snip rank them as the released file does."""
-    path = require_shared("naslib-zc", "zc_nasbench201_cifar10.json")
-    cifar = require_shared("cifar10")
+# Suite-Zero's nb201 proxies that are deterministic given the batch and the initialization
+# (grasp, epe_nas and plain are noise-bound: scripts/suite_zero_proxies_report.py).
+DETERMINISTIC = ("synflow", "nwot", "snip", "jacov", "grad_norm", "fisher", "l2_norm", "params", "flops")
+
+
+def test_shipped_scores_agree_with_the_released_suite_zero_scores(store):
+    """On all 725 Suite-Zero architectures, the CIFAR-10 scores zcdb ships rank them as the released file does."""
+    from zcdb.tabular.builtin import import_builtin
     from zcdb.tabular.naslib_zc import import_naslib_zc
 
-    import_naslib_zc(store, path)
-    released = {p: runs.scores(store, "nb201", "cifar10", p, -1, -1, "naslib-zc") for p in ("synflow", "nwot", "snip")}
-    have = np.flatnonzero(np.isfinite(released["nwot"]))
-    archs = np.random.default_rng(0).choice(have, 24, replace=False)
-    runs.compute_and_store(store, "nb201", "cifar10", ["synflow", "nwot", "snip"], archs.tolist(), root=str(cifar),
-                           split="test", progress=False)
-    for p, theirs in released.items():
-        ours = runs.scores(store, "nb201", "cifar10", p, 0, 64, runs.data_label(p, "cifar10", "test"))[archs]
-        assert stats.spearmanr(ours, theirs[archs])[0] >= 0.9, p
+    import_naslib_zc(store, require_shared("naslib-zc", "zc_nasbench201_cifar10.json"))
+    import_builtin(store, "nb201-cifar10-proxies")
+    for p in DETERMINISTIC:
+        theirs = runs.scores(store, "nb201", "cifar10", p, -1, -1, "naslib-zc")
+        ours = runs.scores(store, "nb201", "cifar10", p, 0, 64, runs.data_label(p, "cifar10", "test"))
+        ok = np.isfinite(theirs) & np.isfinite(ours)
+        assert ok.sum() >= 720, p  # the shipped table holds every one of the 725
+        assert stats.spearmanr(ours[ok], theirs[ok])[0] >= 0.9, p
+
+
+def test_this_code_computes_the_shipped_cifar10_scores(store):
+    """What `zcdb proxies compute` stores today is the shipped table, so the agreement above is this code's.
+
+    The 1,675 first architectures were scored before scores were pinned to one torch thread:
+    summation order moves their gradient proxies slightly (measured on 20: synflow equal,
+    nwot <= 5e-8 relative, jacov <= 3e-5, snip <= 5e-4); the tolerances sit above those
+    and below what another batch or initialization gives.
+    """
+    from zcdb.tabular.builtin import import_builtin
+
+    import_builtin(store, "nb201-cifar10-proxies")
+    rtol = {"synflow": 0.0, "nwot": 1e-6, "jacov": 1e-4, "snip": 5e-3}
+    shipped = {p: runs.scores(store, "nb201", "cifar10", p, 0, 64, runs.data_label(p, "cifar10", "test"))
+               for p in rtol}
+    have = np.flatnonzero(np.all([np.isfinite(v) for v in shipped.values()], axis=0))
+    archs = np.random.default_rng(0).choice(have, 3, replace=False).tolist()
+    cifar = str(require_shared("cifar10"))
+    for seed in (0, 1):
+        batch = sample_batch("cifar10", cifar, 64, seed, split="test")
+        for d in compute_proxies(archs, list(rtol), "cifar10", batch, seed):
+            close = d.score == pytest.approx(shipped[d.proxy][d.arch], rel=rtol[d.proxy], abs=0)
+            assert close == (seed == 0), (d.proxy, d.arch, seed)  # seed 1: another initialization and batch
 
 
 def test_archs_file_unique_names_the_class_representatives(tmp_path, monkeypatch):
@@ -226,7 +254,7 @@ def test_scores_do_not_depend_on_the_worker_count_or_the_callers_threads(tmp_pat
     import torch
 
     root = str(require_shared("cifar10"))
-    archs = [int(a) for a in nb201.sample(2, seed=5)]
+    archs = [int(nb201.sample(2, seed=5)[0])]  # |nor_conv_1x1~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|...
     got = []
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -239,30 +267,8 @@ def test_scores_do_not_depend_on_the_worker_count_or_the_callers_threads(tmp_pat
         assert torch.get_num_threads() == 2  # the caller's setting is restored
     finally:
         torch.set_num_threads(before)
-    assert len(got[0]) == 6 and all(math.isfinite(v) for v in got[0].values())
+    assert len(got[0]) == 3 and all(math.isfinite(v) for v in got[0].values())
     assert got[0] == got[1]
-
-
-@pytest.mark.slow
-def test_dask_local_cluster_stores_what_a_local_run_stores(tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
-    archs = [int(a) for a in nb201.sample(3, seed=2)]
-    names = ["params", "synflow", "nwot"]
-    local, remote = zcdb.open(tmp_path / "l.db"), zcdb.open(tmp_path / "d.db")
-    runs.compute_and_store(local, "nb201", "digits", names, archs, workers=1, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0") as cluster:  # any free port
-        rep = runs.compute_and_store(remote, "nb201", "digits", names, archs, scheduler=cluster.scheduler_address,
-                                     progress=False)
-        assert rep.computed == 3
-        again = runs.compute_and_store(remote, "nb201", "digits", names, archs, scheduler=cluster.scheduler_address,
-                                       progress=False)
-        assert (again.computed, again.skipped) == (0, 3)
-    for p in names:
-        label = LABELS.get(p, "none")
-        a = dict(zip(*local.proxy_scores("nb201", "digits", p, 0, 64, label)[:2]))
-        b = dict(zip(*remote.proxy_scores("nb201", "digits", p, 0, 64, label)[:2]))
-        assert a == b and len(a) == 3
 
 
 def test_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path, monkeypatch):

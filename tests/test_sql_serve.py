@@ -4,7 +4,6 @@ what the Python API says, and ``zcdb serve`` started on a free port, a page and 
 from __future__ import annotations
 
 import json
-import math
 import socket
 import sqlite3
 import subprocess

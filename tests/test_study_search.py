@@ -161,20 +161,6 @@ def test_workers_give_the_same_study_and_reruns_reuse_every_run(tmp_path):
     assert more.runs_computed == 3 * 3 * 2 + 3 * 8 and more.runs_reused == 3 * 3 * 6
 
 
-@pytest.mark.slow
-def test_dask_scheduler_gives_the_same_study(tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
-    a, b = zcdb.open(tmp_path / "a.db"), zcdb.open(tmp_path / "b.db")
-    _fill(a)
-    _fill(b)
-    local = search_study(a, "random,rea", "all", "0-4", 10)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0") as cluster:  # any free port
-        remote = search_study(b, "random,rea", "all", "0-4", 10, scheduler=cluster.scheduler_address)
-    assert remote.runs_computed == 2 * 3 * 5
-    assert _csv(local, tmp_path / "l") == _csv(remote, tmp_path / "r")
-
-
 def test_unreachable_scheduler_is_one_line(sized, tmp_path, monkeypatch):
     monkeypatch.setenv("ZCDB_SCHEDULER_TIMEOUT", "1")
     fresh = zcdb.open(tmp_path / "f.db")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import zcdb
 from zcdb.cli import main
-from zcdb.errors import UnknownDataset, ZcdbError
+from zcdb.errors import ZcdbError
 from zcdb.spaces import nb201
 from zcdb.tabular.protocols import PROTOCOLS
 from zcdb.tabular.tabulate import CURVE_METRICS, select_archs, tabulate, train_arch
@@ -129,20 +129,3 @@ def test_local_workers_equal_single_process(store, tmp_path):
         a = store.benchmark("nb201", "digits").values(m, epoch=2)
         b = other.benchmark("nb201", "digits").values(m, epoch=2)
         assert np.array_equal(a, b, equal_nan=True)
-
-
-@pytest.mark.slow
-def test_dask_local_cluster_equals_local_run(store, tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0") as cluster:  # any free port
-        other = zcdb.open(tmp_path / "dask.db")
-        rep = tabulate(other, "nb201", "digits", TINY, archs="3", seeds=[0, 1], scheduler=cluster.scheduler_address,
-                       progress=False)
-    assert rep.trained == 6
-    tabulate(store, "nb201", "digits", TINY, archs="3", seeds=[0, 1], progress=False)
-    for m in ("test_acc", "val_acc", "train_loss", "test_loss"):
-        for seed in (0, 1):
-            a = store.benchmark("nb201", "digits").values(m, epoch=2, seed=seed)
-            b = other.benchmark("nb201", "digits").values(m, epoch=2, seed=seed)
-            assert np.array_equal(a, b, equal_nan=True)

@@ -28,7 +28,6 @@ FLOPs are per image, in millions.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Callable, Sequence
 
@@ -100,12 +99,16 @@ def _rule(module: nn.Module, convention: str) -> Callable[[nn.Module, torch.Tens
 def profile(model: nn.Module, input_shape: Sequence[int], convention: str = "naslib") -> tuple[float, float]:
     """``(params_millions, mflops)`` of ``model`` on one input of shape ``(C, H, W)``.
 
-    Runs one forward pass of zeros in eval mode under ``torch.no_grad()`` on a deep
-    copy, so the caller's model (its mode, hooks and BatchNorm statistics) is untouched.
-    Each module counts once per call it receives.
+    Runs one forward pass of zeros in eval mode under ``torch.no_grad()``, then puts back
+    every module's training flag and removes its hooks: eval mode reads the BatchNorm
+    statistics without updating them, so the caller's model is left as it was (a deep copy
+    did the same at 0.2 s per NAS-Bench-201 network). Each module counts once per call it
+    receives.
     """
     check_convention(convention)
-    net = copy.deepcopy(model).eval()
+    net = model
+    modes = [(m, m.training) for m in net.modules()]
+    net.eval()
     total = 0.0
     handles = []
 
@@ -126,5 +129,7 @@ def profile(model: nn.Module, input_shape: Sequence[int], convention: str = "nas
     finally:
         for h in handles:
             h.remove()
+        for m, training in modes:
+            m.training = training
     params = sum(p.numel() for p in net.parameters())
     return params / 1e6, total / 1e6

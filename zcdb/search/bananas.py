@@ -311,7 +311,6 @@ class Bananas(Algorithm):
         prob = state.problem
         archs = np.stack(state.archs, axis=1)
         scores = self._targets(np.stack(state.scores, axis=1), draws)
-        S = archs.shape[0]
         n_random = max(self.candidates // 10, 1)
         n_mut = self.candidates - n_random
         top = np.take_along_axis(archs, np.argsort(-scores, axis=1, kind="stable")[:, :self.mutate_top], axis=1)
