@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from ..errors import MissingCapability, UnknownArch
+from . import _radix
 
 ArchLike = Union[str, int, np.integer, Sequence[int]]
 
@@ -322,7 +323,7 @@ class ProductSpace(SearchSpace):
     def __init__(self) -> None:
         self.size = int(np.prod([len(c) for c in self.choices]))
         self._radix = np.array([len(c) for c in self.choices], dtype=np.int64)
-        self._pow = np.array([int(np.prod(self._radix[k + 1:])) for k in range(len(self._radix))], dtype=np.int64)
+        self._pow = _radix.powers(self._radix)
 
     def _order(self) -> np.ndarray:
         return np.arange(self.size, dtype=np.int64)
@@ -377,9 +378,7 @@ class ProductSpace(SearchSpace):
 
     @functools.cached_property
     def _ops_matrix(self) -> np.ndarray:
-        m = ((self._index_to_code[:, None] // self._pow[None, :]) % self._radix[None, :]).astype(np.int8)
-        m.setflags(write=False)
-        return m
+        return _radix.digit_matrix(self._index_to_code, self._pow, self._radix)
 
     def all_strings(self) -> tuple[str, ...]:
         return self._all_strings

@@ -31,6 +31,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..errors import UnknownArch
+from . import _radix
 from .base import SearchSpace
 
 NAME = "macro"
@@ -49,7 +50,7 @@ REDUCTION_LAYERS: tuple[int, ...] = tuple(sum(STAGES[:s]) for s in range(len(STA
 ArchLike = Union[str, int, np.integer, Sequence[int]]
 
 _DIGITS = "0123456789"[:NUM_OPS]
-_POW = np.array([NUM_OPS ** (NUM_LAYERS - 1 - k) for k in range(NUM_LAYERS)], dtype=np.int64)
+_POW = _radix.powers((NUM_OPS,) * NUM_LAYERS)
 _FORMAT_HINT = (f"expected {NUM_LAYERS} digits, each "
                 + ", ".join(f"{d} ({op})" for d, op in zip(_DIGITS, OPS))
                 + ", e.g. '02012100'")
@@ -94,18 +95,11 @@ def format_arch(ops: Sequence[int]) -> str:
 
 # --------------------------------------------------------------------------- index
 def _code(ops: Sequence[int]) -> int:
-    c = 0
-    for o in ops:
-        c = c * NUM_OPS + o
-    return c
+    return _radix.code(ops, NUM_OPS)
 
 
 def _decode(index: int) -> tuple[int, ...]:
-    out = []
-    for _ in range(NUM_LAYERS):
-        index, r = divmod(index, NUM_OPS)
-        out.append(r)
-    return tuple(reversed(out))
+    return _radix.decode(index, NUM_OPS, NUM_LAYERS)
 
 
 def index_of(arch: ArchLike) -> int:
@@ -157,10 +151,7 @@ def ops_matrix() -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _ops_matrix() -> np.ndarray:
-    idx = np.arange(NUM_ARCHS, dtype=np.int64)
-    m = ((idx[:, None] // _POW[None, :]) % NUM_OPS).astype(np.int8)
-    m.setflags(write=False)
-    return m
+    return _radix.digit_matrix(np.arange(NUM_ARCHS), _POW, NUM_OPS)
 
 
 # --------------------------------------------------------------------------- canonical form

@@ -26,6 +26,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..errors import UnknownArch
+from . import _radix
 from .base import SearchSpace
 
 NAME = "nats-sss"
@@ -43,7 +44,7 @@ _CHOICE_OF = {c: i for i, c in enumerate(CHANNELS)}
 # ASCII digits only (str.isdigit and \d accept '²' and other scripts' digits), no sign,
 # no leading zero, no whitespace: the string must be exactly what NATS-Bench writes.
 _PATTERN = re.compile(r"([1-9][0-9]*):([1-9][0-9]*):([1-9][0-9]*):([1-9][0-9]*):([1-9][0-9]*)")
-_POW = np.array([NUM_CHOICES ** (NUM_LAYERS - 1 - k) for k in range(NUM_LAYERS)], dtype=np.int64)
+_POW = _radix.powers((NUM_CHOICES,) * NUM_LAYERS)
 _CANDIDATES = ", ".join(map(str, CHANNELS))
 _FORMAT_HINT = f"write five channel counts from {_CANDIDATES} joined by ':', e.g. '64:64:64:64:64'"
 
@@ -96,18 +97,11 @@ def _check_channels(channels: object) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- official index
 def _code(channels: Sequence[int]) -> int:
-    code = 0
-    for c in channels:
-        code = code * NUM_CHOICES + _CHOICE_OF[c]
-    return code
+    return _radix.code([_CHOICE_OF[c] for c in channels], NUM_CHOICES)
 
 
 def _decode(index: int) -> tuple[int, ...]:
-    out = []
-    for _ in range(NUM_LAYERS):
-        index, r = divmod(index, NUM_CHOICES)
-        out.append(CHANNELS[r])
-    return tuple(reversed(out))
+    return tuple(CHANNELS[r] for r in _radix.decode(index, NUM_CHOICES, NUM_LAYERS))
 
 
 def _check_index(i: int) -> int:
@@ -174,10 +168,7 @@ def ops_matrix() -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _ops_matrix() -> np.ndarray:
-    idx = np.arange(NUM_ARCHS, dtype=np.int64)
-    m = ((idx[:, None] // _POW[None, :]) % NUM_CHOICES).astype(np.int8)
-    m.setflags(write=False)
-    return m
+    return _radix.digit_matrix(np.arange(NUM_ARCHS), _POW, NUM_CHOICES)
 
 
 def channels_matrix() -> np.ndarray:

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Sequence, Union
 import numpy as np
 
 from ..errors import UnknownArch, short_repr as _shown
+from . import _radix
 from .base import SearchSpace
 
 NAME = "nb201"
@@ -55,7 +56,7 @@ _TEMPLATE = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
 _PATTERN = re.compile(
     r"\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|"
 )
-_POW = np.array([NUM_OPS ** (NUM_EDGES - 1 - k) for k in range(NUM_EDGES)], dtype=np.int64)
+_POW = _radix.powers((NUM_OPS,) * NUM_EDGES)
 _FORMAT_HINT = "write it as '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
 
 
@@ -107,18 +108,11 @@ def _check_ops(ops: Sequence[int]) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- official index
 def _code(ops: Sequence[int]) -> int:
-    c = 0
-    for o in ops:
-        c = c * NUM_OPS + o
-    return c
+    return _radix.code(ops, NUM_OPS)
 
 
 def _decode(code: int) -> tuple[int, ...]:
-    out = []
-    for _ in range(NUM_EDGES):
-        code, r = divmod(code, NUM_OPS)
-        out.append(r)
-    return tuple(reversed(out))
+    return _radix.decode(code, NUM_OPS, NUM_EDGES)
 
 
 @functools.lru_cache(maxsize=1)
@@ -196,11 +190,7 @@ def ops_matrix() -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _ops_matrix() -> np.ndarray:
-    codes = _index_to_code()
-    m = (codes[:, None] // _POW[None, :]) % NUM_OPS
-    m = m.astype(np.int8)
-    m.setflags(write=False)
-    return m
+    return _radix.digit_matrix(_index_to_code(), _POW, NUM_OPS)
 
 
 # --------------------------------------------------------------------------- NASLib
