@@ -38,6 +38,17 @@ def decode(c: int, base: int, width: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def one_change_codes(digits: np.ndarray, codes: np.ndarray, place: np.ndarray, radix: Sequence[int]) -> np.ndarray:
+    """``(n, sum(radix - 1))`` int64 codes that differ from each row in one position, position by
+    position, choices ``(c + 1) % r .. (c + r - 1) % r`` (the product spaces' neighbours)."""
+    d = np.asarray(digits, dtype=np.int64)
+    cols = []
+    for k, r in enumerate(radix):
+        for delta in range(1, int(r)):
+            cols.append(codes + ((d[:, k] + delta) % r - d[:, k]) * place[k])
+    return np.stack(cols, axis=1) if cols else np.empty((len(codes), 0), np.int64)
+
+
 def digit_matrix(codes: np.ndarray, place: np.ndarray, radix: Radix) -> np.ndarray:
     """``(len(codes), len(place))`` read-only int8 array: the digits of each code."""
     r = np.asarray(radix, dtype=np.int64)

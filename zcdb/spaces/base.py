@@ -398,13 +398,7 @@ class ProductSpace(SearchSpace):
 
     @functools.cached_property
     def _neighbour_table(self) -> np.ndarray:
-        ops = self._ops_matrix.astype(np.int64)
-        codes = self._index_to_code
-        cols = []
-        for k, n in enumerate(self._radix):
-            for delta in range(1, int(n)):
-                new = (ops[:, k] + delta) % n
-                cols.append(codes + (new - ops[:, k]) * self._pow[k])
-        table = self._code_to_index[np.stack(cols, axis=1)] if cols else np.empty((self.size, 0), np.int64)
+        codes = _radix.one_change_codes(self._ops_matrix, self._index_to_code, self._pow, self._radix)
+        table = self._code_to_index[codes]
         table.setflags(write=False)
         return table

@@ -209,14 +209,7 @@ def neighbours(arch: ArchLike) -> list[int]:
 @functools.lru_cache(maxsize=1)
 def neighbour_table() -> np.ndarray:
     """``(6561, 16)`` int64 array (read-only) of :func:`neighbours` for every index."""
-    ops = _ops_matrix().astype(np.int64)
-    idx = np.arange(NUM_ARCHS, dtype=np.int64)
-    cols = []
-    for k in range(NUM_LAYERS):
-        for delta in range(1, NUM_OPS):
-            new_op = (ops[:, k] + delta) % NUM_OPS
-            cols.append(idx + (new_op - ops[:, k]) * _POW[k])
-    table = np.stack(cols, axis=1)
+    table = _radix.one_change_codes(_ops_matrix(), np.arange(NUM_ARCHS), _POW, (NUM_OPS,) * NUM_LAYERS)
     table.setflags(write=False)
     return table
 
