@@ -18,7 +18,7 @@ import zcdb
 from zcdb.errors import CorruptFile, UnknownArch, ZcdbError
 from zcdb.spaces import get_space, nb301
 from zcdb.spaces.sampled import SampledSpace
-from tabular.naslib_zc import import_naslib_zc
+from zcdb.tabular.naslib_zc import import_naslib_zc
 
 from .conftest import dump, require_shared, run_cli
 
@@ -121,7 +121,7 @@ def test_reading_commands_on_the_sample(store, sample, tmp_path):
     assert m["value"] == vals[best] and m["rank"] == 1 and m["ranked"] == ids.size
     # and the exact costs of its network, from the space's counter (not from the file)
     assert (ms["params"]["value"], ms["flops"]["value"]) == SP.cost(int(ids[best]))
-    from proxies.stored import evaluate, scores
+    from zcdb.proxies.stored import evaluate, scores
 
     sc = scores(store, "nb301", "cifar10", "synflow", -1, -1, "naslib-zc")
     assert sc.shape == (ids.size,) and sc[bench.search_space.index_of(SP.string_of(int(ids[3])))] == 3 % 7
@@ -232,7 +232,7 @@ def test_nb301_zen_zip(released):
         text = genotype_text(str([list(cell) for cell in c]))
         assert by_id[SP.index_of(text)] == (rec["zen"]["score"], rec["zen"]["time"])
     # none of them is among the 500 trained ones: zen is reported with n = 0, the others unchanged
-    from proxies.stored import evaluate
+    from zcdb.proxies.stored import evaluate
 
     rows = {r["proxy"]: r for r in evaluate(s, "nb301", "cifar10", "val_acc")}
     assert rows["zen"]["n"] == 0 and math.isnan(rows["zen"]["spearman"]) and rows["synflow"]["n"] == 500
@@ -261,7 +261,7 @@ def test_a_truncated_zip_is_one_line_and_changes_nothing(store, tmp_path):
 
 
 def test_own_scores_export_in_naslibs_layout_and_read_back(store, sample, tmp_path):
-    from tabular.naslib_zc_export import naslib_zc_document
+    from zcdb.tabular.naslib_zc_export import naslib_zc_document
 
     ids, vals = sample
     with store.importing("own scores", "test", {}) as imp:

@@ -210,3 +210,45 @@ def test_cost_module_does_not_import_torch():
              f"c.count_cost({DARTS_V2!r}); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# Suite-Zero's nb301 proxies that zcdb reproduces in rank (the others are noise at
+# initialization on this space: jacov, epe_nas, plain, grasp; README, nb301 section).
+REPRODUCED = ("params", "flops", "l2_norm", "synflow", "snip", "grad_norm", "fisher")
+
+
+def test_shipped_scores_agree_with_the_released_suite_zero_scores(store):
+    """`nb301-cifar10-proxies` ranks Suite-Zero's 500 nb301 architectures as the released file does."""
+    from scipy import stats
+
+    from zcdb.proxies.stored import data_label, scores
+    from zcdb.tabular.builtin import import_builtin
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    import_naslib_zc(store, require_shared("nb301", "zc_nasbench301.json"))
+    import_builtin(store, "nb301-cifar10-proxies")
+    for p in REPRODUCED:
+        theirs = scores(store, "nb301", "cifar10", p, -1, -1, "naslib-zc")
+        ours = scores(store, "nb301", "cifar10", p, 0, 32, data_label(p, "cifar10", "test"))
+        ok = np.isfinite(theirs) & np.isfinite(ours)
+        assert ok.sum() == 500, p
+        assert stats.spearmanr(ours[ok], theirs[ok])[0] >= 0.9, p
+
+
+def test_this_code_computes_the_shipped_nb301_scores_bit_for_bit(store):
+    """The shipped nb301 scores were computed with one torch thread by this code: equal, not close."""
+    from zcdb.datasets import sample_batch
+    from zcdb.proxies import compute_proxies
+    from zcdb.proxies.stored import data_label
+    from zcdb.tabular.builtin import import_builtin
+
+    import_builtin(store, "nb301-cifar10-proxies")
+    names = ["params", "l2_norm", "synflow", "nwot"]
+    shipped = {}
+    for p in names:
+        ids, values, _ = store.proxy_scores("nb301", "cifar10", p, 0, 32, data_label(p, "cifar10", "test"))
+        shipped.update({(p, int(a)): float(v) for a, v in zip(ids, values)})
+    archs = sorted({a for _, a in shipped})[:2]
+    batch = sample_batch("cifar10", str(require_shared("cifar10")), 32, 0, split="test")
+    for d in compute_proxies(archs, names, "cifar10", batch, 0, space="nb301"):
+        assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
