@@ -53,10 +53,12 @@ BUILTINS: dict[str, Builtin] = {
         file="nb201-cifar10-proxies.npz",
         kind="proxies",
         description="all zcdb proxies on CIFAR-10 (test-set batch of 64, seed 0) for the 725 NAS-Bench-Suite-Zero "
-                    "architectures and 1,000 sampled with seed 0",
+                    "architectures, 1,000 sampled with seed 0 and 820 more isomorphism-class representatives "
+                    "(2,495); the other classes are still being computed (scripts/wip/README.md)",
         regenerate="zcdb --db p.db proxies compute --dataset cifar10 --data cifar-10-batches-py --split test "
-                   "--proxies all --archs-file suite_zero_725.txt --seed 0 --workers 2; the same with --sample 1000; "
-                   "then python scripts/export_builtin.py --proxies p.db cifar10",
+                   "--proxies all --archs-file suite_zero_725.txt --seed 0 --workers 2; the same with --sample 1000, "
+                   "then with --archs-file unique; then python scripts/wip_proxies.py save p.db nb201 cifar10 "
+                   "tabular/data/nb201-cifar10-proxies.npz",
     ),
     "nb201-digits-proxies": Builtin(
         name="nb201-digits-proxies",
@@ -68,6 +70,17 @@ BUILTINS: dict[str, Builtin] = {
                    "--archs-file unique --seed 0 --workers 2 (the trained architectures of nb201-digits: one "
                    "representative per isomorphism class); then python scripts/export_builtin.py --proxies "
                    "digits.db digits",
+    ),
+    "macro-cifar10-proxies": Builtin(
+        name="macro-cifar10-proxies",
+        file="macro-cifar10-proxies.npz",
+        kind="proxies",
+        description="all zcdb proxies that apply on CIFAR-10 (test-set batch of 64, seed 0) for NAS-Bench-Macro "
+                    "isomorphism-class representatives: 488 of the 3,969 so far, the others still being computed "
+                    "(scripts/wip/README.md)",
+        regenerate="zcdb --db macro.db proxies compute --space macro --dataset cifar10 --data cifar-10-batches-py "
+                   "--split test --proxies all --archs-file unique --seed 0 --workers 2; then python "
+                   "scripts/wip_proxies.py save macro.db macro cifar10 tabular/data/macro-cifar10-proxies.npz",
     ),
     "nb301-cifar10-proxies": Builtin(
         name="nb301-cifar10-proxies",
