@@ -102,7 +102,7 @@ def profile(model: nn.Module, input_shape: Sequence[int], convention: str = "nas
     Runs one forward pass of zeros in eval mode under ``torch.no_grad()``, then puts back
     every module's training flag and removes its hooks: eval mode reads the BatchNorm
     statistics without updating them, so the caller's model is left as it was (a deep copy
-    did the same at 0.2 s per NAS-Bench-201 network). Each module counts once per call it
+    did the same at 32 ms per NAS-Bench-201 network). Each module counts once per call it
     receives.
     """
     check_convention(convention)
