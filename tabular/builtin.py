@@ -87,8 +87,8 @@ BUILTINS: dict[str, Builtin] = {
         file="nb301-cifar10-proxies.npz",
         kind="proxies",
         description="zcdb proxies on CIFAR-10 (test-set batch of 32, seed 0; the data group also with seed 1 on 25) "
-                    "for NAS-Bench-Suite-Zero's 500 nb301 architectures, on the DARTS network it scored; "
-                    "grad_sign and tenas_ntk are still being computed (scripts/wip/README.md)",
+                    "for NAS-Bench-Suite-Zero's 500 nb301 architectures, on the DARTS network it scored: "
+                    "all 18 proxies that apply",
         regenerate="python scripts/suite_zero_proxies_report.py --space nb301 --print-ids > nb301_ids.txt; "
                    "zcdb --db nb301.db proxies compute --space nb301 --dataset cifar10 --data cifar-10-batches-py "
                    "--split test --proxies all --archs-file nb301_ids.txt --seed 0 --batch-size 32 --workers 2; "
