@@ -96,3 +96,24 @@ def assert_bad_spec(store, tmp_path, text: str, message: str) -> None:
     with pytest.raises(ZcdbError, match=message) as info:
         run_spec(store, load_spec(spec))
     assert "\n" not in str(info.value)
+
+
+def recompute_shipped_scores(store, name: str, space: str, batch_size: int, n: int = 2) -> list[int]:
+    """Import builtin ``name`` (CIFAR-10 proxies, seed 0), recompute params, l2_norm, synflow and nwot of
+    its first ``n`` architectures with this code and assert them equal bit for bit; return every scored id."""
+    from zcdb.datasets import sample_batch
+    from zcdb.proxies import compute_proxies
+    from zcdb.proxies.stored import data_label
+    from zcdb.tabular.builtin import import_builtin
+
+    import_builtin(store, name)
+    names = ["params", "l2_norm", "synflow", "nwot"]
+    shipped = {}
+    for p in names:
+        ids, values, _ = store.proxy_scores(space, "cifar10", p, 0, batch_size, data_label(p, "cifar10", "test"))
+        shipped.update({(p, int(a)): float(v) for a, v in zip(ids, values)})
+    scored = sorted({a for _, a in shipped})
+    batch = sample_batch("cifar10", str(require_shared("cifar10")), batch_size, 0, split="test")
+    for d in compute_proxies(scored[:n], names, "cifar10", batch, 0, space=space):
+        assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
+    return scored

@@ -20,7 +20,7 @@ from zcdb.spaces import get_space, nb301
 from zcdb.spaces import nb301_network as nn301
 from zcdb.spaces.nb301_cost import OPS, count_cost, genotype_of
 
-from .conftest import require_shared
+from .conftest import recompute_shipped_scores, require_shared
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -237,18 +237,4 @@ def test_shipped_scores_agree_with_the_released_suite_zero_scores(store):
 
 def test_this_code_computes_the_shipped_nb301_scores_bit_for_bit(store):
     """The shipped nb301 scores were computed with one torch thread by this code: equal, not close."""
-    from zcdb.datasets import sample_batch
-    from zcdb.proxies import compute_proxies
-    from zcdb.proxies.stored import data_label
-    from zcdb.tabular.builtin import import_builtin
-
-    import_builtin(store, "nb301-cifar10-proxies")
-    names = ["params", "l2_norm", "synflow", "nwot"]
-    shipped = {}
-    for p in names:
-        ids, values, _ = store.proxy_scores("nb301", "cifar10", p, 0, 32, data_label(p, "cifar10", "test"))
-        shipped.update({(p, int(a)): float(v) for a, v in zip(ids, values)})
-    archs = sorted({a for _, a in shipped})[:2]
-    batch = sample_batch("cifar10", str(require_shared("cifar10")), 32, 0, split="test")
-    for d in compute_proxies(archs, names, "cifar10", batch, 0, space="nb301"):
-        assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
+    assert len(recompute_shipped_scores(store, "nb301-cifar10-proxies", "nb301", 32)) == 500

@@ -19,7 +19,7 @@ from zcdb.spaces import macro
 from zcdb.spaces import macro_network as mn
 from zcdb.spaces import macro_cost as mc
 
-from .conftest import require_shared
+from .conftest import recompute_shipped_scores, require_shared
 
 codes = st.text(alphabet="012", min_size=8, max_size=8)
 indices = st.integers(0, macro.NUM_ARCHS - 1)
@@ -363,21 +363,8 @@ def test_file_records_are_one_per_canonical_class(released):
 
 def test_this_code_computes_the_shipped_macro_scores_bit_for_bit(store, one_torch_thread):
     """`macro-cifar10-proxies` was computed with one torch thread by this code, one member per class."""
-    from zcdb.datasets import sample_batch
-    from zcdb.proxies import compute_proxies
-    from zcdb.proxies.stored import data_label
     from zcdb.spaces import get_space
-    from zcdb.tabular.builtin import import_builtin
 
-    import_builtin(store, "macro-cifar10-proxies")
-    names = ["params", "l2_norm", "synflow", "nwot"]
-    shipped = {}
-    for p in names:
-        ids, values, _ = store.proxy_scores("macro", "cifar10", p, 0, 64, data_label(p, "cifar10", "test"))
-        shipped.update({(p, int(a)): float(v) for a, v in zip(ids, values)})
-    scored = sorted({a for _, a in shipped})
+    scored = recompute_shipped_scores(store, "macro-cifar10-proxies", "macro", 64)
     reps = get_space("macro").representatives()
     assert len(scored) >= 488 and all(reps[a] == a for a in scored)  # one member per class, its smallest index
-    batch = sample_batch("cifar10", str(require_shared("cifar10")), 64, 0, split="test")
-    for d in compute_proxies(scored[:2], names, "cifar10", batch, 0, space="macro"):
-        assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
