@@ -106,9 +106,8 @@ def profile(model: nn.Module, input_shape: Sequence[int], convention: str = "nas
     receives.
     """
     check_convention(convention)
-    net = model
-    modes = [(m, m.training) for m in net.modules()]
-    net.eval()
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
     total = 0.0
     handles = []
 
@@ -119,17 +118,17 @@ def profile(model: nn.Module, input_shape: Sequence[int], convention: str = "nas
 
         return hook
 
-    for m in net.modules():
+    for m in model.modules():
         rule = _rule(m, convention)
         if rule is not None:
             handles.append(m.register_forward_hook(make_hook(rule)))
     try:
         with torch.no_grad():
-            net(torch.zeros(1, *input_shape))
+            model(torch.zeros(1, *input_shape))
     finally:
         for h in handles:
             h.remove()
         for m, training in modes:
             m.training = training
-    params = sum(p.numel() for p in net.parameters())
+    params = sum(p.numel() for p in model.parameters())
     return params / 1e6, total / 1e6
