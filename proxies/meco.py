@@ -19,6 +19,12 @@ def _min_eig_of_correlation(fea: torch.Tensor) -> float:
         return 1.0  # a 1x1 correlation matrix is [[1]]
     if rows.shape[1] < 2:
         return 0.0  # one position: every correlation is NaN, zeroed by the reference, min eigenvalue 0
+    if rows.shape[1] <= rows.shape[0]:
+        # No more positions than channels: the centred rows span at most positions - 1
+        # dimensions, so the PSD correlation matrix is singular and its minimum eigenvalue
+        # is exactly 0 (eigvalsh returns rounding noise of ~1e-13 instead, at up to 4 s
+        # per 1536 x 1536 matrix on NAS-Bench-Macro).
+        return 0.0
     corr = torch.corrcoef(rows)
     corr = torch.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
     return float(torch.linalg.eigvalsh(corr)[0])
@@ -64,6 +70,8 @@ def meco(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     spatial positions (NaN/inf entries set to 0), its minimum eigenvalue (``eigvalsh``: the
     matrix is symmetric), summed over the hooked outputs; outputs without spatial
     positions (pooled features, logits) give an all-zero matrix in the reference and add 0,
-    so they are skipped.
+    so they are skipped. A feature map with no more spatial positions than channels has a
+    singular correlation matrix (rank at most positions - 1): its minimum eigenvalue is
+    exactly 0 and is not computed (the reference adds eigvalsh's rounding noise, |x| < 1e-12).
     """
     return run(model, batch, seed, ["meco"])["meco"].value

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 from torch import nn
 
@@ -313,3 +315,25 @@ def test_hand_over_skips_one_copy_and_only_one():
     a = REGISTRY["snip"].fn(tiny_model(), batch, 0)
     b = REGISTRY["snip"].fn(hand_over(tiny_model()), batch, 0)
     assert a == b
+
+
+@settings(max_examples=40, deadline=None)
+@given(channels=st.integers(2, 48), positions=st.integers(2, 48), seed=st.integers(0, 2**31 - 1),
+       dead=st.integers(0, 3))
+def test_meco_minimum_eigenvalue_is_eigvalsh_and_exactly_zero_when_singular(channels, positions, seed, dead):
+    """MeCo's per-map term is eigvalsh's minimum of the channel correlation; with no more
+    positions than channels the matrix is singular and the term is exactly 0, which
+    eigvalsh reproduces up to rounding."""
+    from zcdb.proxies.meco import _min_eig_of_correlation
+
+    g = torch.Generator().manual_seed(seed)
+    fea = torch.randn(channels, 1, positions, generator=g)
+    fea[:min(dead, channels - 1)] = 0.5  # constant channels: NaN correlations, zeroed
+    corr = torch.nan_to_num(torch.corrcoef(fea.reshape(channels, -1).double()), nan=0.0)
+    reference = float(torch.linalg.eigvalsh(corr)[0])
+    got = _min_eig_of_correlation(fea)
+    if positions <= channels:
+        assert got == 0.0
+        assert abs(reference) < 1e-12
+    else:
+        assert got == reference
