@@ -99,7 +99,7 @@ def assert_bad_spec(store, tmp_path, text: str, message: str) -> None:
 
 
 def recompute_shipped_scores(store, name: str, space: str, batch_size: int, n: int = 2) -> list[int]:
-    """Import builtin ``name`` (CIFAR-10 proxies, seed 0), recompute params, l2_norm, synflow and nwot of
+    """Import builtin ``name`` (CIFAR-10 proxies, seed 0), recompute params, l2_norm, synflow, nwot and meco of
     its first ``n`` architectures with this code and assert them equal bit for bit; return every scored id."""
     from zcdb.datasets import sample_batch
     from zcdb.proxies import compute_proxies
@@ -107,7 +107,7 @@ def recompute_shipped_scores(store, name: str, space: str, batch_size: int, n: i
     from zcdb.tabular.builtin import import_builtin
 
     import_builtin(store, name)
-    names = ["params", "l2_norm", "synflow", "nwot"]
+    names = ["params", "l2_norm", "synflow", "nwot", "meco"]
     shipped = {}
     for p in names:
         ids, values, _ = store.proxy_scores(space, "cifar10", p, 0, batch_size, data_label(p, "cifar10", "test"))
