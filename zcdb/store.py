@@ -711,10 +711,14 @@ class Store:
             if n == sp.size:
                 return
         idx = np.unique(np.asarray(indices, dtype=np.int64)).tolist()
-        canon = _CANONICAL.get((space, id(sp)))
-        if canon is None and sp.size is not None and sp.size <= 100_000:  # a second store in the same process need not recompute them
-            canon = _CANONICAL[(space, id(sp))] = [sp.canonical(i) for i in range(sp.size)]
-        rows = ((space, i, sp.string_of(i), canon[i] if canon is not None else sp.canonical(i)) for i in idx)
+        table = _CANONICAL.get((space, id(sp)))
+        if table is None and sp.size is not None and sp.size <= 100_000:  # a second store in the same process need not recompute them
+            table = _CANONICAL[(space, id(sp))] = (sp.all_strings(), [sp.canonical(i) for i in range(sp.size)])
+        if table is not None:
+            strings, canon = table
+            rows = ((space, i, strings[i], canon[i]) for i in idx)
+        else:
+            rows = ((space, i, sp.string_of(i), sp.canonical(i)) for i in idx)
         self.conn.executemany("INSERT OR IGNORE INTO archs VALUES (?, ?, ?, ?)", rows)
 
     def _id(self, table: str, **key: str) -> int:
@@ -729,8 +733,8 @@ class Store:
         return int(cur.lastrowid)
 
 
-#: Canonical forms of every architecture, by space (name and object), once computed: a pure function of the space.
-_CANONICAL: dict[tuple[str, int], list[str]] = {}
+#: Official strings and canonical forms of every architecture, by space (name and object), once computed: pure functions of the space.
+_CANONICAL: dict[tuple[str, int], tuple[Sequence[str], list[str]]] = {}
 
 
 def _migrate_metrics(conn: sqlite3.Connection) -> None:
