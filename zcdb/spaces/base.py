@@ -37,6 +37,15 @@ def genuine_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
+def uniform_sample(name: str, size: int, n: int, seed: int, replace: bool = False) -> np.ndarray:
+    """``n`` of the indices ``0..size-1`` drawn uniformly with ``numpy.random.default_rng(seed)``
+    (distinct unless ``replace``), as int64: every enumerable space's ``sample``."""
+    if not genuine_int(n) or n < 0 or (not replace and n > size):
+        raise UnknownArch(f"cannot sample {n!r} {'' if replace else 'distinct '}{name} architectures "
+                          f"(there are {size}): ask for 0..{size}")
+    return np.random.default_rng(seed).choice(size, size=int(n), replace=replace).astype(np.int64)
+
+
 class SearchSpace:
     """What a search space provides. Subclasses set the class attributes and implement the methods."""
 
@@ -202,10 +211,7 @@ class SearchSpace:
 
     def sample(self, n: int, seed: int, replace: bool = False) -> np.ndarray:
         """``n`` indices drawn uniformly with a seeded numpy generator."""
-        size = self.require_size("uniform sampling by index")
-        if n < 0 or (not replace and n > size):
-            raise UnknownArch(f"cannot sample {n} distinct {self.name} architectures (there are {size})")
-        return np.random.default_rng(seed).choice(size, size=n, replace=replace).astype(np.int64)
+        return uniform_sample(self.name, self.require_size("uniform sampling by index"), n, seed, replace)
 
     def neighbours(self, arch: ArchLike) -> list[int]:
         """Indices one mutation away (never the architecture itself)."""

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import UnknownArch
 from . import _radix
-from .base import SearchSpace
+from .base import SearchSpace, uniform_sample
 
 NAME = "macro"
 #: Block names in code order (the authors' ``candidate_OP``): digit ``d`` is ``OPS[d]``.
@@ -192,10 +192,7 @@ def canonical_table() -> np.ndarray:
 # --------------------------------------------------------------------------- sampling & moves
 def sample(n: int, seed: int, replace: bool = False) -> np.ndarray:
     """``n`` indices drawn uniformly with a seeded numpy generator (distinct unless ``replace``)."""
-    if not _is_int(n) or n < 0 or (not replace and n > NUM_ARCHS):
-        raise UnknownArch(f"cannot sample {n!r} distinct macro architectures (there are {NUM_ARCHS})")
-    rng = np.random.default_rng(seed)
-    return rng.choice(NUM_ARCHS, size=int(n), replace=replace).astype(np.int64)
+    return uniform_sample("macro", NUM_ARCHS, n, seed, replace)
 
 
 def neighbours(arch: ArchLike) -> list[int]:

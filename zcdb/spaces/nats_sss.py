@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import UnknownArch
 from . import _radix
-from .base import SearchSpace
+from .base import SearchSpace, uniform_sample
 
 NAME = "nats-sss"
 #: The candidate channel counts of every layer, ascending (the choice index is the position here).
@@ -202,10 +202,7 @@ def canonical(arch: ArchLike) -> str:
 # --------------------------------------------------------------------------- sampling & moves
 def sample(n: int, seed: int, replace: bool = False) -> np.ndarray:
     """``n`` official indices drawn uniformly with a seeded numpy generator (int64)."""
-    if not _is_int(n) or n < 0 or (not replace and n > NUM_ARCHS):
-        raise UnknownArch(f"cannot sample {n!r} distinct nats-sss architectures (there are {NUM_ARCHS})")
-    rng = np.random.default_rng(seed)
-    return rng.choice(NUM_ARCHS, size=int(n), replace=replace).astype(np.int64)
+    return uniform_sample("nats-sss", NUM_ARCHS, n, seed, replace)
 
 
 def neighbours(arch: ArchLike) -> list[int]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import UnknownArch, short_repr as _shown
 from . import _radix
-from .base import SearchSpace
+from .base import SearchSpace, uniform_sample
 
 NAME = "nb201"
 #: Operation names in the official order (the order of the official search space list).
@@ -283,11 +283,7 @@ def enumerate_archs() -> Iterable[str]:
 
 def sample(n: int, seed: int, replace: bool = False) -> np.ndarray:
     """``n`` official indices drawn uniformly with a seeded numpy generator."""
-    if n < 0 or (not replace and n > NUM_ARCHS):
-        raise UnknownArch(f"cannot sample {n} distinct nb201 architectures (there are {NUM_ARCHS}): "
-                          f"ask for 0..{NUM_ARCHS}")
-    rng = np.random.default_rng(seed)
-    return rng.choice(NUM_ARCHS, size=n, replace=replace).astype(np.int64)
+    return uniform_sample("nb201", NUM_ARCHS, n, seed, replace)
 
 
 def neighbours(arch: ArchLike) -> list[int]:
