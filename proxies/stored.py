@@ -16,7 +16,6 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -413,12 +412,10 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
 def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
     """Bar chart of Spearman and Kendall per score set, written to ``path`` (PNG, SVG, PDF)."""
     from zcdb.paths import PLOT_SUFFIXES, output_file
+    from zcdb.plots import pyplot, save_figure
 
-    Path(output_file(path, "plot path", PLOT_SUFFIXES)).parent.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    output_file(path, "plot path", PLOT_SUFFIXES)  # a bad suffix fails before anything is drawn
+    plt = pyplot()
 
     labels = [f"{r['proxy']}" + ("" if r["data"] in ("none", "random") else f" [{r['data']}]") + f" (n={r['n']})"
               for r in rows]
@@ -443,9 +440,7 @@ def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
                   (" (bars: 95% bootstrap interval)" if all("spearman_ci" in r for r in rows) else ""))
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 # --------------------------------------------------------------------------- cross-benchmark studies

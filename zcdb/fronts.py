@@ -19,6 +19,7 @@ import numpy as np
 from .bench import metric_epoch
 from .errors import ZcdbError
 from .pareto import hypervolume, non_dominated
+from .plots import pyplot, save_figure
 
 __all__ = ["ParetoFront", "pareto_front", "plot_front", "default_reference", "REFERENCE_MARGIN"]
 
@@ -162,10 +163,7 @@ def plot_front(result: ParetoFront, path: Union[str, os.PathLike]) -> None:
     """Draw every architecture with all objectives known, the constrained-out ones paler, the front
     highlighted as its attainment staircase, and the reference point; axes labelled with units.
     With more than two objectives the plot shows the first two."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     def label(j: int) -> str:
         unit = f" ({result.units[j]})" if result.units[j] else ""
@@ -193,11 +191,9 @@ def plot_front(result: ParetoFront, path: Union[str, os.PathLike]) -> None:
                      f"{result.hypervolume_unit}{more}", fontsize=10)
         ax.legend(fontsize=8, loc="best", markerscale=2)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        fig.savefig(path, dpi=130)
+        save_figure(fig, path, dpi=130)
     finally:
-        plt.close(fig)
+        plt.close(fig)  # also when drawing failed
 
 
 def parse_reference(text: str) -> list[float]:

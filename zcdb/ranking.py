@@ -27,6 +27,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import ZcdbError
+from .plots import pyplot, save_figure
 
 #: Demšar's Table 5(a): q_0.05 for k = 2..10 (studentized range / sqrt 2), the fallback when
 #: scipy lacks ``studentized_range`` (before 1.7).
@@ -120,10 +121,7 @@ def friedman(values: np.ndarray, names: Sequence[str], higher_is_better: bool = 
 def plot_cd(res: FriedmanResult, path: Union[str, Path], title: str = "") -> Path:
     """Demšar's critical-difference diagram: the rank axis, each method at its average rank, thick
     bars joining methods that the Nemenyi test does not separate, and the CD above the axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     k = len(res.names)
     order = np.argsort(res.average_ranks, kind="stable")
@@ -156,8 +154,4 @@ def plot_cd(res: FriedmanResult, path: Union[str, Path], title: str = "") -> Pat
         ax.hlines(y, ranks[a] - 0.03, ranks[b] + 0.03, color="tab:red", lw=3)
     ax.set_title(title or f"Friedman p = {res.p:.3g} (N = {res.n}); Nemenyi CD at alpha {res.alpha:g}", fontsize=9)
     fig.subplots_adjust(left=0.22, right=0.78, top=0.85, bottom=0.02)
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path, tight=False)

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import __version__
 from .errors import CorruptFile, ZcdbError
+from .plots import pyplot, save_figure
 from .ranking import FriedmanResult, friedman, plot_cd
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,10 +293,7 @@ class ProxyStudy(Study):
 
     def plot_heatmap(self, path: PathLike) -> Path:
         """Proxies x benchmarks heat map of Spearman's rho (grey: no scores)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         m = self.matrix()
         B, P = len(self.benchmarks), len(self.proxies)
@@ -311,12 +309,7 @@ class ProxyStudy(Study):
         ax.set_yticks(range(P), self.proxies, fontsize=7)
         fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label="Spearman")
         ax.set_title("Spearman rank correlation with each benchmark's main metric (grey: no scores)", fontsize=8)
-        fig.tight_layout()
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p)
-        plt.close(fig)
-        return p
+        return save_figure(fig, path)
 
     def summary_text(self) -> str:
         """A plain-text summary for the terminal: Spearman per proxy and benchmark, then the ranks."""
@@ -720,10 +713,7 @@ class SearchStudy(Study):
     def plot_anytime(self, path: PathLike) -> Path:
         """Mean of the measure over benchmarks and seeds against queries (or the fraction of each benchmark
         queried), with 95% bands over seeds."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         hv = self.measure == HYPERVOLUME
         fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
@@ -745,12 +735,7 @@ class SearchStudy(Study):
                      "(bands: 95% CI over seeds)", fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p)
-        plt.close(fig)
-        return p
+        return save_figure(fig, path)
 
     def _plots(self, d: Path) -> list[Path]:
         out = [self.plot_anytime(d / "anytime.png")]

@@ -29,6 +29,7 @@ from ..errors import ZcdbError
 from .problem import MultiObjectiveProblem
 from .report import _t95, anytime_curve, default_algorithms
 from .runs import SearchResult, load_multiobjective_problem, run_search
+from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Store
@@ -146,7 +147,7 @@ class MultiObjectiveComparison:
 
     def plot_anytime(self, path: Union[str, Path]) -> Path:
         """Anytime plot (PNG): mean hypervolume with a 95% band against queries."""
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=120)
         lows = []
         for name, res in self.results.items():
@@ -167,13 +168,13 @@ class MultiObjectiveComparison:
         ax.set_title(self.title(), fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-        return _save(fig, plt, path)
+        return save_figure(fig, path)
 
     def plot_fronts(self, path: Union[str, Path]) -> Path:
         """The attained fronts (PNG): every architecture a search can end with, the table's
         front, each algorithm's median attainment surface (25-75% band) and the reference point,
         in the first two objectives."""
-        plt = _pyplot()
+        plt = pyplot()
         p = self.problem
         v = p.objective_values[:2]
         mx = p.maximize[:2]
@@ -205,7 +206,7 @@ class MultiObjectiveComparison:
         ax.set_title(self.title(), fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right" if mx[0] != mx[1] else "best")
-        return _save(fig, plt, path)
+        return save_figure(fig, path)
 
     def write(self, out: Union[str, Path]) -> list[Path]:
         """Write ``compare.md``, ``compare.csv``, ``anytime.csv``, ``anytime.png`` and ``fronts.png`` into ``out``."""
@@ -221,24 +222,6 @@ class MultiObjectiveComparison:
 def _decimals(scale: float) -> int:
     """Decimals that show a hypervolume of about ``scale`` to 5 significant digits (at least 1)."""
     return max(1, 5 - math.ceil(math.log10(scale))) if scale > 0 and math.isfinite(scale) else 4
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, plt: Any, path: Union[str, Path]) -> Path:
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p)
-    plt.close(fig)
-    return p
 
 
 def _staircase(x: np.ndarray, y: np.ndarray, x_max: bool, x_ref: float,

@@ -29,6 +29,7 @@ from ..errors import ZcdbError
 from .problem import SearchProblem
 from .registry import ALGORITHMS, make_algorithm
 from .runs import SearchResult, load_problem, run_search
+from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import Store
@@ -126,10 +127,7 @@ class Comparison:
     def plot(self, path: Union[str, Path], x: Optional[str] = None) -> Path:
         """Anytime plot (PNG): mean incumbent report value with a 95% band, against queries or
         simulated time (``x``: ``queries`` or ``time``; default: the budget's unit)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         x = x or ("queries" if self.budget_kind == "queries" else "time")
         fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=120)
@@ -155,12 +153,7 @@ class Comparison:
         ax.set_title(self.title(), fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-        fig.tight_layout()
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p)
-        plt.close(fig)
-        return p
+        return save_figure(fig, path)
 
     def write(self, out: Union[str, Path]) -> list[Path]:
         """Write ``compare.md``, ``compare.csv`` and ``anytime.png`` into folder ``out``."""
