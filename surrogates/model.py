@@ -29,7 +29,6 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import math
 import pickle
 import warnings
 import zipfile
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from zcdb.errors import CorruptFile, ZcdbError
+from zcdb.jsonio import dumps
 
 from .features import FeatureMatrix, FeatureMismatch, canonical_spec, check_columns, feature_matrix, needs_benchmark
 from .metrics import score
@@ -262,22 +262,12 @@ class Surrogate:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            z.writestr("surrogate.json", json.dumps(_clean(meta), indent=1, sort_keys=True))
+            z.writestr("surrogate.json", dumps(meta, indent=1, sort_keys=True))
             z.writestr("models.pkl", blob)
         tmp.replace(p)
         return p
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
 
 
 #: Regressors by name, for the command line (``--model``); the Python API takes any estimator.

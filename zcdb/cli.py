@@ -8,7 +8,6 @@ stderr and exit status 2.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sqlite3
 import sys
@@ -18,6 +17,7 @@ from typing import Any, Callable, Optional
 import click
 
 from .errors import ZcdbError
+from .jsonio import dumps
 from .spaces import DEFAULT_SPACE
 
 
@@ -72,17 +72,7 @@ def open_store(ctx: click.Context):  # -> zcdb.Store
 
 def echo_json(obj: Any) -> None:
     """Print ``obj`` as JSON (NaN as null)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    click.echo(json.dumps(clean(obj), indent=2))
+    click.echo(dumps(obj, indent=2))
 
 
 def echo_table(rows: list[dict[str, Any]], columns: Optional[list[str]] = None) -> None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import __version__
 from .errors import CorruptFile, ZcdbError
+from .jsonio import dumps
 from .plots import pyplot, save_figure
 from .ranking import FriedmanResult, friedman, plot_cd
 
@@ -143,14 +144,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def _f(v: Optional[float], digits: int = 3) -> str:
@@ -207,7 +200,7 @@ class Study:
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)
         (d / "report.md").write_text(self.to_markdown())
-        (d / "report.json").write_text(json.dumps(_clean(self.to_json()), indent=1, sort_keys=True) + "\n")
+        (d / "report.json").write_text(dumps(self.to_json(), indent=1, sort_keys=True) + "\n")
         (d / "results.csv").write_text(self.to_csv())
         return [d / "report.md", d / "report.json", d / "results.csv", *self._plots(d)]
 
