@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from zcdb.errors import ZcdbError
+from zcdb.jsonio import dumps
 from zcdb.parallel import connect_scheduler, dask_unordered, run_unordered
 from zcdb.progress import Progress
 from zcdb.spaces import get_space
@@ -240,8 +240,7 @@ def export_rows(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
 def export_text(rows: list[dict[str, Any]], fmt: str) -> str:
     """Rows as CSV or JSON text (NaN as empty / null)."""
     if fmt == "json":
-        return json.dumps([{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                            for k, v in r.items()} for r in rows], indent=1)
+        return dumps(rows, indent=1)
     if fmt != "csv":
         raise ZcdbError(f"unknown export format {fmt!r}: use csv or json")
     buf = io.StringIO()

@@ -20,6 +20,7 @@ import numpy as np
 
 from .bench import metric_epoch
 from .errors import ZcdbError
+from .jsonio import dumps
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -173,12 +174,9 @@ def write_frame(df: "pd.DataFrame", fmt: str, out: Optional[Union[str, os.PathLi
     if fmt == "csv":
         text = df.to_csv(index=False)
     elif fmt == "json":  # Python's json writes floats exactly (pandas' to_json rounds to 15 digits)
-        records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                   for r in df.to_dict(orient="records")]
-        text = json.dumps(records, indent=None) + "\n"
+        text = dumps(df.to_dict(orient="records")) + "\n"
     elif fmt == "jsonl":
-        text = "".join(json.dumps({k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}) + "\n"
-                       for r in df.to_dict(orient="records"))
+        text = "".join(dumps(r) + "\n" for r in df.to_dict(orient="records"))
     elif fmt != "parquet":
         raise ZcdbError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if out is None:
