@@ -299,3 +299,23 @@ def test_naslib_benchmarks_need_a_suite_zero_space(tmp_path):
     _, fresh = _round_trip(src, tmp_path, "macro", "cifar10", "naslib-zc")
     assert _same(_scores(src), _scores(fresh))
     assert sp.string_of(1) in json.loads((tmp_path / "zc.json").read_text())["cifar10"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_frame_json_writes_nan_and_infinity_as_null(fmt):
+    import json
+
+    import pandas as pd
+
+    from zcdb.frames import write_frame
+
+    df = pd.DataFrame({"arch_index": [0, 1, 2], "test_acc": [91.5, float("nan"), float("inf")]})
+    text = write_frame(df, fmt)
+
+    def strict(c):
+        raise ValueError(c)
+
+    rows = json.loads(text, parse_constant=strict) if fmt == "json" else \
+        [json.loads(line, parse_constant=strict) for line in text.splitlines()]
+    assert rows == [{"arch_index": 0, "test_acc": 91.5}, {"arch_index": 1, "test_acc": None},
+                    {"arch_index": 2, "test_acc": None}]
