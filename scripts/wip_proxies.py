@@ -1,11 +1,15 @@
-"""Save and restore the proxy tables that long background jobs are still computing (resumable across sessions).
+"""Save, restore and order the proxy tables that long background jobs are still computing (resumable across sessions).
 
-    python scripts/wip_proxies.py save DB SPACE DATASET scripts/wip/NAME.npz   # zcdb's own scores in DB, compactly
-    python scripts/wip_proxies.py load scripts/wip/NAME.npz DB                 # back into a store, then rerun the job
+    python scripts/wip_proxies.py save DB SPACE DATASET tabular/data/NAME.npz   # zcdb's own scores in DB, compactly
+    python scripts/wip_proxies.py load tabular/data/NAME.npz DB                 # back into a store, then rerun the job
+    python scripts/wip_proxies.py order SPACE SEED > order.txt                  # the job's --archs-file
 
-The files are in the shipped tables' format (``zcdb.tabular.builtin.export_proxies``) but
-are not registered builtins: they are partial. The jobs and their regenerate commands:
-``scripts/wip/README.md``.
+The files are in the shipped tables' format (``zcdb.tabular.builtin.export_proxies``); each is
+the builtin of the same name, whose description says it is still being computed. ``order``
+prints one representative per isomorphism class (``--archs-file unique``'s architectures) in
+a seeded random order (``numpy.random.default_rng(SEED).permutation``), so that what a job
+has scored when it is saved is a uniform sample of the classes it has not finished, not the
+lowest indices. The jobs and their commands: ``scripts/wip/README.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import zcdb
+from zcdb.spaces import get_space
 from zcdb.tabular import builtin
 
 
@@ -29,6 +36,10 @@ def main(argv: list[str]) -> int:
         with zcdb.open(argv[2]) as store:
             batch = builtin._import_arrays(store, path, path.stem, arrays, meta, False)
         print(f"loaded {batch.rows} scores from {path} ({batch.changed} new)")
+        return 0
+    if len(argv) == 3 and argv[0] == "order":
+        reps = np.unique(np.asarray(get_space(argv[1]).representatives(), dtype=np.int64))
+        print("\n".join(map(str, np.random.default_rng(int(argv[2])).permutation(reps).tolist())))
         return 0
     print(__doc__, file=sys.stderr)
     return 2
