@@ -12,6 +12,11 @@ Honest member selection (``select_on``): the members are chosen on another bench
 (a space/dataset with its own labels), by greedy forward selection maximising the
 ensemble's Spearman correlation with that benchmark's metric, among the proxies stored
 for both; then frozen and applied to the target. The target's labels are never read.
+
+Or with a stated small labelled sample of the target (``select_sample=N``): the same greedy
+selection on N architectures of the target drawn with a seed, the only labels read; those N
+get no ensemble score, so whatever evaluates the stored set (``zcdb proxies eval``) sees
+only the architectures the selection did not.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class CombineReport:
     incomplete: int
     select_on: Optional[str] = None
     selection: list[dict[str, Any]] = field(default_factory=list)
+    #: Architectures of the target whose labels chose the members (``select_sample``): not stored.
+    held_out: int = 0
 
 
 def _score_set(store: Store, space: str, dataset: str, proxy: str) -> dict[str, Any]:
@@ -71,36 +78,18 @@ def _parse_benchmark(text: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else "test_acc"
 
 
-def select_members(store: Store, space: str, dataset: str, select_on: str, method: str,
-                   max_members: int = 3) -> tuple[list[str], list[dict[str, Any]]]:
-    """Members for an ensemble on ``space``/``dataset``, chosen on the benchmark ``select_on`` only.
-
-    ``select_on`` is ``SPACE/DATASET[/METRIC]`` (metric default ``test_acc``). Greedy forward
-    selection: start empty, add the proxy (stored for both benchmarks) that most raises the
-    ensemble's Spearman with the metric on ``select_on``, stop when none raises it or at
-    ``max_members``. Ties go to the alphabetically first name. Returns (members, the
-    greedy steps: members and Spearman after each). Reads no label of the target.
-    """
-    src_space, src_dataset, metric = _parse_benchmark(select_on)
-    if (src_space, src_dataset) == (space, dataset):
-        raise ZcdbError(f"--select-on {select_on} is the target benchmark itself: choose the members on another "
-                        "space or dataset")
+def _greedy(candidates: Sequence[str], src: dict[str, np.ndarray], truth: np.ndarray, method: str,
+            max_members: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """Greedy forward selection of members maximising the ensemble's Spearman with ``truth``."""
     if max_members < 1:
         raise ZcdbError("max_members must be at least 1")
-    truth = store.benchmark(src_space, src_dataset).values(metric)
-    target = {r["proxy"] for r in store.proxy_runs(space, dataset)}
-    common = sorted(target & {r["proxy"] for r in store.proxy_runs(src_space, src_dataset)})
-    if not common:
-        raise ZcdbError(f"no proxy is stored for both {space}/{dataset} and {src_space}/{src_dataset}: compute the "
-                        "same proxies on both first")
-    src = _member_scores(store, src_space, src_dataset, [_score_set(store, src_space, src_dataset, p) for p in common])
-    orient = {p: _orientation(p) for p in common}
+    orient = {p: _orientation(p) for p in candidates}
     chosen: list[str] = []
     steps: list[dict[str, Any]] = []
     best = -math.inf
     while len(chosen) < max_members:
         trial = []
-        for p in common:
+        for p in candidates:
             if p in chosen:
                 continue
             members = chosen + [p]
@@ -115,10 +104,71 @@ def select_members(store: Store, space: str, dataset: str, select_on: str, metho
         best = -neg
         chosen.append(p)
         steps.append(dict(members=list(chosen), spearman=best))
+    return chosen, steps
+
+
+def select_members(store: Store, space: str, dataset: str, select_on: str, method: str,
+                   max_members: int = 3) -> tuple[list[str], list[dict[str, Any]]]:
+    """Members for an ensemble on ``space``/``dataset``, chosen on the benchmark ``select_on`` only.
+
+    ``select_on`` is ``SPACE/DATASET[/METRIC]`` (metric default ``test_acc``). Greedy forward
+    selection: start empty, add the proxy (stored for both benchmarks) that most raises the
+    ensemble's Spearman with the metric on ``select_on``, stop when none raises it or at
+    ``max_members``. Ties go to the alphabetically first name. Returns (members, the
+    greedy steps: members and Spearman after each). Reads no label of the target.
+    """
+    src_space, src_dataset, metric = _parse_benchmark(select_on)
+    if (src_space, src_dataset) == (space, dataset):
+        raise ZcdbError(f"--select-on {select_on} is the target benchmark itself: choose the members on another "
+                        "space or dataset, or on a labelled sample of it (--select-sample N)")
+    if max_members < 1:
+        raise ZcdbError("max_members must be at least 1")
+    truth = store.benchmark(src_space, src_dataset).values(metric)
+    target = {r["proxy"] for r in store.proxy_runs(space, dataset)}
+    common = sorted(target & {r["proxy"] for r in store.proxy_runs(src_space, src_dataset)})
+    if not common:
+        raise ZcdbError(f"no proxy is stored for both {space}/{dataset} and {src_space}/{src_dataset}: compute the "
+                        "same proxies on both first")
+    src = _member_scores(store, src_space, src_dataset, [_score_set(store, src_space, src_dataset, p) for p in common])
+    chosen, steps = _greedy(common, src, truth, method, max_members)
     if not chosen:
         raise ZcdbError(f"no stored proxy correlates with {metric} on {src_space}/{src_dataset} (too few scored "
                         "architectures with labels): score more of them first")
     return chosen, steps
+
+
+def select_members_on_sample(store: Store, space: str, dataset: str, n: int, method: str, max_members: int = 3,
+                             metric: str = "test_acc", seed: int = 0,
+                             ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+    """Members chosen on a labelled sample of the target itself: ``n`` architectures drawn with ``seed``.
+
+    The sample is drawn (``numpy.random.default_rng(seed)``, without replacement) from the
+    architectures that some proxy stored for the target has scored (non-ensemble proxies:
+    names outside ``ens:``), then the greedy selection of :func:`select_members` runs on their
+    ``metric`` values, the only labels read (each candidate ensemble on the sampled
+    architectures all its members scored). Returns (members, greedy steps, the sample's
+    indices, sorted); :func:`combine_and_store` leaves the sample out of the stored ensemble.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 3:
+        raise ZcdbError(f"--select-sample {n!r}: give a number of labelled architectures, at least 3")
+    if max_members < 1:
+        raise ZcdbError("max_members must be at least 1")
+    candidates = sorted({r["proxy"] for r in store.proxy_runs(space, dataset)
+                         if not r["proxy"].startswith(ENSEMBLE_PREFIX)})
+    if not candidates:
+        raise ZcdbError(f"no proxy is stored for {space}/{dataset}: run `zcdb proxies compute` first")
+    own = _member_scores(store, space, dataset, [_score_set(store, space, dataset, p) for p in candidates])
+    pool = np.flatnonzero(np.any([np.isfinite(v) for v in own.values()], axis=0))
+    if pool.size < n:
+        raise ZcdbError(f"--select-sample {n}: only {pool.size} architectures of {space}/{dataset} have proxy "
+                        "scores: ask for fewer")
+    sample = np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
+    labels = store.benchmark(space, dataset).values(metric)[sample]  # the only labels read
+    chosen, steps = _greedy(candidates, {p: v[sample] for p, v in own.items()}, labels, method, max_members)
+    if not chosen:
+        raise ZcdbError(f"no stored proxy correlates with {metric} on the {n} sampled architectures of "
+                        f"{space}/{dataset} (labels missing?): import {metric} or sample more")
+    return chosen, steps, sample
 
 
 def ensemble_name(method: str, members: Sequence[str]) -> str:
@@ -132,6 +182,7 @@ def ensemble_name(method: str, members: Sequence[str]) -> str:
 def combine_and_store(
     store: Store, space: str, dataset: str, members: Optional[Sequence[str]] = None, method: str = "log-rank",
     name: Optional[str] = None, select_on: Optional[str] = None, max_members: int = 3,
+    select_sample: Optional[int] = None, select_metric: str = "test_acc", select_seed: int = 0,
 ) -> CombineReport:
     """Combine stored score sets of ``members`` (or members chosen on ``select_on``) and store the result.
 
@@ -140,17 +191,28 @@ def combine_and_store(
     with seed and batch size the members' when they share them (else -1 and 0), data label
     ``ens(PROXY@SEED/BATCH/DATA+...)``, time the sum of the members' times, and the recipe
     in the provenance options. Storing it again replaces the previous rows of that name.
+
+    Members: ``members``, or chosen on another benchmark (``select_on``, see
+    :func:`select_members`), or on ``select_sample`` labelled architectures of the target
+    (``select_metric``, drawn with ``select_seed``; :func:`select_members_on_sample`), which
+    then get no ensemble score (the recipe lists them).
     """
     from .registry import REGISTRY
 
     get_space(space)
     if method not in METHODS:
         raise ZcdbError(f"unknown ensemble method {method!r}: use one of {', '.join(METHODS)}")
-    if (members is None) == (select_on is None):
-        raise ZcdbError("give either the members (--proxies a,b,c) or a benchmark to choose them on (--select-on)")
+    if sum(x is not None for x in (members, select_on, select_sample)) != 1:
+        raise ZcdbError("give either the members (--proxies a,b,c), a benchmark to choose them on (--select-on) "
+                        "or a labelled sample of the target to choose them on (--select-sample N)")
     steps: list[dict[str, Any]] = []
+    held_out = np.zeros(0, dtype=np.int64)
     if select_on is not None:
         members, steps = select_members(store, space, dataset, select_on, method, max_members)
+    elif select_sample is not None:
+        members, steps, held_out = select_members_on_sample(store, space, dataset, select_sample, method,
+                                                            max_members, select_metric, select_seed)
+        select_on = f"{select_sample} labelled {space}/{dataset} architectures ({select_metric}, seed {select_seed})"
     members = list(dict.fromkeys(m.strip() for m in members if m.strip()))
     if not members:
         raise ZcdbError("no member proxies named: give --proxies a,b,c")
@@ -165,6 +227,7 @@ def combine_and_store(
         raise ZcdbError(f"--name {proxy!r} is one of the members: give the ensemble a name of its own")
     member_scores = _member_scores(store, space, dataset, sets)
     values = combine(member_scores, method, {p: _orientation(p) for p in members})
+    values[held_out] = np.nan  # the selection's labelled sample: never evaluated as if unseen
     idx = np.flatnonzero(np.isfinite(values))
     if idx.size == 0:
         raise ZcdbError(f"members {', '.join(members)} have no architecture scored by all of them on "
@@ -181,7 +244,12 @@ def combine_and_store(
     batch_size = sizes.pop() if len(sizes) == 1 else 0
     data = "ens(" + "+".join(f"{s['proxy']}@{s['seed']}/{s['batch_size']}/{s['data']}" for s in sets) + ")"
     recipe = dict(ensemble=proxy, method=method, members=sets, select_on=select_on, selection=steps)
+    if select_sample is not None:
+        recipe["select_sample"] = dict(n=select_sample, metric=select_metric, seed=select_seed,
+                                       archs=held_out.tolist())
     with store.importing(f"zcdb proxies combine {proxy}", "proxies-combine", recipe, replace=True) as imp:
         imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, data, idx, values[idx], times)
     some = np.any([np.isfinite(v) for v in member_scores.values()], axis=0)
-    return CombineReport(proxy, method, sets, data, int(idx.size), int(some.sum()) - int(idx.size), select_on, steps)
+    some[held_out] = False
+    return CombineReport(proxy, method, sets, data, int(idx.size), int(some.sum()) - int(idx.size), select_on, steps,
+                         int(held_out.size))

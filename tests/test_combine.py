@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 import zcdb
 from zcdb.errors import ZcdbError
 from zcdb.proxies.combine import METHODS, combine
-from zcdb.proxies.ensemble import combine_and_store, select_members
+from zcdb.proxies.ensemble import combine_and_store, select_members, select_members_on_sample
 from zcdb.proxies.stored import evaluate, scores
 
 from .conftest import run_cli as run
@@ -194,6 +194,57 @@ def test_selection_recorded_in_the_recipe(store):
     assert opts["selection"][-1]["members"] == [m["proxy"] for m in rep.members]
 
 
+def test_selection_on_a_labelled_sample_reads_only_its_labels_and_holds_it_out():
+    """Members chosen on 40 labelled target architectures: the labels of the other 260 may be true,
+    permuted among themselves or absent, and nothing changes; the 40 get no ensemble score."""
+    s = zcdb.open(":memory:")
+    build(s)
+    acc = s.benchmark("nb201", TGT).values("test_acc")
+    idx = np.flatnonzero(np.isfinite(acc))
+    _, _, sample = select_members_on_sample(s, "nb201", TGT, 40, "log-rank", seed=3)
+    s.close()
+    rest = np.setdiff1d(idx, sample)
+    out = []
+    for labels in ("true", "permuted-outside", "none-outside"):
+        s = zcdb.open(":memory:")
+        build(s, "true" if labels == "true" else "none")
+        if labels != "true":
+            new = acc.copy()
+            new[rest] = np.random.default_rng(5).permutation(acc[rest])
+            keep = idx if labels == "permuted-outside" else sample
+            with s.importing("relabelled", "test") as imp:
+                imp.add_evaluations("nb201", TGT, "synth-v1", "test_acc", 12, -1, keep, new[keep])
+        assert np.isfinite(s.benchmark("nb201", TGT).values("test_acc")).sum() == (40 if labels == "none-outside"
+                                                                                  else N)
+        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_sample=40, select_seed=3)
+        out.append((rep.proxy, rep.held_out, rep.archs, rep.selection,
+                    scores(s, "nb201", TGT, rep.proxy, 0, 64, rep.data)))
+        s.close()
+    proxy, held, archs, _, sc = out[0]
+    assert set(proxy.split(":")[-1].split(".")) <= {"good", "tenas_ntk"}  # the informative ones, not noise
+    assert held == 40 and np.isnan(sc[sample]).all() and archs == np.isfinite(sc).sum() > 0
+    for o in out[1:]:
+        assert o[:4] == out[0][:4]  # the greedy steps' Spearman values too: no other label was read
+        np.testing.assert_array_equal(o[4], sc)
+
+
+def test_labelled_sample_recorded_and_its_labels_matter(store):
+    rep = combine_and_store(store, "nb201", TGT, method="mean-rank", select_sample=30, select_seed=1, max_members=2)
+    opts = json.loads(store.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine'")
+                      .fetchone()[0])
+    assert opts["select_sample"]["n"] == 30 and opts["select_sample"]["seed"] == 1
+    assert len(opts["select_sample"]["archs"]) == 30 and "30 labelled nb201/tgt" in opts["select_on"]
+    assert opts["selection"][-1]["members"] == [m["proxy"] for m in rep.members]
+    # the sample's own labels do choose: with them permuted the selection's Spearman falls
+    _, steps, sample = select_members_on_sample(store, "nb201", TGT, 30, "mean-rank", 2, seed=1)
+    acc = store.benchmark("nb201", TGT).values("test_acc")
+    with store.importing("permuted sample", "test", replace=True) as imp:
+        imp.add_evaluations("nb201", TGT, "synth-v1", "test_acc", 12, -1, sample,
+                            np.random.default_rng(2).permutation(acc[sample]))
+    _, steps_permuted, _ = select_members_on_sample(store, "nb201", TGT, 30, "mean-rank", 2, seed=1)
+    assert steps[0]["spearman"] > 0.7 > steps_permuted[0]["spearman"]
+
+
 # --------------------------------------------------------------------------- CLI
 @pytest.fixture
 def db(tmp_path):
@@ -215,6 +266,8 @@ def test_cli_combine_then_eval_lists_it(db):
     assert rep["proxy"] in {row["proxy"] for row in json.loads(r.output)}
     r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--select-on", f"nb201/{SRC}")
     assert r.exit_code == 0 and "chosen on nb201/src" in r.output, r.output
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--select-sample", "50", "--name", "ens:s")
+    assert r.exit_code == 0 and "50 held out" in r.output and "50 labelled nb201/tgt" in r.output, r.output
 
 
 @pytest.mark.parametrize("args, match", [
@@ -226,6 +279,9 @@ def test_cli_combine_then_eval_lists_it(db):
     (["--proxies", "good", "--select-on", "nb201/src"], "give either the members"),
     (["--select-on", "nb201/tgt"], "the target benchmark itself"),
     (["--select-on", "nb201"], "bad --select-on"),
+    (["--select-sample", "400"], "only 300 architectures"),
+    (["--select-sample", "2"], "at least 3"),
+    (["--proxies", "good", "--select-sample", "20"], "give either the members"),
 ])
 def test_cli_errors_are_one_line(db, args, match):
     r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, *args)

@@ -941,8 +941,13 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
 @click.option("--proxies", "names", default=None, help="Members, comma-separated.")
 @click.option("--select-on", default=None, metavar="SPACE/DATASET[/METRIC]",
               help="Choose the members on this other benchmark (greedy, by Spearman with METRIC, default test_acc).")
+@click.option("--select-sample", type=int, default=None, metavar="N",
+              help="Or choose them on N labelled architectures of the target itself (drawn with --select-seed; "
+                   "they get no ensemble score, so an evaluation sees only the others).")
+@click.option("--select-metric", default="test_acc", show_default=True, help="The labels --select-sample reads.")
+@click.option("--select-seed", type=int, default=0, show_default=True, help="Seed of the --select-sample draw.")
 @click.option("--max-members", type=click.IntRange(min=1), default=3, show_default=True,
-              help="At most this many members with --select-on.")
+              help="At most this many members with --select-on or --select-sample.")
 @click.option("--method", type=click.Choice(["mean-rank", "log-rank", "mean-zscore"]), default="log-rank",
               show_default=True, help="How the members' scores are aggregated.")
 @click.option("--name", default=None, help="Proxy name of the ensemble (default ens:METHOD:A.B.C).")
@@ -950,7 +955,8 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
 @click.pass_context
 @handle_errors
 def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optional[str], select_on: Optional[str],
-                    max_members: int, method: str, name: Optional[str], as_json: bool) -> None:
+                    select_sample: Optional[int], select_metric: str, select_seed: int, max_members: int,
+                    method: str, name: Optional[str], as_json: bool) -> None:
     """Store an ensemble of stored proxies as a proxy score set of its own (with its recipe)."""
     import dataclasses
 
@@ -958,13 +964,15 @@ def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optiona
 
     members = names.split(",") if names is not None else None
     report = combine_and_store(open_store(ctx), space, dataset, members, method, name=name, select_on=select_on,
-                               max_members=max_members)
+                               max_members=max_members, select_sample=select_sample, select_metric=select_metric,
+                               select_seed=select_seed)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:
         chosen = f" (chosen on {report.select_on})" if report.select_on else ""
+        held = f", {report.held_out} held out (their labels chose the members)" if report.held_out else ""
         click.echo(f"stored {report.proxy}: {report.archs} architectures, {report.incomplete} skipped (not scored "
-                   f"by every member); members{chosen}: " + ", ".join(m["proxy"] for m in report.members))
+                   f"by every member){held}; members{chosen}: " + ", ".join(m["proxy"] for m in report.members))
 
 
 # --------------------------------------------------------------------------- surrogates
