@@ -81,8 +81,6 @@ def _parse_benchmark(text: str) -> tuple[str, str, str]:
 def _greedy(candidates: Sequence[str], src: dict[str, np.ndarray], truth: np.ndarray, method: str,
             max_members: int) -> tuple[list[str], list[dict[str, Any]]]:
     """Greedy forward selection of members maximising the ensemble's Spearman with ``truth``."""
-    if max_members < 1:
-        raise ZcdbError("max_members must be at least 1")
     orient = {p: _orientation(p) for p in candidates}
     chosen: list[str] = []
     steps: list[dict[str, Any]] = []
