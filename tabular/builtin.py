@@ -82,6 +82,20 @@ BUILTINS: dict[str, Builtin] = {
                    "--split test --proxies all --archs-file unique --seed 0 --workers 2; then python "
                    "scripts/wip_proxies.py save macro.db macro cifar10 tabular/data/macro-cifar10-proxies.npz",
     ),
+    "nb101-cifar10-proxies": Builtin(
+        name="nb101-cifar10-proxies",
+        file="nb101-cifar10-proxies.npz",
+        kind="proxies",
+        description="zcdb proxies on CIFAR-10 (test-set batch of 32, seed 0; the data group also with seed 1 on 25) "
+                    "for NAS-Bench-Suite-Zero's 292 nb101 architectures so far: the 14 cheaper ones (all but "
+                    "tenas_ntk, grasp, grad_sign and zico); the others and the 1k sample's 999 more architectures "
+                    "are still being computed (scripts/wip/README.md)",
+        regenerate="python scripts/suite_zero_proxies_report.py --space nb101 --print-ids --with-sample > "
+                   "nb101_ids.txt; zcdb --db nb101.db proxies compute --space nb101 --dataset cifar10 --data "
+                   "cifar-10-batches-py --split test --proxies all --archs-file nb101_ids.txt --seed 0 "
+                   "--batch-size 32 --workers 2; then python scripts/wip_proxies.py save nb101.db nb101 cifar10 "
+                   "tabular/data/nb101-cifar10-proxies.npz",
+    ),
     "nb301-cifar10-proxies": Builtin(
         name="nb301-cifar10-proxies",
         file="nb301-cifar10-proxies.npz",

@@ -114,6 +114,15 @@ def recompute_shipped_scores(store, name: str, space: str, batch_size: int, n: i
         shipped.update({(p, int(a)): float(v) for a, v in zip(ids, values)})
     scored = sorted({a for _, a in shipped})
     batch = sample_batch("cifar10", str(require_shared("cifar10")), batch_size, 0, split="test")
-    for d in compute_proxies(scored[:n], names, "cifar10", batch, 0, space=space):
-        assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
+    import torch
+
+    from zcdb.proxies.stored import SCORE_THREADS
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(SCORE_THREADS)  # as `zcdb proxies compute` scores: with 2 threads nb101's meco moves 2 ulp
+    try:
+        for d in compute_proxies(scored[:n], names, "cifar10", batch, 0, space=space):
+            assert d.score == shipped[(d.proxy, d.arch)], (d.proxy, d.arch)
+    finally:
+        torch.set_num_threads(before)
     return scored
