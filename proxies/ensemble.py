@@ -29,6 +29,7 @@ import numpy as np
 
 from zcdb.errors import ZcdbError
 from zcdb.spaces import get_space
+from zcdb.spaces.sampled import dense_ids, dense_positions
 from zcdb.store import Store
 
 from .combine import METHODS, combine
@@ -36,6 +37,8 @@ from .stored import _orientation, rank_metrics, scores
 
 #: Prefix of the default ensemble proxy names.
 ENSEMBLE_PREFIX = "ens:"
+#: The reason stored with an architecture of a ``select_sample`` (a NaN score).
+_HELD_OUT = "held out: its label chose the ensemble's members (--select-sample)"
 
 
 @dataclass
@@ -112,8 +115,9 @@ def select_members(store: Store, space: str, dataset: str, select_on: str, metho
     ``select_on`` is ``SPACE/DATASET[/METRIC]`` (metric default ``test_acc``). Greedy forward
     selection: start empty, add the proxy (stored for both benchmarks) that most raises the
     ensemble's Spearman with the metric on ``select_on``, stop when none raises it or at
-    ``max_members``. Ties go to the alphabetically first name. Returns (members, the
-    greedy steps: members and Spearman after each). Reads no label of the target.
+    ``max_members``. Ties go to the alphabetically first name. Stored ensembles (``ens:``
+    names) are not candidates. Returns (members, the greedy steps: members and Spearman after
+    each). Reads no label of the target.
     """
     src_space, src_dataset, metric = _parse_benchmark(select_on)
     if (src_space, src_dataset) == (space, dataset):
@@ -122,8 +126,8 @@ def select_members(store: Store, space: str, dataset: str, select_on: str, metho
     if max_members < 1:
         raise ZcdbError("max_members must be at least 1")
     truth = store.benchmark(src_space, src_dataset).values(metric)
-    target = {r["proxy"] for r in store.proxy_runs(space, dataset)}
-    common = sorted(target & {r["proxy"] for r in store.proxy_runs(src_space, src_dataset)})
+    target = {r["proxy"] for r in store.proxy_runs(space, dataset) if not r["proxy"].startswith(ENSEMBLE_PREFIX)}
+    common = sorted(target & {r["proxy"] for r in store.proxy_runs(src_space, src_dataset)})  # no ensembles
     if not common:
         raise ZcdbError(f"no proxy is stored for both {space}/{dataset} and {src_space}/{src_dataset}: compute the "
                         "same proxies on both first")
@@ -145,7 +149,9 @@ def select_members_on_sample(store: Store, space: str, dataset: str, n: int, met
     names outside ``ens:``), then the greedy selection of :func:`select_members` runs on their
     ``metric`` values, the only labels read (each candidate ensemble on the sampled
     architectures all its members scored). Returns (members, greedy steps, the sample's
-    indices, sorted); :func:`combine_and_store` leaves the sample out of the stored ensemble.
+    positions in the dense score arrays, sorted: the official indices of an enumerable space,
+    positions in the stored sample of one that is not); :func:`combine_and_store` leaves the
+    sample out of the stored ensemble and records its ids.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 3:
         raise ZcdbError(f"--select-sample {n!r}: give a number of labelled architectures, at least 3")
@@ -193,7 +199,7 @@ def combine_and_store(
     Members: ``members``, or chosen on another benchmark (``select_on``, see
     :func:`select_members`), or on ``select_sample`` labelled architectures of the target
     (``select_metric``, drawn with ``select_seed``; :func:`select_members_on_sample`), which
-    then get no ensemble score (the recipe lists them).
+    are stored as NaN with a reason (the recipe lists them).
     """
     from .registry import REGISTRY
 
@@ -225,16 +231,23 @@ def combine_and_store(
         raise ZcdbError(f"--name {proxy!r} is one of the members: give the ensemble a name of its own")
     member_scores = _member_scores(store, space, dataset, sets)
     values = combine(member_scores, method, {p: _orientation(p) for p in members})
-    values[held_out] = np.nan  # the selection's labelled sample: never evaluated as if unseen
-    idx = np.flatnonzero(np.isfinite(values))
-    if idx.size == 0:
+    idx = np.flatnonzero(np.isfinite(values))  # rows: every architecture all members scored
+    held = np.isin(idx, held_out)
+    if idx.size == held.sum():
         raise ZcdbError(f"members {', '.join(members)} have no architecture scored by all of them on "
                         f"{space}/{dataset}: compute them on the same architectures")
+    # dense arrays are over the store's axis of the space: a non-enumerable space's stored sample
+    # (positions, not ids), so rows are read and written through dense_positions / dense_ids
+    axis = store.sample_space(space, dataset)
     times = np.zeros(idx.size)
     for s in sets:
         arr = np.full(values.size, np.nan)
         i, _, t = store.proxy_scores(space, dataset, s["proxy"], s["seed"], s["batch_size"], s["data"])
-        arr[i] = t
+        pos, stored = dense_positions(axis, i)
+        if stored is None:
+            arr[pos] = t
+        else:
+            arr[pos[stored]] = t[stored]
         times += np.nan_to_num(arr[idx])
     seeds = {s["seed"] for s in sets}
     sizes = {s["batch_size"] for s in sets}
@@ -244,10 +257,13 @@ def combine_and_store(
     recipe = dict(ensemble=proxy, method=method, members=sets, select_on=select_on, selection=steps)
     if select_sample is not None:
         recipe["select_sample"] = dict(n=select_sample, metric=select_metric, seed=select_seed,
-                                       archs=held_out.tolist())
+                                       archs=dense_ids(axis, held_out).tolist())
     with store.importing(f"zcdb proxies combine {proxy}", "proxies-combine", recipe, replace=True) as imp:
-        imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, data, idx, values[idx], times)
+        # the selection's labelled sample is stored as NaN with its reason (never evaluated as if unseen,
+        # and storing the ensemble again with another sample overwrites every row of the last one)
+        reasons = [_HELD_OUT if h else None for h in held.tolist()]
+        imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, data, dense_ids(axis, idx),
+                             np.where(held, np.nan, values[idx]), times, reasons)
     some = np.any([np.isfinite(v) for v in member_scores.values()], axis=0)
-    some[held_out] = False
-    return CombineReport(proxy, method, sets, data, int(idx.size), int(some.sum()) - int(idx.size), select_on, steps,
-                         int(held_out.size))
+    return CombineReport(proxy, method, sets, data, int(idx.size - held.sum()), int(some.sum()) - int(idx.size),
+                         select_on, steps, int(held.sum()))

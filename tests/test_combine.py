@@ -300,3 +300,56 @@ def test_ensemble_is_a_search_proxy_higher_is_better(store):
     rep = combine_and_store(store, "nb201", TGT, ["good", "tenas_ntk"], "log-rank")
     prob = problem_from_benchmark(store.benchmark("nb201", TGT), "test_acc", "test_acc", proxies=[rep.proxy])
     np.testing.assert_array_equal(prob.proxy_scores[0], scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data))
+
+
+def test_ensemble_of_a_space_too_large_to_enumerate_is_stored_under_its_architectures_ids():
+    """nb301's dense arrays are positions in its stored sample: the ensemble's rows, times and held-out
+    recipe must go back to the genotype ids, not the positions."""
+    from zcdb.spaces import get_space
+
+    s = zcdb.open(":memory:")
+    ids = np.sort(get_space("nb301").sample(60, seed=4))
+    rng = np.random.default_rng(1)
+    acc = rng.normal(94, 0.5, ids.size)
+    with s.importing("synthetic nb301", "test") as imp:
+        imp.add_evaluations("nb301", "cifar10", "default", "val_acc", 100, -1, ids, acc)
+        imp.add_proxy_scores("nb301", "cifar10", "good", 0, 32, "none", ids, acc + rng.normal(0, 0.2, ids.size),
+                             np.full(ids.size, 2.0))
+        imp.add_proxy_scores("nb301", "cifar10", "noise", 0, 32, "none", ids, rng.normal(0, 1, ids.size),
+                             np.full(ids.size, 1.0))
+    rep = combine_and_store(s, "nb301", "cifar10", ["good", "noise"], "mean-rank")
+    got, values, times = s.proxy_scores("nb301", "cifar10", rep.proxy, 0, 32, rep.data)
+    assert sorted(got.tolist()) == ids.tolist() and (times == 3.0).all()
+    want = combine({p: scores(s, "nb301", "cifar10", p, 0, 32, "none") for p in ("good", "noise")}, "mean-rank",
+                   {"good": 1.0, "noise": 1.0})
+    np.testing.assert_array_equal(scores(s, "nb301", "cifar10", rep.proxy, 0, 32, rep.data), want)
+    rep = combine_and_store(s, "nb301", "cifar10", method="log-rank", select_sample=20, select_metric="val_acc",
+                            name="ens:held")
+    got, values, _ = s.proxy_scores("nb301", "cifar10", rep.proxy, 0, 32, rep.data)
+    opts = json.loads(s.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine' "
+                                     "ORDER BY id DESC").fetchone()[0])
+    held = opts["select_sample"]["archs"]
+    assert len(held) == 20 and sorted(got.tolist()) == ids.tolist() and rep.held_out == 20 and rep.archs == 40
+    assert set(got[np.isnan(values)].tolist()) == set(held)
+    s.close()
+
+
+def test_storing_an_ensemble_again_with_another_sample_leaves_no_score_of_the_new_sample(store):
+    """The held-out architectures are NaN rows, so a second draw overwrites the first draw's scores of them."""
+    reps = {}
+    for seed in range(6):
+        rep = combine_and_store(store, "nb201", TGT, method="log-rank", select_sample=60, select_seed=seed)
+        reps.setdefault(rep.data, []).append(seed)
+        sc = scores(store, "nb201", TGT, rep.proxy, 0, 64, rep.data)
+        _, _, sample = select_members_on_sample(store, "nb201", TGT, 60, "log-rank", seed=seed)
+        assert np.isnan(sc[sample]).all() and np.isfinite(sc).sum() == rep.archs
+    assert max(len(v) for v in reps.values()) >= 2  # some recipe was stored twice, over another sample
+
+
+def test_stored_ensembles_are_never_members_of_a_new_selection(store):
+    for ds in (SRC, TGT):  # an ensemble of the same name on both benchmarks, as a report script leaves them
+        combine_and_store(store, "nb201", ds, ["good", "tenas_ntk"], "log-rank", name="ens:old")
+    members, _ = select_members(store, "nb201", TGT, f"nb201/{SRC}", "log-rank", max_members=5)
+    assert members and not any(m.startswith("ens:") for m in members)
+    rep = combine_and_store(store, "nb201", TGT, method="log-rank", select_sample=50, max_members=5)
+    assert not any(m["proxy"].startswith("ens:") for m in rep.members)

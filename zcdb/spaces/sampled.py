@@ -174,3 +174,11 @@ def dense_positions(space: SearchSpace, ids: Any) -> tuple[np.ndarray, Optional[
     if isinstance(space, SampledSpace):
         return space.positions_of(ids)
     return np.asarray(ids, dtype=np.int64), None
+
+
+def dense_ids(space: SearchSpace, positions: Any) -> np.ndarray:
+    """The ids that rows for ``positions`` of a dense array over ``space`` are stored under (the
+    inverse of :func:`dense_positions`): global ids for a sample, the positions themselves otherwise."""
+    if isinstance(space, SampledSpace):
+        return space.global_ids(positions)
+    return np.asarray(positions, dtype=np.int64)
