@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 import pytest
 
 import zcdb
@@ -126,3 +128,24 @@ def recompute_shipped_scores(store, name: str, space: str, batch_size: int, n: i
     finally:
         torch.set_num_threads(before)
     return scored
+
+
+def assert_shipped_agree_with_released(store, name: str, released: Path, space: str, batch_size: int,
+                                       proxies: Sequence[str], n: int, at_least: float = 0.9) -> None:
+    """Builtin ``name`` (zcdb's seed-0 CIFAR-10 scores) ranks the architectures of NAS-Bench-Suite-Zero's
+    ``released`` file as its scores do: Spearman >= ``at_least`` per proxy, on all ``n`` of them."""
+    from scipy import stats
+
+    from zcdb.proxies.stored import data_label, scores
+    from zcdb.tabular.builtin import import_builtin
+    from zcdb.tabular.naslib_zc import import_naslib_zc
+
+    import_naslib_zc(store, released)
+    import_builtin(store, name)
+    for p in proxies:
+        theirs = scores(store, space, "cifar10", p, -1, -1, "naslib-zc")
+        ours = scores(store, space, "cifar10", p, 0, batch_size, data_label(p, "cifar10", "test"))
+        ok = np.isfinite(theirs) & np.isfinite(ours)
+        assert ok.sum() == np.isfinite(theirs).sum() == n, p  # every released architecture is scored
+        assert stats.spearmanr(ours[ok], theirs[ok])[0] >= at_least, p
+

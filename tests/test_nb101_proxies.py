@@ -3,10 +3,9 @@ architectures as the released scores do, and this code recomputes them bit for b
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from .conftest import recompute_shipped_scores, require_shared
+from .conftest import assert_shipped_agree_with_released, recompute_shipped_scores, require_shared
 
 pytestmark = pytest.mark.shared
 
@@ -18,20 +17,8 @@ REPRODUCED = ("params", "flops", "l2_norm", "synflow", "snip", "grad_norm", "fis
 
 
 def test_shipped_nb101_scores_agree_with_the_released_suite_zero_scores(store):
-    from scipy import stats
-
-    from zcdb.proxies.stored import data_label, scores
-    from zcdb.tabular.builtin import import_builtin
-    from zcdb.tabular.naslib_zc import import_naslib_zc
-
-    import_naslib_zc(store, require_shared("nb101", "zc_nasbench101.json"))
-    import_builtin(store, "nb101-cifar10-proxies")
-    for p in REPRODUCED:
-        theirs = scores(store, "nb101", "cifar10", p, -1, -1, "naslib-zc")
-        ours = scores(store, "nb101", "cifar10", p, 0, 32, data_label(p, "cifar10", "test"))
-        ok = np.isfinite(theirs) & np.isfinite(ours)
-        assert ok.sum() == np.isfinite(theirs).sum() == 292, p  # every Suite-Zero architecture is scored
-        assert stats.spearmanr(ours[ok], theirs[ok])[0] >= 0.9, p
+    assert_shipped_agree_with_released(store, "nb101-cifar10-proxies", require_shared("nb101", "zc_nasbench101.json"),
+                                       "nb101", 32, REPRODUCED, 292)
 
 
 def test_this_code_computes_the_shipped_nb101_scores_bit_for_bit(store):

@@ -20,7 +20,7 @@ from zcdb.spaces import get_space, nb301
 from zcdb.spaces import nb301_network as nn301
 from zcdb.spaces.nb301_cost import OPS, count_cost, genotype_of
 
-from .conftest import recompute_shipped_scores, require_shared
+from .conftest import assert_shipped_agree_with_released, recompute_shipped_scores, require_shared
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -219,20 +219,8 @@ REPRODUCED = ("params", "flops", "l2_norm", "synflow", "snip", "grad_norm", "fis
 
 def test_shipped_scores_agree_with_the_released_suite_zero_scores(store):
     """`nb301-cifar10-proxies` ranks Suite-Zero's 500 nb301 architectures as the released file does."""
-    from scipy import stats
-
-    from zcdb.proxies.stored import data_label, scores
-    from zcdb.tabular.builtin import import_builtin
-    from zcdb.tabular.naslib_zc import import_naslib_zc
-
-    import_naslib_zc(store, require_shared("nb301", "zc_nasbench301.json"))
-    import_builtin(store, "nb301-cifar10-proxies")
-    for p in REPRODUCED:
-        theirs = scores(store, "nb301", "cifar10", p, -1, -1, "naslib-zc")
-        ours = scores(store, "nb301", "cifar10", p, 0, 32, data_label(p, "cifar10", "test"))
-        ok = np.isfinite(theirs) & np.isfinite(ours)
-        assert ok.sum() == 500, p
-        assert stats.spearmanr(ours[ok], theirs[ok])[0] >= 0.9, p
+    assert_shipped_agree_with_released(store, "nb301-cifar10-proxies", require_shared("nb301", "zc_nasbench301.json"),
+                                       "nb301", 32, REPRODUCED, 500)
 
 
 def test_this_code_computes_the_shipped_nb301_scores_bit_for_bit(store):
