@@ -15,8 +15,8 @@ for both; then frozen and applied to the target. The target's labels are never r
 
 Or with a stated small labelled sample of the target (``select_sample=N``): the same greedy
 selection on N architectures of the target drawn with a seed, the only labels read; those N
-get no ensemble score, so whatever evaluates the stored set (``zcdb proxies eval``) sees
-only the architectures the selection did not.
+are stored as NaN with a "held out" reason, so whatever evaluates the stored set (``zcdb
+proxies eval``) sees only the architectures the selection did not.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class CombineReport:
     incomplete: int
     select_on: Optional[str] = None
     selection: list[dict[str, Any]] = field(default_factory=list)
-    #: Architectures of the target whose labels chose the members (``select_sample``): not stored.
+    #: Architectures of the target whose labels chose the members (``select_sample``): stored as NaN.
     held_out: int = 0
 
 
@@ -150,8 +150,8 @@ def select_members_on_sample(store: Store, space: str, dataset: str, n: int, met
     ``metric`` values, the only labels read (each candidate ensemble on the sampled
     architectures all its members scored). Returns (members, greedy steps, the sample's
     positions in the dense score arrays, sorted: the official indices of an enumerable space,
-    positions in the stored sample of one that is not); :func:`combine_and_store` leaves the
-    sample out of the stored ensemble and records its ids.
+    positions in the stored sample of one that is not); :func:`combine_and_store` stores the
+    sample's ensemble scores as NaN and records its ids.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 3:
         raise ZcdbError(f"--select-sample {n!r}: give a number of labelled architectures, at least 3")

@@ -943,7 +943,7 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
               help="Choose the members on this other benchmark (greedy, by Spearman with METRIC, default test_acc).")
 @click.option("--select-sample", type=int, default=None, metavar="N",
               help="Or choose them on N labelled architectures of the target itself (drawn with --select-seed; "
-                   "they get no ensemble score, so an evaluation sees only the others).")
+                   "they are stored as NaN, held out, so an evaluation sees only the others).")
 @click.option("--select-metric", default="test_acc", show_default=True, help="The labels --select-sample reads.")
 @click.option("--select-seed", type=int, default=0, show_default=True, help="Seed of the --select-sample draw.")
 @click.option("--max-members", type=click.IntRange(min=1), default=3, show_default=True,
