@@ -127,7 +127,7 @@ def _records(p: Path, data: Any, sp: Any, n: int, allow_missing: bool) -> dict[i
     out: dict[int, list[float]] = {}
     known = sp.index_map()
     for key, rec in data.items():
-        i = known.get(key) if isinstance(key, str) else None
+        i = known.get(key)  # JSON keys are strings
         if i is None:  # not one of the 6,561 codes: parse it for the error that says why
             try:
                 i = sp.index_of(sp.parse(key))

@@ -711,9 +711,9 @@ class Store:
             if n == sp.size:
                 return
         idx = np.unique(np.asarray(indices, dtype=np.int64)).tolist()
-        table = _CANONICAL.get((space, id(sp)))
+        table = _ARCH_ROWS.get((space, id(sp)))
         if table is None and sp.size is not None and sp.size <= 100_000:  # a second store in the same process need not recompute them
-            table = _CANONICAL[(space, id(sp))] = (sp.all_strings(), [sp.canonical(i) for i in range(sp.size)])
+            table = _ARCH_ROWS[(space, id(sp))] = (sp.all_strings(), [sp.canonical(i) for i in range(sp.size)])
         if table is not None:
             strings, canon = table
             rows = ((space, i, strings[i], canon[i]) for i in idx)
@@ -734,7 +734,7 @@ class Store:
 
 
 #: Official strings and canonical forms of every architecture, by space (name and object), once computed: pure functions of the space.
-_CANONICAL: dict[tuple[str, int], tuple[Sequence[str], list[str]]] = {}
+_ARCH_ROWS: dict[tuple[str, int], tuple[Sequence[str], list[str]]] = {}
 
 
 def _migrate_metrics(conn: sqlite3.Connection) -> None:
