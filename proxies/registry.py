@@ -119,6 +119,14 @@ def get_proxy(name: str) -> ProxySpec:
         raise ZcdbError(f"unknown proxy {name!r}: known proxies are {', '.join(REGISTRY)}") from None
 
 
+def orientation(proxy: str) -> float:
+    """+1 when larger scores of ``proxy`` predict better architectures, -1 otherwise; +1 for a name
+    outside the registry, which is what ensembles (``zcdb proxies combine``, never a registry name)
+    and imported score sets need. Multiply scores by it to make higher mean better."""
+    spec = REGISTRY.get(proxy)
+    return 1.0 if spec is None or spec.higher_is_better else -1.0
+
+
 def check_registry() -> None:
     """Consistency of the registry with the group runners (used by the tests)."""
     for name, spec in REGISTRY.items():

@@ -253,15 +253,6 @@ def export_text(rows: list[dict[str, Any]], fmt: str) -> str:
 
 
 # --------------------------------------------------------------------------- evaluate
-def _orientation(proxy: str) -> float:
-    """+1 when larger scores of ``proxy`` predict better, -1 otherwise; +1 for a name outside the registry,
-    which is what ensembles (``zcdb proxies combine``, never a registry name) and imported sets need."""
-    from .registry import REGISTRY
-
-    spec = REGISTRY.get(proxy)
-    return 1.0 if spec is None or spec.higher_is_better else -1.0
-
-
 def rank_metrics(score: np.ndarray, truth: np.ndarray, top: float = 0.1, bootstrap: int = 0,
                  resamples: Optional[np.ndarray] = None) -> dict[str, Any]:
     """Spearman, Kendall and top-``top`` precision of ``score`` against ``truth`` (finite pairs only).
@@ -347,6 +338,8 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     """
     from scipy import stats
 
+    from .registry import orientation
+
     bench = store.benchmark(space, metric_dataset or dataset, protocol)
     # Oriented so that larger is better: a positive correlation means the proxy finds good architectures.
     truth = bench.values(metric, epoch) * (1.0 if bench.higher_is_better(metric) else -1.0)
@@ -368,7 +361,7 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
             comps.setdefault(key, {})[st["proxy"]] = sc
         if proxies is None or st["proxy"] in proxies:
             chosen.append((dict(proxy=st["proxy"], seed=st["seed"], batch_size=st["batch_size"], data=st["data"]),
-                           _orientation(st["proxy"]) * sc))
+                           orientation(st["proxy"]) * sc))
     for (seed_, bs), c in comps.items():
         if len(c) == 2 and (proxies is None or TENAS_COMBINED in proxies):
             ok = np.isfinite(c["tenas_ntk"]) & np.isfinite(c["tenas_lr"])
@@ -446,8 +439,10 @@ def plot_evaluation(rows: list[dict[str, Any]], path: str, title: str) -> None:
 def oriented_scores(store: Store, space: str, dataset: str, score_set: dict[str, Any]) -> np.ndarray:
     """One score set (a row of :meth:`Store.proxy_runs`) as a dense array by index, oriented so that
     higher predicts better (see :func:`evaluate`)."""
-    return _orientation(score_set["proxy"]) * scores(store, space, dataset, score_set["proxy"], score_set["seed"],
-                                                     score_set["batch_size"], score_set["data"])
+    from .registry import orientation
+
+    return orientation(score_set["proxy"]) * scores(store, space, dataset, score_set["proxy"], score_set["seed"],
+                                                    score_set["batch_size"], score_set["data"])
 
 
 def _resampled_ranks(x: np.ndarray, draws: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 from scipy import stats
 
 import zcdb
-from zcdb.proxies.stored import data_label, rank_metrics, scores, _orientation
+from zcdb.proxies.registry import orientation
+from zcdb.proxies.stored import data_label, rank_metrics, scores
 from zcdb.spaces import nb201
 
 #: Spearman with NB201 test accuracy as published (cifar10 unless noted).
@@ -56,7 +57,7 @@ def main() -> None:
         b = scores(store, "nb201", "cifar10", p, -1, -1, "naslib-zc")[suite]
         ok = np.isfinite(a) & np.isfinite(b)
         rho = stats.spearmanr(a[ok], b[ok])[0] if ok.sum() > 2 else math.nan
-        ra = rank_metrics(_orientation(p) * a, truth[suite])["spearman"]
+        ra = rank_metrics(orientation(p) * a, truth[suite])["spearman"]
         rb = rank_metrics(b, truth[suite])["spearman"]
         print(f"| {p} | {_fmt(rho)} | {int(ok.sum())} | {_fmt(ra)} | {_fmt(rb)} |")
 
@@ -67,7 +68,7 @@ def main() -> None:
     rows = []
     for p in ours:
         s = mine(p)[sample]
-        m = rank_metrics(_orientation(p) * s, truth[sample])
+        m = rank_metrics(orientation(p) * s, truth[sample])
         rows.append((p, m, int(np.isnan(s).sum())))
     if "tenas_ntk" in ours and "tenas_lr" in ours:
         ntk, lr = mine("tenas_ntk")[sample], mine("tenas_lr")[sample]

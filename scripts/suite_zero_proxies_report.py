@@ -41,7 +41,8 @@ import numpy as np
 from scipy import stats
 
 import zcdb
-from zcdb.proxies.stored import _orientation, data_label
+from zcdb.proxies.registry import orientation
+from zcdb.proxies.stored import data_label
 from zcdb.spaces import get_space
 from zcdb.surrogates.evaluation import _trial_seed
 from zcdb.surrogates.fitting import _seeded, _with_target, default_model
@@ -152,7 +153,7 @@ def proxy_section(space: str, vals, secs, cpus, rel, acc, other: dict[str, np.nd
         ours = vals[p]
         have = np.isfinite(ours)
         r_ours_rel, n = _spearman(ours, rel[p]) if p in rel else (math.nan, int(have.sum()))
-        r_ours_acc, _ = _spearman(_orientation(p) * ours, acc)
+        r_ours_acc, _ = _spearman(orientation(p) * ours, acc)
         r_rel_acc, _ = _spearman(np.where(have, rel[p], np.nan), acc) if p in rel else (math.nan, 0)
         r_rel_all, _ = _spearman(rel[p], acc) if p in rel else (math.nan, 0)
         r_seeds, n_seeds = _spearman(ours, other[p]) if p in other else (math.nan, 0)
@@ -184,7 +185,7 @@ def sample_section(vals: dict[str, np.ndarray], acc: np.ndarray) -> None:
     print("| proxy | n | zcdb vs val_acc@108 |")
     print("|---|---|---|")
     for p, v in have.items():
-        r, n = _spearman(_orientation(p) * v, acc)
+        r, n = _spearman(orientation(p) * v, acc)
         print(f"| {p} | {n} | {_fmt(r)} |")
 
 
@@ -208,7 +209,7 @@ def predictor_section(space: str, ids, rel, vals, acc, trials: int, n_train: int
         for name, X in sets.items():
             results[name].append(score(_fit_predict(X[train], acc[train], X[test], seed), acc[test]))
         for p in RELEASED:
-            single[p].append(score(_orientation(p) * rel[p][test], acc[test])["spearman"])
+            single[p].append(score(orientation(p) * rel[p][test], acc[test])["spearman"])
     print(f"\n## Learned predictors of val_accuracy, Suite-Zero's protocol ({n_train} train, "
           f"{ids.size - n_train} test, {trials} splits)\n")
     print("| features | Spearman | Kendall |")

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 import zcdb
 from zcdb.errors import ZcdbError
 from zcdb.proxies.combine import METHODS, combine
-from zcdb.proxies.ensemble import combine_and_store, select_members, select_members_on_sample
+from zcdb.proxies.ensemble import SEARCHES, _exhaustive, _greedy, combine_and_store, select_members, select_members_on_sample
 from zcdb.proxies.stored import evaluate, scores
 
 from .conftest import run_cli as run
@@ -170,13 +170,15 @@ def test_partial_members_store_common_architectures_only(store):
     assert rep.archs == N // 2 and rep.incomplete == N // 2
 
 
-def test_selection_on_another_benchmark_never_reads_the_target_labels():
+@pytest.mark.parametrize("search", list(SEARCHES))
+def test_selection_on_another_benchmark_never_reads_the_target_labels(search):
     out = []
     for labels in ("true", "permuted", "none"):
         s = zcdb.open(":memory:")
         build(s, labels)
-        members, steps = select_members(s, "nb201", TGT, f"nb201/{SRC}", "log-rank")
-        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_on=f"nb201/{SRC}/test_acc")
+        members, steps = select_members(s, "nb201", TGT, f"nb201/{SRC}", "log-rank", search=search)
+        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_on=f"nb201/{SRC}/test_acc",
+                                select_search=search)
         out.append((members, steps, rep.proxy, scores(s, "nb201", TGT, rep.proxy, 0, 64, rep.data)))
         s.close()
     assert out[0][0][:2] == ["good", "tenas_ntk"] or out[0][0][:2] == ["tenas_ntk", "good"]
@@ -194,14 +196,15 @@ def test_selection_recorded_in_the_recipe(store):
     assert opts["selection"][-1]["members"] == [m["proxy"] for m in rep.members]
 
 
-def test_selection_on_a_labelled_sample_reads_only_its_labels_and_holds_it_out():
+@pytest.mark.parametrize("search", list(SEARCHES))
+def test_selection_on_a_labelled_sample_reads_only_its_labels_and_holds_it_out(search):
     """Members chosen on 40 labelled target architectures: the labels of the other 260 may be true,
     permuted among themselves or absent, and nothing changes; the 40 get no ensemble score."""
     s = zcdb.open(":memory:")
     build(s)
     acc = s.benchmark("nb201", TGT).values("test_acc")
     idx = np.flatnonzero(np.isfinite(acc))
-    _, _, sample = select_members_on_sample(s, "nb201", TGT, 40, "log-rank", seed=3)
+    _, _, sample = select_members_on_sample(s, "nb201", TGT, 40, "log-rank", seed=3, search=search)
     s.close()
     rest = np.setdiff1d(idx, sample)
     out = []
@@ -216,7 +219,8 @@ def test_selection_on_a_labelled_sample_reads_only_its_labels_and_holds_it_out()
                 imp.add_evaluations("nb201", TGT, "synth-v1", "test_acc", 12, -1, keep, new[keep])
         assert np.isfinite(s.benchmark("nb201", TGT).values("test_acc")).sum() == (40 if labels == "none-outside"
                                                                                   else N)
-        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_sample=40, select_seed=3)
+        rep = combine_and_store(s, "nb201", TGT, method="log-rank", select_sample=40, select_seed=3,
+                                select_search=search)
         out.append((rep.proxy, rep.held_out, rep.archs, rep.selection,
                     scores(s, "nb201", TGT, rep.proxy, 0, 64, rep.data)))
         s.close()
@@ -226,6 +230,70 @@ def test_selection_on_a_labelled_sample_reads_only_its_labels_and_holds_it_out()
     for o in out[1:]:
         assert o[:4] == out[0][:4]  # the greedy steps' Spearman values too: no other label was read
         np.testing.assert_array_equal(o[4], sc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 5), st.integers(1, 3), st.sampled_from(list(METHODS)))
+def test_exhaustive_search_is_the_best_subset_and_never_below_greedy(seed, k, max_members, method):
+    """Against an independent brute force (scipy's Spearman over every subset): the chosen subset's
+    Spearman is the maximum, the steps are the best of each size, and greedy never does better."""
+    import itertools
+
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    truth = rng.normal(size=n)
+    names = [f"p{i}" for i in range(k)]
+    # some informative, some noise, some with ties (rounded), one NaN
+    src = {p: np.round(truth * rng.uniform(0, 1) + rng.normal(size=n), int(rng.integers(0, 3))) for p in names}
+    src[names[0]][int(rng.integers(n))] = np.nan
+    orient = {p: 1.0 for p in names}
+
+    def rho(c):
+        e = combine({m: src[m] for m in c}, method, orient)
+        ok = np.isfinite(e)
+        return stats.spearmanr(e[ok], truth[ok])[0] if np.ptp(e[ok]) > 0 else -np.inf
+
+    brute = {c: rho(c) for r in range(1, max_members + 1) for c in itertools.combinations(names, r)}
+    chosen, steps = _exhaustive(names, src, truth, method, max_members)
+    assert math.isclose(brute[tuple(chosen)], max(brute.values()), abs_tol=1e-12)
+    for step in steps:
+        size = len(step["members"])
+        assert math.isclose(step["spearman"], max(v for c, v in brute.items() if len(c) == size), abs_tol=1e-12)
+    g_chosen, g_steps = _greedy(names, src, truth, method, max_members)
+    if g_steps:
+        assert g_steps[-1]["spearman"] <= brute[tuple(chosen)] + 1e-12
+
+
+def test_exhaustive_finds_the_pair_greedy_misses():
+    """truth = x + y; proxy s tracks truth loosely but best alone, x and y are each half of it:
+    greedy starts from s and no single addition beats it by as much as x + y together."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=400), rng.normal(size=400)
+    truth = x + y
+    src = {"s": truth + rng.normal(scale=0.6, size=400), "x": x, "y": y}
+    chosen, steps = _exhaustive(list(src), src, truth, "mean-zscore", 2)
+    g_chosen, g_steps = _greedy(list(src), src, truth, "mean-zscore", 2)
+    assert chosen == ["x", "y"] and steps[-1]["spearman"] > 0.99
+    assert g_chosen[0] == "s" and g_steps[-1]["spearman"] < steps[-1]["spearman"]
+
+
+def test_cli_exhaustive_search_recorded(db):
+    r = run(db, "proxies", "combine", "--space", "nb201", "--dataset", TGT, "--select-sample", "60",
+            "--select-search", "exhaustive", "--max-members", "2", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    with zcdb.open(db) as s:
+        opts = json.loads(s.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine'")
+                          .fetchone()[0])
+    assert opts["select_search"] == "exhaustive" and [len(x["members"]) for x in opts["selection"]] == [1, 2]
+    assert [m["proxy"] for m in out["members"]] in ([x["members"] for x in opts["selection"]])
+
+
+def test_unknown_search_names_the_choices(store):
+    with pytest.raises(ZcdbError, match="unknown --select-search 'best'.*greedy, exhaustive"):
+        combine_and_store(store, "nb201", TGT, select_on=f"nb201/{SRC}", select_search="best")
 
 
 def test_labelled_sample_recorded_and_its_labels_matter(store):
@@ -353,3 +421,11 @@ def test_stored_ensembles_are_never_members_of_a_new_selection(store):
     assert members and not any(m.startswith("ens:") for m in members)
     rep = combine_and_store(store, "nb201", TGT, method="log-rank", select_sample=50, max_members=5)
     assert not any(m["proxy"].startswith("ens:") for m in rep.members)
+
+
+def test_orientation_is_the_registry_direction_and_plus_one_outside_it():
+    from zcdb.proxies.registry import REGISTRY, orientation
+
+    assert orientation("tenas_ntk") == -1.0 and orientation("synflow") == 1.0
+    assert all(orientation(p) == (1.0 if s.higher_is_better else -1.0) for p, s in REGISTRY.items())
+    assert orientation("ens:log-rank:meco.zen") == 1.0 and orientation("my_imported_proxy") == 1.0

@@ -940,7 +940,7 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
 @dataset_option
 @click.option("--proxies", "names", default=None, help="Members, comma-separated.")
 @click.option("--select-on", default=None, metavar="SPACE/DATASET[/METRIC]",
-              help="Choose the members on this other benchmark (greedy, by Spearman with METRIC, default test_acc).")
+              help="Choose the members on this other benchmark (by Spearman with METRIC, default test_acc).")
 @click.option("--select-sample", type=int, default=None, metavar="N",
               help="Or choose them on N labelled architectures of the target itself (drawn with --select-seed; "
                    "they are stored as NaN, held out, so an evaluation sees only the others).")
@@ -948,6 +948,9 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
 @click.option("--select-seed", type=int, default=0, show_default=True, help="Seed of the --select-sample draw.")
 @click.option("--max-members", type=click.IntRange(min=1), default=3, show_default=True,
               help="At most this many members with --select-on or --select-sample.")
+@click.option("--select-search", type=click.Choice(["greedy", "exhaustive"]), default="greedy", show_default=True,
+              help="How --select-on/--select-sample choose: greedy forward selection, or the best of every subset "
+                   "of at most --max-members proxies (1,159 for 19 and 3).")
 @click.option("--method", type=click.Choice(["mean-rank", "log-rank", "mean-zscore"]), default="log-rank",
               show_default=True, help="How the members' scores are aggregated.")
 @click.option("--name", default=None, help="Proxy name of the ensemble (default ens:METHOD:A.B.C).")
@@ -956,7 +959,7 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
 @handle_errors
 def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optional[str], select_on: Optional[str],
                     select_sample: Optional[int], select_metric: str, select_seed: int, max_members: int,
-                    method: str, name: Optional[str], as_json: bool) -> None:
+                    select_search: str, method: str, name: Optional[str], as_json: bool) -> None:
     """Store an ensemble of stored proxies as a proxy score set of its own (with its recipe)."""
     import dataclasses
 
@@ -965,7 +968,7 @@ def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optiona
     members = names.split(",") if names is not None else None
     report = combine_and_store(open_store(ctx), space, dataset, members, method, name=name, select_on=select_on,
                                max_members=max_members, select_sample=select_sample, select_metric=select_metric,
-                               select_seed=select_seed)
+                               select_seed=select_seed, select_search=select_search)
     if as_json:
         echo_json(dataclasses.asdict(report))
     else:

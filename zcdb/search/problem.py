@@ -310,16 +310,6 @@ def parse_proxy_sets(store: "Store", space: str, dataset: str, names: Sequence[s
     return tuple(out)
 
 
-def proxy_orientation(proxy: str) -> float:
-    """+1 when larger scores of ``proxy`` predict better architectures, -1 otherwise.
-
-    A name outside the registry (an ensemble from ``zcdb proxies combine``) is higher-is-better."""
-    from ..proxies.registry import REGISTRY  # imports torch: only when a search uses proxies
-
-    spec = REGISTRY.get(proxy)
-    return 1.0 if spec is None or spec.higher_is_better else -1.0
-
-
 def problem_from_benchmark(
     bench: "Benchmark", search_metric: str = "val_acc", report_metric: str = "test_acc",
     proxies: Sequence[str] = (), constraints: Sequence[str] = (),
@@ -344,13 +334,15 @@ def problem_from_benchmark(
     sets = parse_proxy_sets(bench.store, bench.space, bench.dataset, proxies) if proxies else ()
     p_scores = p_times = None
     if sets:
+        from ..proxies.registry import orientation  # imports torch: only when a search uses proxies
+
         n = bench.search_space.require_size("proxy scores as a table")
         p_scores = np.full((len(sets), n), np.nan)
         p_times = np.zeros((len(sets), n))
         for k, ps in enumerate(sets):
             i, value, secs = bench.store.proxy_scores(bench.space, bench.dataset, ps.proxy, ps.seed, ps.batch_size,
                                                       ps.data)
-            p_scores[k, i] = value * proxy_orientation(ps.proxy)
+            p_scores[k, i] = value * orientation(ps.proxy)
             p_times[k, i] = np.nan_to_num(secs, nan=0.0)
     return SearchProblem(
         space=bench.space, dataset=bench.dataset, protocol=bench.protocol, search_metric=search_metric,
