@@ -11,7 +11,10 @@ the best single proxy *chosen on all the labels* (the usual, optimistic, baselin
 Spearman; the ``log-rank`` ensemble whose members (at most 3) were chosen on another benchmark
 (``--select-on``, named in the row); and the one chosen on ``--sample`` labelled architectures
 of the target (``--select-sample``, mean and standard deviation over ``--seeds`` draws, each
-scored on the held-out rest, beside the same best single proxy on that rest).
+scored on the held-out rest, beside the same best single proxy on that rest). Each selection
+twice: greedy forward selection and the exhaustive search over every subset
+(``--select-search``). Then a second table: the held-out Spearman against the labelled-sample
+size (``--budgets``), per search.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import zcdb
 from scipy import stats
 
 from zcdb.proxies.ensemble import combine_and_store
-from zcdb.proxies.stored import _orientation, scores
+from zcdb.proxies.registry import orientation
+from zcdb.proxies.stored import scores
 
 from _shared import import_nb201_tables
 
@@ -81,7 +85,7 @@ def spearman(store: zcdb.Store, space: str, dataset: str, metric: str, sets: dic
     """Spearman (oriented: higher predicts better) of each set with ``metric`` on the architectures
     every set covers (and ``keep``, if given); and how many those are."""
     truth = store.benchmark(space, dataset).values(metric)
-    arrs = {p: _orientation(p) * scores(store, space, dataset, p, r["seed"], r["batch_size"], r["data"])
+    arrs = {p: orientation(p) * scores(store, space, dataset, p, r["seed"], r["batch_size"], r["data"])
             for p, r in sets.items()}
     ok = np.isfinite(truth) & np.all([np.isfinite(a) for a in arrs.values()], axis=0)
     if keep is not None:
@@ -95,42 +99,82 @@ def ensemble_set(store: zcdb.Store, space: str, dataset: str, rep: Any) -> dict[
                             if r["proxy"] == rep.proxy and r["data"] == rep.data)}
 
 
+def sample_rows(store: zcdb.Store, space: str, dataset: str, metric: str, own: dict[str, dict], best: str,
+                n: int, seeds: int, search: str) -> tuple[list[float], list[float], list[str]]:
+    """Per draw: the held-out Spearman of the log-rank ensemble chosen on ``n`` labelled architectures,
+    the best single proxy's on the same rest, and the members."""
+    held, base, members = [], [], []
+    for seed in range(seeds):
+        r = combine_and_store(store, space, dataset, method="log-rank", select_sample=n, select_seed=seed,
+                              select_metric=metric, select_search=search, name="ens:sample")
+        ens = ensemble_set(store, space, dataset, r)
+        rho, _ = spearman(store, space, dataset, metric, {**ens, best: own[best]},
+                          keep=np.isfinite(scores(store, space, dataset, r.proxy, **_key(ens[r.proxy]))))
+        held.append(rho[r.proxy])
+        base.append(rho[best])
+        members.append("+".join(m["proxy"] for m in r.members))
+    return held, base, members
+
+
+def _mean_sd(v: list[float]) -> str:
+    return f"{np.mean(v):.3f} ± {np.std(v):.3f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=Path("out/ensembles.db"))
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--budgets", default="25,50,100,200",
+                    help="Labelled-sample sizes of the second table (comma-separated; empty: none).")
     args = ap.parse_args()
     data = Path(os.environ.get("ZCDB_SHARED_DATA", "../shared/data"))
     if not args.db.exists():
         args.db.parent.mkdir(parents=True, exist_ok=True)
         build(args.db, data)
-    print(f"| space | archs | best single proxy (chosen on all labels) | members chosen on another benchmark | "
-          f"their log-rank | log-rank, members chosen on {args.sample} labelled, on the rest ({args.seeds} draws; "
-          "the best single on the same rest) |")
-    print("|---|---|---|---|---|---|")
+    searches = ("greedy", "exhaustive")
+    print(f"| space | archs | best single proxy (chosen on all labels) | members chosen on another benchmark "
+          f"(greedy; exhaustive) | their log-rank | log-rank, members chosen on {args.sample} labelled, on the rest "
+          f"({args.seeds} draws), greedy | the same, exhaustive | the best single on the same rest |")
+    print("|---|---|---|---|---|---|---|---|")
+    budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
+    curve: dict[str, dict[tuple[str, int], str]] = {}
     with zcdb.open(args.db) as store:
         for space, (dataset, metric, others) in SPACES.items():
             own = own_sets(store, space, dataset)
             single, n = spearman(store, space, dataset, metric, own)
             best = max(single, key=lambda p: single[p])
-            held, base = [], []
-            for seed in range(args.seeds):
-                r = combine_and_store(store, space, dataset, method="log-rank", select_sample=args.sample,
-                                      select_seed=seed, select_metric=metric, name="ens:sample")
-                ens = ensemble_set(store, space, dataset, r)
-                rho, _ = spearman(store, space, dataset, metric, {**ens, best: own[best]},
-                                  keep=np.isfinite(scores(store, space, dataset, r.proxy, **_key(ens[r.proxy]))))
-                held.append(rho[r.proxy])
-                base.append(rho[best])
-            sample = f"{np.mean(held):.3f} ± {np.std(held):.3f} ({np.mean(base):.3f})"
-            for other in others:
-                rep = combine_and_store(store, space, dataset, method="log-rank", select_on=other, name="ens:other")
-                rho, _ = spearman(store, space, dataset, metric, {**own, **ensemble_set(store, space, dataset, rep)})
-                members = "+".join(m["proxy"] for m in rep.members)
-                print(f"| {space} | {n} | {best} {single[best]:.3f} | {other}: {members} | {rho[rep.proxy]:.3f} | "
-                      f"{sample} |")
-                sample = "same"
+            cells = []
+            for search in searches:
+                held, base, _ = sample_rows(store, space, dataset, metric, own, best, args.sample, args.seeds, search)
+                cells.append(_mean_sd(held))
+            cells.append(f"{np.mean(base):.3f}")
+            for i, other in enumerate(others):
+                found = []
+                for search in searches:
+                    rep = combine_and_store(store, space, dataset, method="log-rank", select_on=other,
+                                            select_search=search, name="ens:other")
+                    rho, _ = spearman(store, space, dataset, metric,
+                                      {**own, **ensemble_set(store, space, dataset, rep)})
+                    found.append(("+".join(m["proxy"] for m in rep.members), rho[rep.proxy]))
+                print(f"| {space} | {n} | {best} {single[best]:.3f} | {other}: {found[0][0]}; {found[1][0]} | "
+                      f"{found[0][1]:.3f}; {found[1][1]:.3f} | " + " | ".join(cells if i == 0 else ["same"] * 3) + " |")
+            curve[space] = {}
+            for b in budgets:
+                if b >= n:
+                    continue
+                for search in searches:
+                    held, _, members = sample_rows(store, space, dataset, metric, own, best, b, args.seeds, search)
+                    common = max(set(members), key=members.count)
+                    curve[space][search, b] = f"{_mean_sd(held)} ({common} {members.count(common)}/{args.seeds})"
+    if budgets:
+        print(f"\nLabelled-sample size against the held-out Spearman of the log-rank ensemble ({args.seeds} draws; in "
+              "brackets the members chosen most often, and how often):\n")
+        print("| space | search | " + " | ".join(f"{b} labelled" for b in budgets) + " |")
+        print("|---|---|" + "---|" * len(budgets))
+        for space, row in curve.items():
+            for search in searches:
+                print(f"| {space} | {search} | " + " | ".join(row.get((search, b), "-") for b in budgets) + " |")
 
 
 def _key(r: dict) -> dict:
