@@ -211,12 +211,14 @@ def score_sets(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
 
 
 def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_size: int, data: str,
-           axis: Optional[Any] = None) -> np.ndarray:
+           axis: Optional[Any] = None, by_class: bool = False) -> np.ndarray:
     """One score set as a dense array by official index (NaN where missing or undefined).
 
     ``axis``: the space the array is indexed by (default :meth:`Store.sample_space`: the space itself,
     or for a space too large to enumerate its architectures with rows on ``dataset``, whose benchmark
-    arrays these then align with; scores of architectures outside it are left out)."""
+    arrays these then align with; scores of architectures outside it are left out).
+    ``by_class``: an architecture without a row is answered by a scored member of its isomorphism
+    class (:func:`answer_by_class`), as a class-representative table (``--archs-file unique``) means."""
     from zcdb.spaces.sampled import dense_positions
 
     sp = axis if axis is not None else store.sample_space(space, dataset)
@@ -225,9 +227,31 @@ def scores(store: Store, space: str, dataset: str, proxy: str, seed: int, batch_
     pos, stored = dense_positions(sp, idx)
     if stored is None:
         arr[idx] = values
+        rows = idx
     else:
         arr[pos[stored]] = values[stored]
-    return arr
+        rows = pos[stored]
+    return answer_by_class(sp, arr, rows) if by_class else arr
+
+
+def answer_by_class(space: Any, arr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``arr`` (dense by index, with rows at ``rows``) where every architecture without a row takes the score
+    of its isomorphism class's smallest index with one (the representative, when scored). A row that is
+    NaN (a proxy undefined there) stays NaN and answers its class with NaN; a class without any row stays
+    NaN. Networks of one class compute the same function, but their proxy scores differ a little (the
+    initialization follows the modules' order), so this answers a member as the digits table's aliases
+    answer it with its representative's training."""
+    rep = space.representatives()
+    n = rep.size
+    rows = np.asarray(rows, dtype=np.int64)
+    source = np.full(n, n, dtype=np.int64)  # per class (by representative): its smallest index with a row
+    np.minimum.at(source, rep[rows], rows)
+    has = np.zeros(n, dtype=bool)
+    has[rows] = True
+    fill = ~has & (source[rep] < n)
+    out = arr.copy()
+    out[fill] = arr[source[rep[fill]]]
+    return out
 
 
 def export_rows(store: Store, space: str, dataset: str) -> list[dict[str, Any]]:
@@ -319,7 +343,8 @@ def default_eval_metric(bench: Any) -> str:
 def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optional[int] = None,
              protocol: Optional[str] = None, metric_dataset: Optional[str] = None,
              proxies: Optional[Sequence[str]] = None, common: bool = True,
-             bootstrap: int = 0, seed: int = 0, where: Sequence[str] = ()) -> list[dict[str, Any]]:
+             bootstrap: int = 0, seed: int = 0, where: Sequence[str] = (), by_class: bool = False,
+             ) -> list[dict[str, Any]]:
     """Rank correlation of every stored score set with ``metric`` of the benchmark.
 
     Scores are oriented so that higher predicts better (TE-NAS's NTK condition number is
@@ -334,7 +359,9 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
     none of the architectures with a finite metric; it is left out of the common set). ``bootstrap`` > 0 adds percentile 95%
     intervals (``spearman_ci``, ``kendall_ci``) from that many resamples, shared by all sets
     (seeded by ``seed``). ``where`` (constraints such as ``"latency_edgegpu<5"``, see
-    :mod:`zcdb.constraints`) evaluates on the architectures that satisfy them only.
+    :mod:`zcdb.constraints`) evaluates on the architectures that satisfy them only. ``by_class``:
+    every architecture without a score is answered by a scored member of its isomorphism class
+    (:func:`answer_by_class`), so a table of one member per class is evaluated on the whole space.
     """
     from scipy import stats
 
@@ -355,7 +382,7 @@ def evaluate(store: Store, space: str, dataset: str, metric: str, epoch: Optiona
                 TENAS_COMBINED in proxies and st["proxy"] in ("tenas_ntk", "tenas_lr")):
             continue
         sc = scores(store, space, dataset, st["proxy"], st["seed"], st["batch_size"], st["data"],
-                    axis=bench.search_space)
+                    axis=bench.search_space, by_class=by_class)
         key = (st["seed"], st["batch_size"])
         if st["proxy"] in ("tenas_ntk", "tenas_lr"):
             comps.setdefault(key, {})[st["proxy"]] = sc

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy import stats
 
 import zcdb
@@ -319,3 +320,58 @@ def test_eval_under_constraints_uses_only_feasible_architectures(tmp_path):
     r = run(tmp_path / "w.db", "proxies", "eval", "--dataset", "digits", "--where", "latency_pixel3<100",
             "--bootstrap", "0", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["n"] == 100, r.output
+
+
+@pytest.fixture(scope="module")
+def nb201_classes() -> dict[str, list[int]]:
+    """NB201's isomorphism classes from the canonical strings, the oracle of the by-class tests."""
+    classes: dict[str, list[int]] = {}
+    for i in range(nb201.NUM_ARCHS):
+        classes.setdefault(nb201.canonical(i), []).append(i)
+    return classes
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_rows=st.integers(0, 3000))
+def test_answer_by_class_takes_the_smallest_scored_member_of_each_class(nb201_classes, seed, n_rows):
+    from zcdb.spaces import get_space
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(nb201.NUM_ARCHS, size=n_rows, replace=False)
+    arr = np.full(nb201.NUM_ARCHS, np.nan)
+    arr[rows] = np.where(rng.random(n_rows) < 0.1, np.nan, rng.normal(size=n_rows))  # some rows NaN
+    out = runs.answer_by_class(get_space("nb201"), arr, rows)
+    has = set(rows.tolist())
+    for members in nb201_classes.values():
+        scored = [m for m in members if m in has]
+        for m in members:
+            want = arr[m] if m in has else (arr[min(scored)] if scored else np.nan)
+            assert out[m] == want or (np.isnan(out[m]) and np.isnan(want))
+
+
+def test_eval_by_class_answers_the_whole_space_from_the_representatives_table(tmp_path):
+    """The shipped digits proxies score one member per class; --by-class evaluates them on all 15,625."""
+    db = tmp_path / "d.db"
+    for name in ("nb201-digits", "nb201-digits-proxies"):
+        assert run(db, "import", "builtin", name).exit_code == 0
+    base = ["proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--proxies", "params,nwot",
+            "--bootstrap", "0", "--json"]
+    reps = {d["proxy"]: d for d in json.loads(run(db, *base).output)}
+    r = run(db, *base, "--by-class")
+    assert r.exit_code == 0, r.output
+    whole = {d["proxy"]: d for d in json.loads(r.output)}
+    with zcdb.open(db) as s:
+        truth = s.benchmark("nb201", "digits").values("test_acc")
+        assert np.isfinite(truth).sum() == nb201.NUM_ARCHS  # the benchmark answers aliases itself
+        rep = nb201.canonical_representatives()
+        own, filled = {}, {}
+        for p in ("params", "nwot"):
+            (set_,) = [x for x in s.proxy_runs("nb201", "digits") if x["proxy"] == p and x["seed"] == 0]
+            own[p] = runs.scores(s, "nb201", "digits", p, 0, set_["batch_size"], set_["data"])
+            filled[p] = own[p][rep]  # every class's representative is scored in this table
+    common_own = np.isfinite(own["params"]) & np.isfinite(own["nwot"])
+    common = np.isfinite(filled["params"]) & np.isfinite(filled["nwot"])
+    for p in ("params", "nwot"):
+        assert reps[p]["n"] == common_own.sum() < 6500 < 15000 < whole[p]["n"] == common.sum()
+        assert whole[p]["spearman"] == pytest.approx(stats.spearmanr(filled[p][common], truth[common])[0])
+        assert reps[p]["spearman"] != pytest.approx(whole[p]["spearman"])

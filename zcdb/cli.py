@@ -891,6 +891,9 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
               help="Write a bar chart here (the suffix picks the format: .png, .svg, .pdf, ...).")
 @click.option("--all-available", is_flag=True,
               help="Evaluate each score set on every architecture it covers (default: on those all sets cover).")
+@click.option("--by-class", is_flag=True,
+              help="Answer every architecture without a score by a scored member of its isomorphism class (a table "
+                   "of class representatives, `--archs-file unique`, is then evaluated on the whole space).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True,
               help="Resamples for the 95%% intervals of Spearman and Kendall (0: none).")
 @where_option
@@ -899,7 +902,7 @@ def proxies_export(ctx: click.Context, space: str, dataset: str, fmt: str, out: 
 @handle_errors
 def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[str], epoch: Optional[int],
                  metric_dataset: Optional[str], protocol: Optional[str], names: Optional[str], plot: Optional[str],
-                 all_available: bool, bootstrap: int, where: tuple[str, ...], as_json: bool) -> None:
+                 all_available: bool, by_class: bool, bootstrap: int, where: tuple[str, ...], as_json: bool) -> None:
     """Spearman and Kendall (with bootstrap 95% intervals), top-10% precision and n of every stored
     score set against a metric, all on the architectures every set covers unless --all-available."""
     from .paths import PLOT_SUFFIXES, output_file
@@ -914,7 +917,7 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
     if where:
         _report_feasibility(store.benchmark(space, metric_dataset or dataset, protocol), where, epoch)
     rows = evaluate(store, space, dataset, metric, epoch=epoch, protocol=protocol, metric_dataset=metric_dataset,
-                    proxies=wanted, common=not all_available, bootstrap=bootstrap, where=where)
+                    proxies=wanted, common=not all_available, bootstrap=bootstrap, where=where, by_class=by_class)
     if plot:
         plot_evaluation(rows, plot, f"{space}/{metric_dataset or dataset} {metric}: proxies on {dataset}")
     if as_json:
