@@ -18,7 +18,7 @@ scored in session 9, no proxy added to meco (the best single, 0.916) raises its 
 so greedy stops at meco, while grad_sign + jacov reaches 0.933 and grad_sign + jacov +
 meco 0.939 (figures measured on all the labels, to show the search, not for selection).
 
-Or with a stated small labelled sample of the target (``select_sample=N``): the same greedy
+Or with a stated small labelled sample of the target (``select_sample=N``): the same
 selection on N architectures of the target drawn with a seed, the only labels read; those N
 are stored as NaN with a "held out" reason, so whatever evaluates the stored set (``zcdb
 proxies eval``) sees only the architectures the selection did not.
@@ -135,6 +135,10 @@ def _exhaustive(candidates: Sequence[str], src: dict[str, np.ndarray], truth: np
     ``truth`` (ties: fewer members, then the alphabetically first). Steps: the best subset of each size."""
     orient = {p: orientation(p) for p in candidates}
     names = sorted(candidates)
+    count = sum(math.comb(len(names), k) for k in range(1, min(max_members, len(names)) + 1))
+    if count > MAX_SUBSETS:
+        raise ZcdbError(f"--select-search exhaustive would try {count:,} subsets of {len(names)} proxies (at most "
+                        f"{MAX_SUBSETS:,}): lower --max-members or use --select-search greedy")
     best_of_size: dict[int, tuple[float, tuple[str, ...]]] = {}
     for k in range(1, min(max_members, len(names)) + 1):
         for combo in itertools.combinations(names, k):
@@ -148,6 +152,8 @@ def _exhaustive(candidates: Sequence[str], src: dict[str, np.ndarray], truth: np
     return list(combo), steps
 
 
+#: Most subsets the exhaustive search tries (19 proxies: 6 members are 43,795 subsets, 7 are 94,183).
+MAX_SUBSETS = 50_000
 #: Member searches by name (``select_search``).
 SEARCHES = {"greedy": _greedy, "exhaustive": _exhaustive}
 

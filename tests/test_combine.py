@@ -429,3 +429,11 @@ def test_orientation_is_the_registry_direction_and_plus_one_outside_it():
     assert orientation("tenas_ntk") == -1.0 and orientation("synflow") == 1.0
     assert all(orientation(p) == (1.0 if s.higher_is_better else -1.0) for p, s in REGISTRY.items())
     assert orientation("ens:log-rank:meco.zen") == 1.0 and orientation("my_imported_proxy") == 1.0
+
+
+def test_exhaustive_search_refuses_a_combinatorial_explosion_before_starting():
+    src = {f"p{i}": np.arange(5.0) for i in range(19)}
+    with pytest.raises(ZcdbError, match="94,183 subsets of 19 proxies.*lower --max-members or use --select-search greedy"):
+        _exhaustive(list(src), src, np.arange(5.0), "mean-rank", 7)
+    chosen, _ = _exhaustive(list(src), src, np.arange(5.0), "mean-rank", 2)
+    assert chosen == ["p0"]  # all tie at 1.0: the fewest members, the alphabetically first
