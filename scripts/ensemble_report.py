@@ -1,6 +1,6 @@
 """Training-free ensembles on every space zcdb holds its own proxies for (issue 13), beside the best single proxy.
 
-    python scripts/ensemble_report.py [--db out/ensembles.db] [--sample 100] [--seeds 10]
+    python scripts/ensemble_report.py [--db out/ensembles.db] [--sample 100] [--seeds 10] [--by-class]
 
 Builds (or reuses) a store with the shipped proxy tables (``nb201-cifar10-proxies``,
 ``macro-cifar10-proxies``, ``nb301-cifar10-proxies``, ``nb101-cifar10-proxies``), the shipped
@@ -14,7 +14,9 @@ of the target (``--select-sample``, mean and standard deviation over ``--seeds``
 scored on the held-out rest, beside the same best single proxy on that rest). Each selection
 twice: greedy forward selection and the exhaustive search over every subset
 (``--select-search``). Then a second table: the held-out Spearman against the labelled-sample
-size (``--budgets``), per search.
+size (``--budgets``), per search. ``--by-class``: NB201 and Macro evaluated on their whole space,
+every architecture answered by a scored member of its isomorphism class (what the complete
+tables of one member per class are for; ``zcdb proxies eval --by-class``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from zcdb.proxies.stored import scores
 
 from _shared import import_nb201_tables
 
+#: Spaces whose isomorphism classes ``--by-class`` answers (the others' tables hold every architecture
+#: they are evaluated on).
+BY_CLASS = {"nb201", "macro"}
 #: Per space: dataset, label metric, the other benchmarks its members are chosen on (one row each).
 SPACES = {
     "nb201": ("cifar10", "test_acc", ("nb201/digits/test_acc", "macro/cifar10/test_acc")),
@@ -81,11 +86,13 @@ def own_sets(store: zcdb.Store, space: str, dataset: str) -> dict[str, dict]:
 
 
 def spearman(store: zcdb.Store, space: str, dataset: str, metric: str, sets: dict[str, dict],
-             keep: np.ndarray | None = None) -> tuple[dict[str, float], int]:
+             keep: np.ndarray | None = None, by_class: bool = False) -> tuple[dict[str, float], int]:
     """Spearman (oriented: higher predicts better) of each set with ``metric`` on the architectures
-    every set covers (and ``keep``, if given); and how many those are."""
+    every set covers (and ``keep``, if given); and how many those are. ``by_class``: every architecture
+    is answered by a scored member of its isomorphism class (``proxies eval --by-class``)."""
     truth = store.benchmark(space, dataset).values(metric)
-    arrs = {p: orientation(p) * scores(store, space, dataset, p, r["seed"], r["batch_size"], r["data"])
+    arrs = {p: orientation(p) * scores(store, space, dataset, p, r["seed"], r["batch_size"], r["data"],
+                                       by_class=by_class)
             for p, r in sets.items()}
     ok = np.isfinite(truth) & np.all([np.isfinite(a) for a in arrs.values()], axis=0)
     if keep is not None:
@@ -100,7 +107,7 @@ def ensemble_set(store: zcdb.Store, space: str, dataset: str, rep: Any) -> dict[
 
 
 def sample_rows(store: zcdb.Store, space: str, dataset: str, metric: str, own: dict[str, dict], best: str,
-                n: int, seeds: int, search: str) -> tuple[list[float], list[float], list[str]]:
+                n: int, seeds: int, search: str, by_class: bool = False) -> tuple[list[float], list[float], list[str]]:
     """Per draw: the held-out Spearman of the log-rank ensemble chosen on ``n`` labelled architectures,
     the best single proxy's on the same rest, and the members."""
     held, base, members = [], [], []
@@ -108,8 +115,8 @@ def sample_rows(store: zcdb.Store, space: str, dataset: str, metric: str, own: d
         r = combine_and_store(store, space, dataset, method="log-rank", select_sample=n, select_seed=seed,
                               select_metric=metric, select_search=search, name="ens:sample")
         ens = ensemble_set(store, space, dataset, r)
-        rho, _ = spearman(store, space, dataset, metric, {**ens, best: own[best]},
-                          keep=np.isfinite(scores(store, space, dataset, r.proxy, **_key(ens[r.proxy]))))
+        held_out = np.isfinite(scores(store, space, dataset, r.proxy, **_key(ens[r.proxy]), by_class=by_class))
+        rho, _ = spearman(store, space, dataset, metric, {**ens, best: own[best]}, keep=held_out, by_class=by_class)
         held.append(rho[r.proxy])
         base.append(rho[best])
         members.append("+".join(m["proxy"] for m in r.members))
@@ -127,6 +134,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", default="25,50,100,200",
                     help="Labelled-sample sizes of the second table (comma-separated; empty: none).")
+    ap.add_argument("--by-class", action="store_true",
+                    help=f"On {', '.join(sorted(BY_CLASS))}: answer every architecture by a scored member of its "
+                         "isomorphism class, so that the correlations are over the whole space.")
     args = ap.parse_args()
     data = Path(os.environ.get("ZCDB_SHARED_DATA", "../shared/data"))
     if not args.db.exists():
@@ -142,11 +152,13 @@ def main() -> None:
     with zcdb.open(args.db) as store:
         for space, (dataset, metric, others) in SPACES.items():
             own = own_sets(store, space, dataset)
-            single, n = spearman(store, space, dataset, metric, own)
+            by_class = args.by_class and space in BY_CLASS
+            single, n = spearman(store, space, dataset, metric, own, by_class=by_class)
             best = max(single, key=lambda p: single[p])
             cells = []
             for search in searches:
-                held, base, _ = sample_rows(store, space, dataset, metric, own, best, args.sample, args.seeds, search)
+                held, base, _ = sample_rows(store, space, dataset, metric, own, best, args.sample, args.seeds, search,
+                                            by_class)
                 cells.append(_mean_sd(held))
             cells.append(f"{np.mean(base):.3f}")
             for i, other in enumerate(others):
@@ -155,7 +167,7 @@ def main() -> None:
                     rep = combine_and_store(store, space, dataset, method="log-rank", select_on=other,
                                             select_search=search, name="ens:other")
                     rho, _ = spearman(store, space, dataset, metric,
-                                      {**own, **ensemble_set(store, space, dataset, rep)})
+                                      {**own, **ensemble_set(store, space, dataset, rep)}, by_class=by_class)
                     found.append(("+".join(m["proxy"] for m in rep.members), rho[rep.proxy]))
                 print(f"| {space} | {n} | {best} {single[best]:.3f} | {other}: {found[0][0]}; {found[1][0]} | "
                       f"{found[0][1]:.3f}; {found[1][1]:.3f} | " + " | ".join(cells if i == 0 else ["same"] * 3) + " |")
@@ -164,7 +176,8 @@ def main() -> None:
                 if b >= n:
                     continue
                 for search in searches:
-                    held, _, members = sample_rows(store, space, dataset, metric, own, best, b, args.seeds, search)
+                    held, _, members = sample_rows(store, space, dataset, metric, own, best, b, args.seeds, search,
+                                                   by_class)
                     common = max(set(members), key=members.count)
                     curve[space][search, b] = f"{_mean_sd(held)} ({common} {members.count(common)}/{args.seeds})"
     if budgets:
