@@ -3,6 +3,7 @@
     python scripts/wip_proxies.py save DB SPACE DATASET tabular/data/NAME.npz   # zcdb's own scores in DB, compactly
     python scripts/wip_proxies.py load tabular/data/NAME.npz DB                 # back into a store, then rerun the job
     python scripts/wip_proxies.py order SPACE SEED > order.txt                  # the job's --archs-file
+    python scripts/wip_proxies.py count tabular/data/NAME.npz                   # the counts its description gives
 
 The files are in the shipped tables' format (``zcdb.tabular.builtin.export_proxies``); each is
 the builtin of the same name, whose description says it is still being computed. ``order``
@@ -40,6 +41,19 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "order":
         reps = np.unique(np.asarray(get_space(argv[1]).representatives(), dtype=np.int64))
         print("\n".join(map(str, np.random.default_rng(int(argv[2])).permutation(reps).tolist())))
+        return 0
+    if len(argv) == 2 and argv[0] == "count":
+        arrays, meta = builtin._load_npz(Path(argv[1]))
+        archs = np.unique(np.concatenate([v for k, v in arrays.items() if k.endswith("_arch")]).astype(np.int64))
+        space = get_space(meta["space"])
+        line = f"{archs.size:,} architectures"
+        if space.size is not None and archs.size and archs.max() < space.size:
+            rep = np.asarray(space.representatives(), dtype=np.int64)
+            classes = np.unique(rep)
+            if classes.size < space.size:  # a space with isomorphism classes
+                line += (f"; {np.isin(classes, archs).sum():,} of the {classes.size:,} class representatives, "
+                         f"{np.unique(rep[archs]).size:,} classes with some member scored")
+        print(line)
         return 0
     print(__doc__, file=sys.stderr)
     return 2
