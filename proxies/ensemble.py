@@ -19,9 +19,10 @@ so greedy stops at meco, while grad_sign + jacov reaches 0.933 and grad_sign + j
 meco 0.939 (figures measured on all the labels, to show the search, not for selection).
 
 Or with a stated small labelled sample of the target (``select_sample=N``): the same
-selection on N architectures of the target drawn with a seed, the only labels read; those N
-are stored as NaN with a "held out" reason, so whatever evaluates the stored set (``zcdb
-proxies eval``) sees only the architectures the selection did not.
+selection on N architectures of the target drawn with a seed, the only labels read; those N,
+and every other scored member of their isomorphism classes (the same function, so nearly the
+same label), are stored as NaN with a "held out" reason, so whatever evaluates the stored set
+(``zcdb proxies eval``, also ``--by-class``) sees only the architectures the selection did not.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from .stored import rank_metrics, scores
 ENSEMBLE_PREFIX = "ens:"
 #: The reason stored with an architecture of a ``select_sample`` (a NaN score).
 _HELD_OUT = "held out: its label chose the ensemble's members (--select-sample)"
+#: The reason stored with a scored isomorphic copy of a held-out architecture (a NaN score too).
+_CLASS_MATE = "held out: isomorphic to an architecture whose label chose the ensemble's members (--select-sample)"
 
 
 @dataclass
@@ -63,6 +66,8 @@ class CombineReport:
     selection: list[dict[str, Any]] = field(default_factory=list)
     #: Architectures of the target whose labels chose the members (``select_sample``): stored as NaN.
     held_out: int = 0
+    #: Other scored members of their isomorphism classes, stored as NaN too (they compute the same function).
+    class_mates: int = 0
 
 
 def _score_set(store: Store, space: str, dataset: str, proxy: str) -> dict[str, Any]:
@@ -294,13 +299,14 @@ def combine_and_store(
     member_scores = _member_scores(store, space, dataset, sets)
     values = combine(member_scores, method, {p: orientation(p) for p in members})
     idx = np.flatnonzero(np.isfinite(values))  # rows: every architecture all members scored
-    held = np.isin(idx, held_out)
-    if idx.size == held.sum():
-        raise ZcdbError(f"members {', '.join(members)} have no architecture scored by all of them on "
-                        f"{space}/{dataset}: compute them on the same architectures")
     # dense arrays are over the store's axis of the space: a non-enumerable space's stored sample
     # (positions, not ids), so rows are read and written through dense_positions / dense_ids
     axis = store.sample_space(space, dataset)
+    held = np.isin(idx, held_out)
+    mates = _class_mates(axis, idx, held_out) & ~held
+    if idx.size == held.sum() + mates.sum():
+        raise ZcdbError(f"members {', '.join(members)} have no architecture scored by all of them on "
+                        f"{space}/{dataset}: compute them on the same architectures")
     times = np.zeros(idx.size)
     for s in sets:
         arr = np.full(values.size, np.nan)
@@ -321,13 +327,28 @@ def combine_and_store(
         recipe["select_search"] = select_search
     if select_sample is not None:
         recipe["select_sample"] = dict(n=select_sample, metric=select_metric, seed=select_seed,
-                                       archs=dense_ids(axis, held_out).tolist())
+                                       archs=dense_ids(axis, held_out).tolist(),
+                                       class_mates=dense_ids(axis, idx[mates]).tolist())
     with store.importing(f"zcdb proxies combine {proxy}", "proxies-combine", recipe, replace=True) as imp:
         # the selection's labelled sample is stored as NaN with its reason (never evaluated as if unseen,
         # and storing the ensemble again with another sample overwrites every row of the last one)
-        reasons = [_HELD_OUT if h else None for h in held.tolist()]
+        reasons = [_HELD_OUT if h else _CLASS_MATE if m else None for h, m in zip(held.tolist(), mates.tolist())]
         imp.add_proxy_scores(space, dataset, proxy, seed, batch_size, data, dense_ids(axis, idx),
-                             np.where(held, np.nan, values[idx]), times, reasons)
+                             np.where(held | mates, np.nan, values[idx]), times, reasons)
     some = np.any([np.isfinite(v) for v in member_scores.values()], axis=0)
-    return CombineReport(proxy, method, sets, data, int(idx.size - held.sum()), int(some.sum()) - int(idx.size),
-                         select_on, steps, int(held.sum()))
+    return CombineReport(proxy, method, sets, data, int(idx.size - held.sum() - mates.sum()),
+                         int(some.sum()) - int(idx.size), select_on, steps, int(held.sum()), int(mates.sum()))
+
+
+def _class_mates(axis: Any, idx: np.ndarray, held_out: np.ndarray) -> np.ndarray:
+    """Which of ``idx`` share an isomorphism class with an architecture of ``held_out`` (positions on
+    ``axis``); all False where the axis has no classes (a stored sample, a space without a canonical form)."""
+    from zcdb.spaces.sampled import SampledSpace
+
+    if not held_out.size or isinstance(axis, SampledSpace) or axis.size is None:
+        return np.zeros(idx.size, dtype=bool)
+    try:
+        rep = np.asarray(axis.representatives(), dtype=np.int64)
+    except NotImplementedError:
+        return np.zeros(idx.size, dtype=bool)
+    return np.isin(rep[idx], rep[held_out])

@@ -437,3 +437,42 @@ def test_exhaustive_search_refuses_a_combinatorial_explosion_before_starting():
         _exhaustive(list(src), src, np.arange(5.0), "mean-rank", 7)
     chosen, _ = _exhaustive(list(src), src, np.arange(5.0), "mean-rank", 2)
     assert chosen == ["p0"]  # all tie at 1.0: the fewest members, the alphabetically first
+
+
+def test_labelled_sample_holds_out_the_isomorphic_copies_of_its_architectures_too():
+    """Two scored members of one class compute the same function: when one is in the labelled
+    sample, the other is stored as NaN too (its own reason), so no near-copy of a seen label is scored."""
+    from zcdb.spaces import nb201
+
+    rep = nb201.canonical_representatives()
+    pairs = []  # 60 classes with two members: the representative and the next member
+    for r in np.unique(rep):
+        members = np.flatnonzero(rep == r)
+        if members.size >= 2:
+            pairs.append(members[:2])
+        if len(pairs) == 60:
+            break
+    idx = np.sort(np.concatenate(pairs))
+    rng = np.random.default_rng(1)
+    acc = rng.normal(70, 5, idx.size)
+    s = zcdb.open(":memory:")
+    with s.importing("synthetic", "test", new_dataset=True) as imp:
+        imp.add_evaluations("nb201", TGT, "synth-v1", "test_acc", 12, -1, idx, acc)
+        for p in ("good", "noise"):
+            imp.add_proxy_scores("nb201", TGT, p, 0, 64, "none", idx,
+                                 (acc if p == "good" else 0) + rng.normal(0, 3, idx.size), np.zeros(idx.size))
+    r = combine_and_store(s, "nb201", TGT, method="mean-rank", select_sample=20, select_seed=4)
+    opts = json.loads(s.conn.execute("SELECT options FROM provenance WHERE importer = 'proxies-combine'")
+                      .fetchone()[0])
+    sampled, mates = opts["select_sample"]["archs"], opts["select_sample"]["class_mates"]
+    want = sorted(int(i) for i in idx if rep[i] in set(rep[sampled].tolist()) and i not in set(sampled))
+    assert mates == want and len(mates) >= 15  # most sampled architectures have their pair scored
+    assert r.held_out == 20 and r.class_mates == len(mates) and r.archs == idx.size - 20 - len(mates)
+    rows = dict(((a, (v, why)) for a, v, why in s.conn.execute(
+        "SELECT arch_index, value, reason FROM proxy_scores WHERE proxy = ?", (r.proxy,))))
+    assert all(rows[a][0] is None and "isomorphic" in rows[a][1] for a in mates)
+    assert all(rows[a][0] is None and "its label chose" in rows[a][1] for a in sampled)
+    # the by-class evaluation answers no member of a sampled class either
+    sc = scores(s, "nb201", TGT, r.proxy, 0, 64, r.data, by_class=True)
+    assert np.isnan(sc[np.isin(rep, rep[sampled])]).all() and np.isfinite(sc).sum() > 0
+    s.close()

@@ -977,6 +977,8 @@ def proxies_combine(ctx: click.Context, space: str, dataset: str, names: Optiona
     else:
         chosen = f" (chosen on {report.select_on})" if report.select_on else ""
         held = f", {report.held_out} held out (their labels chose the members)" if report.held_out else ""
+        if report.class_mates:
+            held += f" with {report.class_mates} isomorphic copies"
         click.echo(f"stored {report.proxy}: {report.archs} architectures, {report.incomplete} skipped (not scored "
                    f"by every member){held}; members{chosen}: " + ", ".join(m["proxy"] for m in report.members))
 
