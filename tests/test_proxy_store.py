@@ -215,8 +215,9 @@ def test_this_code_computes_the_shipped_cifar10_scores(store):
 
     The 1,675 first architectures were scored before scores were pinned to one torch thread:
     summation order moves their gradient proxies slightly (measured on 20: synflow equal,
-    nwot <= 5e-8 relative, jacov <= 3e-5, snip <= 5e-4; meco was recomputed since); the tolerances sit above those
-    and below what another batch or initialization gives.
+    nwot <= 5e-8 relative, jacov <= 3e-5, snip <= 5e-4; meco was recomputed since); the tolerances sit above those.
+    Another batch and initialization (seed 1) must fall outside them: always for synflow and meco (exact), and
+    for at least one of the data proxies (snip alone can stay within 5e-3 across seeds: arch 11352 does).
     """
     from zcdb.tabular.builtin import import_builtin
 
@@ -229,9 +230,14 @@ def test_this_code_computes_the_shipped_cifar10_scores(store):
     cifar = str(require_shared("cifar10"))
     for seed in (0, 1):
         batch = sample_batch("cifar10", cifar, 64, seed, split="test")
-        for d in compute_proxies(archs, list(rtol), "cifar10", batch, seed):
-            close = d.score == pytest.approx(shipped[d.proxy][d.arch], rel=rtol[d.proxy], abs=0)
-            assert close == (seed == 0), (d.proxy, d.arch, seed)  # seed 1: another initialization and batch
+        close = {(d.arch, d.proxy): d.score == pytest.approx(shipped[d.proxy][d.arch], rel=rtol[d.proxy], abs=0)
+                 for d in compute_proxies(archs, list(rtol), "cifar10", batch, seed)}
+        if seed == 0:
+            assert all(close.values()), [k for k, v in close.items() if not v]
+        else:  # another initialization and batch
+            for a in archs:
+                assert not close[a, "synflow"] and not close[a, "meco"], a
+                assert not all(close[a, p] for p in ("nwot", "jacov", "snip")), a
 
 
 def test_archs_file_unique_names_the_class_representatives(tmp_path, monkeypatch):
