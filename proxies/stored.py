@@ -241,7 +241,11 @@ def answer_by_class(space: Any, arr: np.ndarray, rows: np.ndarray) -> np.ndarray
     NaN. Networks of one class compute the same function, but their proxy scores differ a little (the
     initialization follows the modules' order), so this answers a member as the digits table's aliases
     answer it with its representative's training."""
-    rep = space.representatives()
+    try:
+        rep = np.asarray(space.representatives(), dtype=np.int64)
+    except NotImplementedError:
+        raise ZcdbError(f"space {space.name} has no canonical form, so no isomorphism classes to answer "
+                        "architectures by: drop --by-class") from None
     n = rep.size
     rows = np.asarray(rows, dtype=np.int64)
     source = np.full(n, n, dtype=np.int64)  # per class (by representative): its smallest index with a row

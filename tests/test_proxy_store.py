@@ -381,3 +381,15 @@ def test_eval_by_class_answers_the_whole_space_from_the_representatives_table(tm
         assert reps[p]["n"] == common_own.sum() < 6500 < 15000 < whole[p]["n"] == common.sum()
         assert whole[p]["spearman"] == pytest.approx(stats.spearmanr(filled[p][common], truth[common])[0])
         assert reps[p]["spearman"] != pytest.approx(whole[p]["spearman"])
+
+
+def test_by_class_on_a_space_without_a_canonical_form_is_one_line():
+    from zcdb.errors import ZcdbError
+    from zcdb.spaces.base import SearchSpace
+
+    class NoClasses(SearchSpace):
+        name = "no-classes"
+        size = 4
+
+    with pytest.raises(ZcdbError, match="space no-classes has no canonical form.*drop --by-class"):
+        runs.answer_by_class(NoClasses(), np.zeros(4), np.arange(2))
