@@ -41,7 +41,7 @@ from zcdb.store import Store
 
 from .combine import METHODS, combine
 from .registry import orientation
-from .stored import rank_metrics, scores
+from .stored import scores
 
 #: Prefix of the default ensemble proxy names.
 ENSEMBLE_PREFIX = "ens:"
@@ -106,7 +106,7 @@ def _greedy(candidates: Sequence[str], src: dict[str, np.ndarray], truth: np.nda
             if p in chosen:
                 continue
             members = chosen + [p]
-            rho = rank_metrics(combine({m: src[m] for m in members}, method, orient), truth)["spearman"]
+            rho = _spearman(combine({m: src[m] for m in members}, method, orient), truth)
             if math.isfinite(rho):
                 trial.append((-rho, p))
         if not trial:
