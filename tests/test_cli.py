@@ -211,3 +211,14 @@ def test_a_repeated_dataset_or_space_is_an_error(db, tmp_path):
     assert r.exit_code == 2 and "given 2 times (cifar10, cifar100): give it once" in r.output
     r = run(db, "cost", "--space", "nb201", "--space", "macro", "--dataset", "cifar10", "0")
     assert r.exit_code == 2 and "'--space': given 2 times" in r.output
+
+
+def test_combine_choice_lists_are_the_registries_keys():
+    """The CLI keeps its imports lazy, so it spells the choices of `proxies combine`; they must stay the registries'."""
+    from zcdb.cli import proxies_combine
+    from zcdb.proxies.combine import METHODS
+    from zcdb.proxies.ensemble import SEARCHES
+
+    choices = {p.name: sorted(p.type.choices) for p in proxies_combine.params if isinstance(p.type, click.Choice)}
+    assert choices["method"] == sorted(METHODS)
+    assert choices["select_search"] == sorted(SEARCHES)
