@@ -241,20 +241,10 @@ def answer_by_class(space: Any, arr: np.ndarray, rows: np.ndarray) -> np.ndarray
     NaN. Networks of one class compute the same function, but their proxy scores differ a little (the
     initialization follows the modules' order), so this answers a member as the digits table's aliases
     answer it with its representative's training."""
-    try:
-        rep = np.asarray(space.representatives(), dtype=np.int64)
-    except NotImplementedError:
-        raise ZcdbError(f"space {space.name} has no canonical form, so no isomorphism classes to answer "
-                        "architectures by: drop --by-class") from None
-    n = rep.size
-    rows = np.asarray(rows, dtype=np.int64)
-    source = np.full(n, n, dtype=np.int64)  # per class (by representative): its smallest index with a row
-    np.minimum.at(source, rep[rows], rows)
-    has = np.zeros(n, dtype=bool)
-    has[rows] = True
-    fill = ~has & (source[rep] < n)
+    source = space.class_sources(rows)
     out = arr.copy()
-    out[fill] = arr[source[rep[fill]]]
+    fill = source >= 0
+    out[fill] = arr[source[fill]]
     return out
 
 

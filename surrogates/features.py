@@ -27,6 +27,8 @@ Choosing a proxy's score set: a proxy may be stored under several configurations
 the candidates; among those left, the set with the most architectures wins, then the
 lowest seed, then the smallest batch size, then the data label in alphabetical order.
 A fitted surrogate pins the configurations it used (``zc_configs``).
+``zc_by_class`` answers an architecture without a score by a scored member of its isomorphism
+class (:func:`feature_matrix`).
 
 Coverage: a surrogate fitted on proxy features that most architectures lack predicts
 those from its NaN branches, which says nothing about them. So a plain ``zc`` takes only
@@ -58,6 +60,8 @@ class FeatureMismatch(ZcdbError):
 
 #: Metrics of the default ``curve`` set (those the benchmark stores at several epochs).
 CURVE_METRICS: tuple[str, ...] = ("train_acc", "train_loss", "val_acc", "val_loss")
+#: The keyword arguments that choose what ``zc`` columns read (:func:`feature_matrix`).
+ZC_KEYS: tuple[str, ...] = ("zc_seed", "zc_batch_size", "zc_data", "zc_configs", "zc_by_class")
 #: Fractions of the last stored epoch that the default ``curve`` set reads.
 CURVE_FRACTIONS: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4)
 
@@ -80,6 +84,9 @@ class FeatureMatrix:
     #: ``(NUM_ARCHS, len(columns))`` whether each value exists: finite, or a proxy score stored as NaN with
     #: its reason (a diverged score is a result); None: wherever ``X`` is finite.
     present: Optional[np.ndarray] = field(default=None, repr=False)
+    #: ``(NUM_ARCHS,)`` architectures with some ``zc`` value copied from a scored member of their isomorphism
+    #: class (``zc_by_class``): present for prediction, left out of training pools; None: none.
+    answered: Optional[np.ndarray] = field(default=None, repr=False)
 
     def rows(self, archs: Sequence[int]) -> np.ndarray:
         """Feature rows of official indices ``archs``."""
@@ -93,6 +100,10 @@ class FeatureMatrix:
         """Boolean mask by index: architectures that have every feature (a proxy never computed for an
         architecture, a cost or curve value the table lacks, leave it out; a stored NaN score does not)."""
         return self.known().all(axis=1)
+
+    def own(self) -> np.ndarray:
+        """Boolean mask by index: architectures none of whose values was answered by class (:attr:`answered`)."""
+        return ~self.answered if self.answered is not None else np.ones(self.X.shape[0], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,11 @@ class _Context:
     benchmark: Optional["Benchmark"]
     zc_filters: dict[str, Any]
     zc_configs: Optional[Mapping[str, Mapping[str, Any]]]
+    #: Answer architectures without a stored score by a scored member of their class (unless pinned).
+    by_class: bool = False
     used_zc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Architectures some zc column answered by class.
+    answered: Optional[np.ndarray] = None
     #: zc column -> architectures with a stored score row (finite or NaN with its reason).
     scored: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -162,9 +177,11 @@ def choose_score_set(candidates: Sequence[Mapping[str, Any]], seed: Optional[int
 
 
 def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapping[str, Any],
-                 axis: Any) -> tuple[np.ndarray, np.ndarray]:
+                 axis: Any, by_class: bool = False) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """One score set dense over the benchmark's space ``axis`` (a stored sample: its positions; others left
-    out), and where it has a stored row (a finite score, or NaN with its reason)."""
+    out), where it has a stored row (a finite score, or NaN with its reason), and (``by_class``) the
+    architectures without a row answered by the row of a member of their isomorphism class
+    (:meth:`~zcdb.spaces.SearchSpace.class_sources`), or None."""
     from zcdb.spaces.sampled import dense_positions
 
     n = axis.require_size("proxy features")
@@ -178,7 +195,12 @@ def _read_scores(store: "Store", space: str, dataset: str, proxy: str, cfg: Mapp
     else:
         arr[pos[stored]] = values[stored]
         has[pos[stored]] = True
-    return arr, has
+    if not by_class:
+        return arr, has, None
+    source = axis.class_sources(np.flatnonzero(has), "zc_by_class (--zc-by-class)")
+    answered = (source >= 0) & ~has
+    arr[answered] = arr[source[answered]]
+    return arr, has | answered, answered
 
 
 def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
@@ -211,7 +233,9 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
             if cfg is None:
                 raise FeatureMismatch(f"no {proxy} scores match {_describe_filters(ctx.zc_filters)}: stored sets are "
                                       + "; ".join(_describe_cfg(c) for c in cands[proxy]))
-        block, has = _read_scores(bench.store, bench.space, bench.dataset, proxy, cfg, bench.search_space)
+        by_class = bool(want.get("by_class", False)) if ctx.zc_configs is not None else ctx.by_class
+        block, has, answered = _read_scores(bench.store, bench.space, bench.dataset, proxy, cfg,
+                                            bench.search_space, by_class)
         if not has.any():
             # scores of other architectures than the benchmark's (nb301's zen): no feature at all
             if args or ctx.zc_configs is not None:
@@ -219,7 +243,9 @@ def _zc(ctx: _Context, args: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
                                       f"{block.size} architectures with rows: drop zc:{proxy}")
             ctx.notes.append(f"zc:{proxy} left out: its scores cover none of the benchmark's architectures")
             continue
-        ctx.used_zc[proxy] = cfg
+        ctx.used_zc[proxy] = dict(cfg, by_class=True) if by_class else cfg
+        if answered is not None:
+            ctx.answered = answered if ctx.answered is None else ctx.answered | answered
         cols.append(f"zc:{proxy}")
         blocks.append(block)
         ctx.scored[f"zc:{proxy}"] = has
@@ -384,13 +410,18 @@ _SPACE_CACHE: dict[tuple, FeatureMatrix] = {}
 def feature_matrix(
     source: Union["Benchmark", str], spec: Union[str, Sequence[str]] = "onehot", *,
     zc_seed: Optional[int] = None, zc_batch_size: Optional[int] = None, zc_data: Optional[str] = None,
-    zc_configs: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    zc_configs: Optional[Mapping[str, Mapping[str, Any]]] = None, zc_by_class: bool = False,
 ) -> FeatureMatrix:
     """Features of every architecture for ``spec``, from a benchmark (or, for encodings only, a space name).
 
     ``zc_seed``/``zc_batch_size``/``zc_data`` restrict which stored score set a ``zc``
-    column reads; ``zc_configs`` (proxy -> seed, batch_size, data) pins them exactly, as
-    a fitted surrogate does. Results are cached per store (and invalidated by imports).
+    column reads; ``zc_configs`` (proxy -> seed, batch_size, data, and ``by_class`` when true) pins them
+    exactly, as a fitted surrogate does. ``zc_by_class``: an architecture without a stored score takes
+    that of a scored member of its isomorphism class (the smallest index), as ``zcdb proxies eval
+    --by-class`` answers it, so that a table of one member per class (``--archs-file unique``) gives
+    every architecture its features; those architectures are marked :attr:`FeatureMatrix.answered`
+    (predicted, never trained or tested on: :func:`~zcdb.surrogates.pool_of` leaves them out).
+    Results are cached per store (and invalidated by imports).
     """
     parsed = parse_spec(spec)
     canon = ",".join(n + (":" + "+".join(a) if a else "") for n, a in parsed)
@@ -406,12 +437,12 @@ def feature_matrix(
         bench = source
         space = bench.space
         key = (bench.store.generation, bench.space, bench.dataset, bench.protocol, canon,
-               tuple(filters.values()), pinned)
+               tuple(filters.values()), pinned, bool(zc_by_class))
         cache = _CACHE.setdefault(bench.store, {})
     hit = cache.get(key)
     if hit is not None:
         return hit
-    ctx = _Context(space, bench, filters, zc_configs)
+    ctx = _Context(space, bench, filters, zc_configs, bool(zc_by_class))
     cols: list[str] = []
     blocks = []
     for name, args in parsed:
@@ -428,7 +459,9 @@ def feature_matrix(
         if c in ctx.scored:
             present[:, k] = ctx.scored[c]
     present.setflags(write=False)
-    fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes), present)
+    if ctx.answered is not None:
+        ctx.answered.setflags(write=False)
+    fm = FeatureMatrix(canon, space, tuple(cols), X, dict(ctx.used_zc), tuple(ctx.notes), present, ctx.answered)
     if bench is not None:
         # an import bumps the store's generation: drop entries computed before it
         for k in [k for k in cache if k[0] != bench.store.generation]:
@@ -450,10 +483,11 @@ def zc_selection(benchmark: "Benchmark", metric: str, epoch: Optional[int] = Non
     (most scores among them; ties by name) scored; ``proxies``: every proxy with a stored
     score for each of them, in name order (a score stored as NaN with its reason counts). A
     proxy scored on fewer architectures (NAS-Bench-Suite-Zero's 725 beside zcdb's 1,675) is
-    left out instead of leaving most rows NaN. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``."""
+    left out instead of leaving most rows NaN. Architectures answered by class (``zc_by_class``) are not in
+    the pool. ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``/``zc_by_class``."""
     fm = feature_matrix(benchmark, "zc", **_zc_kwargs(zc))
     measured = np.isfinite(benchmark.values(metric, epoch))
-    finite = fm.known() & measured[:, None]
+    finite = fm.known() & (measured & fm.own())[:, None]
     counts = finite.sum(axis=0)
     if counts.max(initial=0) == 0:
         raise ZcdbError(f"no stored proxy scored an architecture with a measured {metric} in "
@@ -465,7 +499,7 @@ def zc_selection(benchmark: "Benchmark", metric: str, epoch: Optional[int] = Non
 
 
 def _zc_kwargs(zc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: zc[k] for k in ("zc_seed", "zc_batch_size", "zc_data", "zc_configs") if zc.get(k) is not None}
+    return {k: zc[k] for k in ZC_KEYS if zc.get(k) is not None}
 
 
 def covering_features(benchmark: "Benchmark", spec: Union[str, Sequence[str]], fm: FeatureMatrix,

@@ -90,7 +90,7 @@ def fit(
     seed: int = 0, *, epoch: Optional[int] = None, model: Any = None, uncertainty: Optional[str] = None,
     members: int = 10, quantiles: tuple[float, float] = (0.1, 0.9), test_archs: Optional[Sequence[Any]] = None,
     zc_seed: Optional[int] = None, zc_batch_size: Optional[int] = None, zc_data: Optional[str] = None,
-    target: str = "quantile", threads: Optional[int] = 1,
+    zc_by_class: bool = False, target: str = "quantile", threads: Optional[int] = 1,
 ) -> Surrogate:
     """Fit a surrogate of ``metric`` (at ``epoch``, default the last) on ``features`` of ``train_archs``.
 
@@ -103,6 +103,8 @@ def fit(
     architecture must have a finite ``metric``. ``target="quantile"`` (default) fits the
     regressor on the target's quantile-normal scores and maps predictions back to metric
     units (scikit-learn's ``TransformedTargetRegressor``); ``"raw"`` fits the values.
+    ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_by_class``: which proxy scores ``zc`` columns read
+    (:func:`~zcdb.surrogates.features.feature_matrix`); the surrogate pins them.
     ``threads`` caps OpenMP threads while
     fitting and predicting (None: no cap): HistGradientBoosting on a few hundred rows
     gains nothing from threads, and on a busy machine their spin-waits cost up to 80x
@@ -121,7 +123,8 @@ def fit(
     ep = epoch if epoch is not None else max(benchmark.epochs(metric))
     truth = benchmark.values(metric, ep)
     spec = canonical_spec(features)
-    fm = feature_matrix(benchmark, spec, zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
+    fm = feature_matrix(benchmark, spec, zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data,
+                        zc_by_class=zc_by_class)
     _check_leak(fm.columns, metric, ep)
     mod = benchmark.search_space
     train = np.array(sorted({mod.index_of(a) for a in train_archs}), dtype=np.int64)
@@ -210,7 +213,7 @@ def fit_sample(
     the held-out rest (or ``n_test`` of it) into ``metrics["test"]``. ``kwargs`` go to :func:`fit`."""
     from .splits import pool_of, split
 
-    zc = {k: kwargs[k] for k in ("zc_seed", "zc_batch_size", "zc_data") if kwargs.get(k) is not None}
+    zc = {k: kwargs[k] for k in ("zc_seed", "zc_batch_size", "zc_data", "zc_by_class") if kwargs.get(k) is not None}
     train, test = split(pool_of(benchmark, metric, features, epoch, **zc), n_train, seed, n_test)
     return fit(benchmark, metric, features, train, seed, epoch=epoch, test_archs=test, **kwargs)
 

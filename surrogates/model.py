@@ -188,6 +188,11 @@ class Surrogate:
         prediction; a :class:`~zcdb.surrogates.SurrogateBenchmark` answers NaN for them)."""
         return self._matrix().coverage()
 
+    def answered_by_class(self) -> int:
+        """How many architectures' ``zc`` features are a scored member's of their class (``zc_by_class``)."""
+        answered = self._matrix().answered
+        return 0 if answered is None else int(answered.sum())
+
     def _indices(self, archs: Any) -> np.ndarray:
         from zcdb.spaces import get_space
 

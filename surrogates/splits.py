@@ -24,14 +24,16 @@ def pool_of(benchmark: "Benchmark", metric: str, features: Union[str, Sequence[s
     is the architectures every named proxy scored; with a plain ``zc``, those the widest
     proxy scored (:func:`~zcdb.surrogates.features.zc_selection`; NAS-Bench-Suite-Zero's
     protocol samples the architectures it scored), so that the proxies a fit takes cover it.
-    ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``.
+    Architectures whose scores are answered by a member of their class (``zc_by_class``) are left out
+    too: a copied score on both sides of a split would leak as well.
+    ``zc`` takes ``zc_seed``/``zc_batch_size``/``zc_data``/``zc_configs``/``zc_by_class``.
     """
     ok = np.isfinite(benchmark.values(metric, epoch))
     ok[benchmark.aliases()[0]] = False
     for args in zc_items(features):
         if args:
             fm = feature_matrix(benchmark, "zc:" + "+".join(args), **zc)
-            ok &= fm.coverage()
+            ok &= fm.coverage() & fm.own()
         else:
             _, pool = zc_selection(benchmark, metric, epoch, **zc)
             ok &= np.isin(np.arange(ok.size), pool)

@@ -1007,6 +1007,9 @@ zc_options = [
     click.option("--zc-seed", type=int, default=None, help="Use proxy score sets of this seed."),
     click.option("--zc-batch-size", type=int, default=None, help="Use proxy score sets of this batch size."),
     click.option("--zc-data", default=None, help="Use proxy score sets of this data label, e.g. naslib-zc."),
+    click.option("--zc-by-class", is_flag=True,
+                 help="Give an architecture without a score its class member's (a table of one member per class); "
+                      "such architectures are predicted, never trained or tested on."),
 ]
 
 
@@ -1054,7 +1057,8 @@ def surrogate_features(as_json: bool) -> None:
 def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                   protocol: Optional[str], features: str, n_train: int, n_test: Optional[int], seed: int,
                   model_name: str, uncertainty: str, members: int, target: str, zc_seed: Optional[int],
-                  zc_batch_size: Optional[int], zc_data: Optional[str], out: str, as_json: bool) -> None:
+                  zc_batch_size: Optional[int], zc_data: Optional[str], zc_by_class: bool, out: str,
+                  as_json: bool) -> None:
     """Fit a surrogate on N architectures sampled from the table, score the held-out rest, save it."""
     from .paths import output_file
     from .surrogates import fit_sample
@@ -1063,13 +1067,17 @@ def surrogate_fit(ctx: click.Context, space: str, dataset: str, metric: str, epo
     sur = fit_sample(open_store(ctx).benchmark(space, dataset, protocol), metric, features, n_train, seed,
                      n_test=n_test, epoch=epoch, model=model_name,
                      uncertainty=None if uncertainty == "none" else uncertainty, members=members, target=target,
-                     zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data)
+                     zc_seed=zc_seed, zc_batch_size=zc_batch_size, zc_data=zc_data, zc_by_class=zc_by_class)
     sur.save(out)
     covered = sur.covered()
     report = dict(out=out, space=sur.space, dataset=sur.dataset, metric=sur.metric, epoch=sur.epoch,
                   features=sur.spec, columns=len(sur.columns), n_train=sur.meta["train"]["n"],
                   train_sha256=sur.meta["train"]["sha256"], covered=int(covered.sum()), archs=int(covered.size),
                   notes=list(sur.meta["features"]["notes"]), **sur.metrics)
+    answered = sur.answered_by_class()
+    if answered:
+        report["notes"].append(f"zc features of {answered:,} architectures answered by a scored member of their "
+                               "class (--zc-by-class)")
     if as_json:
         echo_json(report)
     else:
@@ -1134,7 +1142,8 @@ def surrogate_eval(ctx: click.Context, file: str, n_test: Optional[int], seed: i
 def surrogate_study(ctx: click.Context, space: str, dataset: str, metric: str, epoch: Optional[int],
                     protocol: Optional[str], feature_sets: tuple[str, ...], n_train: str, n_test: Optional[int],
                     trials: int, seed: int, model_name: str, no_baseline: bool, target: str, zc_seed: Optional[int],
-                    zc_batch_size: Optional[int], zc_data: Optional[str], quiet: bool, as_json: bool) -> None:
+                    zc_batch_size: Optional[int], zc_data: Optional[str], zc_by_class: bool, quiet: bool,
+                    as_json: bool) -> None:
     """Fit and score surrogates over many seeded splits and training sizes; print mean and std."""
     from .progress import Progress
     from .surrogates import study
@@ -1146,7 +1155,7 @@ def surrogate_study(ctx: click.Context, space: str, dataset: str, metric: str, e
         rows = study(bench, metric, list(feature_sets), n_train=sizes, trials=trials, n_test=n_test, seed=seed,
                      epoch=epoch, model=model_name, baseline=not no_baseline, target=target,
                      progress=lambda done, total: bar.update(), zc_seed=zc_seed, zc_batch_size=zc_batch_size,
-                     zc_data=zc_data)
+                     zc_data=zc_data, zc_by_class=zc_by_class)
     finally:
         bar.close()
     if as_json:

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Start (or resume) one of the background proxy-table jobs of scripts/wip/README.md.
 #
-#     sh scripts/wip/jobs.sh BG_DIR nb201|macro|nb101|nb101-full    # from the repository root
+#     [WORKERS=N] sh scripts/wip/jobs.sh BG_DIR nb201|macro|nb101|nb101-full    # from the repository root
 #
 # BG_DIR holds the job's store, its order file and its log; a new machine starts from the shipped
 # builtin, so nothing but what is committed is needed. The job runs niced, with one torch thread,
-# in the background; rerunning this skips what is stored. Save it into the builtin's file with
+# in the background (WORKERS processes, default 1; the scores do not depend on it); rerunning this
+# skips what is stored. Save it into the builtin's file with
 # `python scripts/wip_proxies.py save BG_DIR/JOB.db SPACE cifar10 tabular/data/NAME.npz`.
 set -eu
 BG=$1
@@ -37,5 +38,5 @@ if [ ! -f "$ORDER" ]; then
 fi
 OMP_NUM_THREADS=1 nohup nice -n 19 "$ZCDB" --db "$DB" proxies compute --space "$SPACE" --dataset cifar10 \
     --data "$DATA" --split test --proxies "$PROXIES" --archs-file "$ORDER" --seed 0 \
-    --batch-size "$BATCH" >> "$BG/$JOB.log" 2>&1 &
+    --batch-size "$BATCH" --workers "${WORKERS:-1}" >> "$BG/$JOB.log" 2>&1 &
 echo "started $JOB (pid $!): store $DB, log $BG/$JOB.log"

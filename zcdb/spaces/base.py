@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import MissingCapability, UnknownArch
+from ..errors import MissingCapability, UnknownArch, ZcdbError
 from . import _radix
 
 ArchLike = Union[str, int, np.integer, Sequence[int]]
@@ -208,6 +208,26 @@ class SearchSpace:
             rep[i] = first.setdefault(self.canonical(i), i)
         rep.setflags(write=False)
         return rep
+
+    def class_sources(self, rows: np.ndarray, option: str = "--by-class") -> np.ndarray:
+        """Per index, the row (of the indices ``rows``) that answers it by isomorphism class: itself where it
+        is among ``rows``, else the smallest index of ``rows`` in its class, else -1.
+
+        A table of one member per class (``--archs-file unique``) answers the whole space this way.
+        :class:`~zcdb.errors.ZcdbError` naming ``option`` where the space has no canonical form."""
+        try:
+            rep = np.asarray(self.representatives(), dtype=np.int64)
+        except NotImplementedError:
+            raise ZcdbError(f"space {self.name} has no canonical form, so no isomorphism classes to answer "
+                            f"architectures by: drop {option}") from None
+        n = rep.size
+        rows = np.asarray(rows, dtype=np.int64)
+        first = np.full(n, n, dtype=np.int64)  # per class (by representative): its smallest index among rows
+        np.minimum.at(first, rep[rows], rows)
+        out = first[rep]
+        out[rows] = rows
+        out[out == n] = -1
+        return out
 
     def sample(self, n: int, seed: int, replace: bool = False) -> np.ndarray:
         """``n`` indices drawn uniformly with a seeded numpy generator."""
