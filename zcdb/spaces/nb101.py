@@ -34,7 +34,11 @@ defines it (one hash, one set of trainings), though their networks can differ in
 vertex gets a remainder channel of the output's split: zcdb's network and cost are the
 representative's, the numbering the official data lists. The hashes are shipped with zcdb in
 ``zcdb/spaces/data/nb101_cells.npz`` (written by ``scripts/build_nb101_table.py``, which
-enumerates the space and hashes every class: about two minutes), read on first use.
+enumerates the space and hashes every class: about two minutes), read on first use. The file
+(7.1 MB) is within 5% of what it must hold: 423,624 sorted 128-bit hashes carry about 5.9 MB of
+information (log2 of C(2^128, 423,624) bits) and the order of their cells about 0.9 MB (log2 of
+423,624! bits); a smaller file would have to recompute hashes, minutes where a lookup now takes
+microseconds.
 """
 
 from __future__ import annotations
