@@ -36,6 +36,23 @@ def _fmt(x: float) -> str:
     return "" if not math.isfinite(x) else f"{x:.3f}"
 
 
+def _rank_table(own: dict[str, np.ndarray], truth: np.ndarray, published: dict[str, str], head: str) -> None:
+    """Markdown: each proxy's (and TE-NAS's rank sum's) Spearman, Kendall, top-10% against ``truth``, best first."""
+    print(f"| proxy | Spearman | Kendall | top-10% | n | NaN | {head} |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [(p, rank_metrics(orientation(p) * s, truth), int(np.isnan(s).sum())) for p, s in own.items()]
+    if "tenas_ntk" in own and "tenas_lr" in own:
+        ntk, lr = own["tenas_ntk"], own["tenas_lr"]
+        ok = np.isfinite(ntk) & np.isfinite(lr)
+        comb = np.full(ntk.size, np.nan)
+        comb[ok] = stats.rankdata(-ntk[ok]) + stats.rankdata(lr[ok])
+        rows.append(("tenas", rank_metrics(comb, truth), int((~ok).sum())))
+    rows.sort(key=lambda r: -(r[1]["spearman"] if math.isfinite(r[1]["spearman"]) else -9))
+    for p, m, nan in rows:
+        print(f"| {p} | {_fmt(m['spearman'])} | {_fmt(m['kendall'])} | {_fmt(m['top10'])} | {m['n']} | {nan} | "
+              f"{published.get(p, '')} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db")
@@ -70,47 +87,16 @@ def main() -> None:
 
     sample = nb201.sample(args.sample, seed=0)
     print(f"\n## {args.sample} architectures sampled with seed 0, against cifar10 test accuracy\n")
-    print("| proxy | Spearman | Kendall | top-10% | n | NaN | published |")
-    print("|---|---|---|---|---|---|---|")
-    rows = []
-    for p in ours:
-        s = mine(p)[sample]
-        m = rank_metrics(orientation(p) * s, truth[sample])
-        rows.append((p, m, int(np.isnan(s).sum())))
-    if "tenas_ntk" in ours and "tenas_lr" in ours:
-        ntk, lr = mine("tenas_ntk")[sample], mine("tenas_lr")[sample]
-        ok = np.isfinite(ntk) & np.isfinite(lr)
-        comb = np.full(sample.size, np.nan)
-        comb[ok] = stats.rankdata(-ntk[ok]) + stats.rankdata(lr[ok])
-        rows.append(("tenas", rank_metrics(comb, truth[sample]), int((~ok).sum())))
-    rows.sort(key=lambda r: -(r[1]["spearman"] if math.isfinite(r[1]["spearman"]) else -9))
-    for p, m, nan in rows:
-        print(f"| {p} | {_fmt(m['spearman'])} | {_fmt(m['kendall'])} | {_fmt(m['top10'])} | {m['n']} | {nan} | "
-              f"{PUBLISHED.get(p, '')} |")
+    _rank_table({p: mine(p)[sample] for p in ours}, truth[sample], PUBLISHED, "published")
     rep = nb201.canonical_representatives()
     classes = np.unique(rep).size
+    whole = {p: mine(p, by_class=True) for p in ours}
     scored = {p: np.unique(rep[np.isfinite(mine(p))]).size for p in ours}  # classes with a finite score
     print(f"\n## all {nb201.NUM_ARCHS:,} architectures, each answered by the scored member of its class, "
           "against cifar10 test accuracy\n")
     print(f"classes with a finite score: {min(scored.values()):,}-{max(scored.values()):,} of {classes:,} "
           "(by proxy)\n")
-    print("| proxy | Spearman | Kendall | top-10% | n | NaN | published (whole space) |")
-    print("|---|---|---|---|---|---|---|")
-    rows = []
-    for p in ours:
-        s_ = mine(p, by_class=True)
-        m = rank_metrics(orientation(p) * s_, truth)
-        rows.append((p, m, int(np.isnan(s_).sum())))
-    if "tenas_ntk" in ours and "tenas_lr" in ours:
-        ntk, lr = mine("tenas_ntk", True), mine("tenas_lr", True)
-        ok = np.isfinite(ntk) & np.isfinite(lr)
-        comb = np.full(ntk.size, np.nan)
-        comb[ok] = stats.rankdata(-ntk[ok]) + stats.rankdata(lr[ok])
-        rows.append(("tenas", rank_metrics(comb, truth), int((~ok).sum())))
-    rows.sort(key=lambda r: -(r[1]["spearman"] if math.isfinite(r[1]["spearman"]) else -9))
-    for p, m, nan in rows:
-        print(f"| {p} | {_fmt(m['spearman'])} | {_fmt(m['kendall'])} | {_fmt(m['top10'])} | {m['n']} | {nan} | "
-              f"{PUBLISHED_WHOLE.get(p, '')} |")
+    _rank_table(whole, truth, PUBLISHED_WHOLE, "published (whole space)")
     times = store.conn.execute(
         "SELECT proxy, AVG(time) FROM proxy_scores WHERE space='nb201' AND dataset='cifar10' AND seed=? AND "
         "batch_size=? GROUP BY proxy", (args.seed, args.batch_size)).fetchall()
