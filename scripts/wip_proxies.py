@@ -4,6 +4,7 @@
     python scripts/wip_proxies.py load tabular/data/NAME.npz DB                 # back into a store, then rerun the job
     python scripts/wip_proxies.py order SPACE SEED > order.txt                  # the job's --archs-file
     python scripts/wip_proxies.py count tabular/data/NAME.npz                   # the counts its description gives
+    python scripts/wip_proxies.py compare OLD.npz NEW.npz                        # every old score kept, bit for bit
 
 The files are in the shipped tables' format (``zcdb.tabular.builtin.export_proxies``); each is
 the builtin of the same name, whose description says it is still being computed. ``order``
@@ -23,6 +24,40 @@ import numpy as np
 import zcdb
 from zcdb.spaces import get_space
 from zcdb.tabular import builtin
+
+
+def _by_set(path: Path) -> dict[tuple, dict[int, tuple[float, float, str]]]:
+    arrays, meta = builtin._load_npz(path)
+    out = {}
+    for k, st in enumerate(meta["sets"]):
+        key = (st["proxy"], st["seed"], st["batch_size"], st["data"])
+        reasons = st.get("reasons", {})
+        out[key] = {int(a): (float(v), float(t), reasons.get(str(int(a)), ""))
+                    for a, v, t in zip(arrays[f"s{k}_arch"], arrays[f"s{k}_value"], arrays[f"s{k}_time"])}
+    return out
+
+
+def compare(old_path: Path, new_path: Path) -> int:
+    """0 when every score of OLD is in NEW with the same value (bit for bit, NaN as NaN), time and reason;
+    sets are matched by (proxy, seed, batch size, data), not by position (a new set shifts the positions)."""
+    old, new = _by_set(old_path), _by_set(new_path)
+    bad = 0
+    for key, rows in old.items():
+        have = new.get(key)
+        if have is None:
+            print(f"{'/'.join(map(str, key))}: missing from {new_path}")
+            bad += 1
+            continue
+        changed = [a for a, r in rows.items() if a not in have
+                   or np.float64(have[a][0]).tobytes() != np.float64(r[0]).tobytes() or have[a][1:] != r[1:]]
+        if changed:
+            print(f"{'/'.join(map(str, key))}: {len(changed)} of {len(rows)} scores differ or are missing "
+                  f"(e.g. architecture {changed[0]})")
+            bad += 1
+    added = sum(len(rows) for rows in new.values()) - sum(len(rows) for rows in old.values())
+    print(f"{'differs' if bad else 'kept'}: {sum(len(r) for r in old.values())} old scores in {len(old)} sets "
+          f"{'not all ' if bad else ''}kept; {added:+d} scores, {len(set(new) - set(old))} new sets")
+    return 1 if bad else 0
 
 
 def main(argv: list[str]) -> int:
@@ -55,6 +90,8 @@ def main(argv: list[str]) -> int:
                          f"{np.unique(rep[archs]).size:,} classes with some member scored")
         print(line)
         return 0
+    if len(argv) == 3 and argv[0] == "compare":
+        return compare(Path(argv[1]), Path(argv[2]))
     print(__doc__, file=sys.stderr)
     return 2
 
