@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import zcdb
-from zcdb.serve import canned_queries, metadata
+from zcdb.datasette_app import canned_queries, metadata
 from zcdb.sql import CANNED
 from zcdb.spaces import nb201
 

@@ -694,7 +694,7 @@ def sql_wide(ctx: click.Context, space: str, dataset: str, metrics: Optional[str
 def serve(ctx: click.Context, port: int) -> None:
     """Browse the store in datasette (pip install 'zcdb[serve]'): read-only, on 127.0.0.1 only, plugins off,
     with canned queries (top k, one architecture, its proxy scores, a Pareto front, each benchmark wide)."""
-    from .serve import HOST, database_name, serve as run
+    from .datasette_app import HOST, database_name, serve as run
     from .store import resolve_path
 
     path = resolve_path(ctx.obj.get("db"))

@@ -1,5 +1,7 @@
 """``zcdb serve``: the store in datasette (the ``serve`` extra), read-only, on loopback, with canned queries.
 
+(Named for datasette, apart from :mod:`zcdb.served`, the benchmarks a model answers on demand.)
+
 The store is opened immutable (datasette reads it with SQLite's ``immutable=1``: no writes, no
 locks), the server listens on 127.0.0.1 only, and the canned queries are built here, in memory,
 as datasette metadata: no metadata, template or plugin file is read. Datasette plugins are
