@@ -53,8 +53,8 @@ BUILTINS: dict[str, Builtin] = {
         file="nb201-cifar10-proxies.npz",
         kind="proxies",
         description="all zcdb proxies on CIFAR-10 (test-set batch of 64, seed 0) for the 725 NAS-Bench-Suite-Zero "
-                    "architectures, 1,000 sampled with seed 0 and 2,842 more isomorphism-class representatives "
-                    "(4,567); the other classes are still being computed (scripts/wip/README.md)",
+                    "architectures, 1,000 sampled with seed 0 and 3,325 more isomorphism-class representatives "
+                    "(5,050); the other classes are still being computed (scripts/wip/README.md)",
         regenerate="zcdb --db p.db proxies compute --dataset cifar10 --data cifar-10-batches-py --split test "
                    "--proxies all --archs-file suite_zero_725.txt --seed 0 --workers 2; the same with --sample 1000, "
                    "then with --archs-file unique; then python scripts/wip_proxies.py save p.db nb201 cifar10 "
@@ -88,7 +88,7 @@ BUILTINS: dict[str, Builtin] = {
         kind="proxies",
         description="zcdb proxies on CIFAR-10 (test-set batch of 32, seed 0; the data group also with seed 1 on 25) "
                     "for NAS-Bench-Suite-Zero's 292 nb101 architectures and the 1k sample's 999 others (1,291) so "
-                    "far: the 14 cheaper ones; tenas_ntk, grasp, grad_sign and zico on the first 21, the rest still "
+                    "far: the 14 cheaper ones; tenas_ntk, grasp, grad_sign and zico on the first 22, the rest still "
                     "being computed (scripts/wip/README.md)",
         regenerate="python scripts/suite_zero_proxies_report.py --space nb101 --print-ids --with-sample > "
                    "nb101_ids.txt; zcdb --db nb101.db proxies compute --space nb101 --dataset cifar10 --data "
