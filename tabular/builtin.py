@@ -53,8 +53,8 @@ BUILTINS: dict[str, Builtin] = {
         file="nb201-cifar10-proxies.npz",
         kind="proxies",
         description="all zcdb proxies on CIFAR-10 (test-set batch of 64, seed 0) for the 725 NAS-Bench-Suite-Zero "
-                    "architectures, 1,000 sampled with seed 0 and 3,325 more isomorphism-class representatives "
-                    "(5,050); the other classes are still being computed (scripts/wip/README.md)",
+                    "architectures, 1,000 sampled with seed 0 and a representative of every other isomorphism class "
+                    "(7,463 architectures, all 6,466 classes: every one of the 15,625 answered by class)",
         regenerate="zcdb --db p.db proxies compute --dataset cifar10 --data cifar-10-batches-py --split test "
                    "--proxies all --archs-file suite_zero_725.txt --seed 0 --workers 2; the same with --sample 1000, "
                    "then with --archs-file unique; then python scripts/wip_proxies.py save p.db nb201 cifar10 "
