@@ -13,7 +13,7 @@ import numpy as np
 
 from zcdb.errors import UnknownMetric, ZcdbError
 
-from .features import canonical_spec, check_coverage, covering_features, feature_matrix
+from .features import ZC_KEYS, canonical_spec, check_coverage, covering_features, feature_matrix
 from .metrics import score
 from .model import FORMAT, FORMAT_VERSION, REGRESSORS, TARGETS, UNCERTAINTY, Surrogate, _threads, train_hash
 
@@ -213,7 +213,7 @@ def fit_sample(
     the held-out rest (or ``n_test`` of it) into ``metrics["test"]``. ``kwargs`` go to :func:`fit`."""
     from .splits import pool_of, split
 
-    zc = {k: kwargs[k] for k in ("zc_seed", "zc_batch_size", "zc_data", "zc_by_class") if kwargs.get(k) is not None}
+    zc = {k: kwargs[k] for k in ZC_KEYS if kwargs.get(k) is not None}
     train, test = split(pool_of(benchmark, metric, features, epoch, **zc), n_train, seed, n_test)
     return fit(benchmark, metric, features, train, seed, epoch=epoch, test_archs=test, **kwargs)
 
