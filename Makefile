@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# The CPU wheel of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
+	# torch first, pinned: a plain `torch` requirement would pull a multi-GB CUDA build. The pin
+	# is a CPU wheel where pip's configuration serves one (this project's machines); elsewhere pass
+	# TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cpu'.
+	$(BIN)/pip install -q torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
