@@ -76,7 +76,7 @@ BUILTINS: dict[str, Builtin] = {
         file="macro-cifar10-proxies.npz",
         kind="proxies",
         description="all zcdb proxies that apply on CIFAR-10 (test-set batch of 64, seed 0) for NAS-Bench-Macro "
-                    "isomorphism-class representatives: 902 of the 3,969 so far, the others still being computed "
+                    "isomorphism-class representatives: 3,556 of the 3,969 so far, the others still being computed "
                     "(scripts/wip/README.md)",
         regenerate="zcdb --db macro.db proxies compute --space macro --dataset cifar10 --data cifar-10-batches-py "
                    "--split test --proxies all --archs-file unique --seed 0 --workers 2; then python "
