@@ -47,6 +47,24 @@ def test_arch_text_is_the_official_string_or_an_index(space):
         assert space.index_of(parse_arch_text(str(i), space)) == i
     assert parse_arch_text("00000012") == 12  # without the space: an index, as before
 
+
+@pytest.mark.parametrize("text, says", [
+    ("0000001", "leading zero"),  # a code one digit short is not index 1
+    ("000000012", "leading zero"),  # one digit long is not index 12
+    ("00000013", "leading zero"),  # a 3 is not a block
+    ("22222223", "out of range 0..6560"),
+    ("1000000", "out of range 0..6560"),
+])
+def test_a_mistyped_macro_code_is_refused_not_read_as_an_index(text, says):
+    from zcdb.errors import UnknownArch
+    from zcdb.spaces import get_space, parse_arch_text
+
+    with pytest.raises(UnknownArch, match=f"malformed macro architecture '{text}'.*{says}") as e:
+        parse_arch_text(text, get_space("macro"))
+    assert "\n" not in str(e.value)
+    assert parse_arch_text("12", get_space("macro")) == 12  # an index as an index is written
+    assert parse_arch_text("0", get_space("macro")) == 0
+
 def test_importing_the_spaces_reads_no_file_and_imports_no_torch():
     code = ("import sys, builtins; opened = []; real = builtins.open\n"
             "builtins.open = lambda *a, **k: (opened.append(a[0]), real(*a, **k))[1]\n"

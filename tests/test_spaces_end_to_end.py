@@ -87,3 +87,19 @@ def _archs(tmp_path, archs):
     p = tmp_path / "archs.txt"
     p.write_text("\n".join(archs) + "\n")
     return p
+
+
+def test_a_mistyped_macro_code_is_one_line_and_stores_nothing(macro_db, tmp_path):
+    import sqlite3
+
+    before = sqlite3.connect(macro_db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0]
+    for args in (["query", "--space", "macro", "--dataset", "cifar10", "--metric", "test_acc", "0000001"],
+                 ["cost", "--space", "macro", "--dataset", "cifar10", "000000012"]):
+        r = run_cli(macro_db, *args)
+        assert r.exit_code != 0 and "leading zero" in r.output and "Traceback" not in r.output, r.output
+    archs = tmp_path / "archs.txt"
+    archs.write_text("02012100\n0000001\n")
+    r = run_cli(macro_db, "proxies", "compute", "--space", "macro", "--dataset", "cifar10", "--proxies", "params",
+                "--archs-file", str(archs), "--quiet")
+    assert r.exit_code != 0 and "'0000001'" in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert sqlite3.connect(macro_db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0] == before

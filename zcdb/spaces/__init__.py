@@ -122,6 +122,10 @@ def parse_arch_text(text: str, space: Optional[SearchSpace] = None) -> Union[int
     ``00000012`` is that code (index 5), not index 12. The string wins because it is
     the official form; an index is not written zero-padded to a code's length.
 
+    With ``space``, digits its ``parse`` refuses are an index only when written as one: with a
+    leading zero (``0000001``, a code one digit short) they are the string mistyped, and an
+    index past the space's size is refused naming both readings; either error is the parse's.
+
     Only ``[0-9]`` counts as a digit: ``str.isdigit`` also accepts ``²`` (which ``int``
     refuses) and ``int`` accepts other scripts' digits (``١٢``), neither an index anyone wrote.
     """
@@ -131,8 +135,13 @@ def parse_arch_text(text: str, space: Optional[SearchSpace] = None) -> Union[int
             try:
                 space.parse(text)
                 return text
-            except UnknownArch:
-                pass
+            except UnknownArch as e:
+                err = str(e)
+            if len(text) > 1 and text[0] == "0":  # an index is not written zero-padded
+                raise UnknownArch(f"{err} (digits with a leading zero are not read as an index)")
+            n = space.size
+            if n is not None and (len(text) > _MAX_INDEX_DIGITS or int(text) >= n):
+                raise UnknownArch(f"{err}; read as an index, {text} is out of range 0..{n - 1}")
         if len(text) > _MAX_INDEX_DIGITS:
             raise UnknownArch(f"index {text[:12]}... ({len(text)} digits) is out of range: give an official index")
         return int(text)
