@@ -60,14 +60,14 @@ def import_fast_mode(store: Store, path: Union[str, os.PathLike], fmt: FastModeF
     """
     root = Path(path)
     with gc_paused():
-        table = _read(root, fmt)
+        table = _read(root, fmt, allow_missing)
         with store.importing(root, fmt.importer, import_options(final_only, allow_missing), replace=replace,
                              allow_missing=allow_missing) as batch:
             table.flush(batch, final_only=final_only)
     return batch
 
 
-def _read(root: Path, fmt: FastModeFormat) -> ResultsTable:
+def _read(root: Path, fmt: FastModeFormat, allow_missing: bool = False) -> ResultsTable:
     space = get_space(fmt.space)
     if not root.is_dir():
         what = "a file" if root.exists() else "missing"
@@ -82,13 +82,19 @@ def _read(root: Path, fmt: FastModeFormat) -> ResultsTable:
     for index, path, raw in _prefetched(files, fmt.hint):
         data = _unpickle(path, raw, index, fmt.hint)
         del raw
-        if not isinstance(data, dict) or not data:
+        if not isinstance(data, dict):
             raise table.fail(index, f"{path.name} holds a {type(data).__name__}, not a dict of schedules")
         for hp, state in data.items():
             protocol = fmt.schedules.get(hp) if isinstance(hp, str) else None
             if protocol is None:
                 raise table.fail(index, f"schedule key {hp!r} is not a number of epochs of this benchmark ({known})")
             table.add(index, protocol, state)
+        missing = [hp for hp in fmt.schedules if hp not in data]
+        if missing and (not allow_missing or len(missing) == len(fmt.schedules)):
+            # every released file holds every schedule: one without is truncated or edited
+            raise table.fail(index, f"{path.name} holds no schedule {', '.join(map(repr, missing))} (every "
+                                    f"architecture of this benchmark has {known}"
+                                    + (")" if allow_missing else "; --allow-missing imports it without)"))
         del data
     return table
 

@@ -280,7 +280,18 @@ def _missing_seed_run(root):
     _edit(root, 13, lambda d: d["12"]["all_results"].pop(("cifar100", 888)))
 
 
+def _missing_schedule(root):
+    _edit(root, 13, lambda d: d.pop("90"))
+
+
+def _no_schedule(root):
+    _edit(root, 13, lambda d: d.clear())
+
+
 @pytest.mark.parametrize("damage,match", [
+    (_missing_schedule, r"architecture 13: 000013\.pickle\.pbz2 holds no schedule '90' \(every architecture of this "
+                        r"benchmark has '01', '12', '90'; --allow-missing imports it without\)"),
+    (_no_schedule, r"architecture 13: 000013\.pickle\.pbz2 holds no schedule '01', '12', '90'"),
     (_truncate, r"000013\.pickle\.pbz2 \(architecture 13\) is truncated or damaged"),
     (_topology_string, r"architecture 13: its results are for '\|nor_conv_3x3~0\|.*', not the official '8:8:8:16:48'"),
     (_topology_schedule, r"architecture 13: schedule key '200' is not a number of epochs of this benchmark "
@@ -311,6 +322,19 @@ def test_allow_missing_stores_infinite_values_as_missing(store, mini):
     assert math.isnan(store.benchmark("nats-sss", "cifar100", "90ep").query(13, "train_loss", epoch=4, seed=777))
 
 
+def test_allow_missing_imports_an_architecture_without_a_schedule(store, mini):
+    with zcdb.open(":memory:") as whole:
+        import_nats_sss(whole, mini)
+        want = [whole.benchmark("nats-sss", "cifar100", p).query(13, "test_acc", epoch=e, seed=s)
+                for p, e, s in (("12ep", 3, 888), ("01ep", 1, 777), ("90ep", 4, 777))]
+    _missing_schedule(mini)
+    import_nats_sss(store, mini, allow_missing=True)
+    assert store.benchmark("nats-sss", "cifar100", "12ep").query(13, "test_acc", epoch=3, seed=888) == want[0]
+    assert store.benchmark("nats-sss", "cifar100", "01ep").query(13, "test_acc", epoch=1, seed=777) == want[1]
+    assert math.isnan(store.benchmark("nats-sss", "cifar100", "90ep").query(13, "test_acc", epoch=4, seed=777))
+    assert not math.isnan(want[2])
+
+
 def test_changed_values_need_replace(store, mini):
     import_nats_sss(store, mini)
     _edit(mini, 9, lambda d: d["90"]["all_results"][("cifar100", 777)]["eval_acc1es"].update({"x-test@3": 12.5}))
@@ -329,6 +353,9 @@ def test_cli_imports_and_reports(tmp_path, mini):
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["importer"] == "nats-sss" and out["rows"] == out["changed"] > 0
+    assert out["architectures"] == {"nats-sss": 3}  # the archive's coverage of the space
+    r = CliRunner().invoke(main, ["--db", str(db), "import", "nats-sss", str(mini)])
+    assert r.exit_code == 0 and "(0 new or changed; 3 of the 32,768 nats-sss architectures)" in r.output, r.output
     with zcdb.open(db) as s:
         bench = s.benchmark("nats-sss", "cifar100")
         assert bench.protocol == "90ep"

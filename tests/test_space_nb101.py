@@ -156,6 +156,19 @@ def test_bad_text_and_tuples_are_one_line_errors(bad):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("text,match", [
+    ("0" * 64 + "|input," + "conv3x3-bn-relu," * 6 + "output", "8 vertices, at most 7"),  # told why, not "malformed"
+    ("00005C14" + "0" * 24, "lower-case hex: give '00005c14" + "0" * 24 + "'"),
+    ("010001000", "malformed nb101 architecture '010001000'.*leading zero"),  # a matrix without ops is no index
+])
+def test_bad_text_names_its_fault(text, match):
+    from zcdb.spaces import parse_arch_text
+
+    with pytest.raises(UnknownArch, match=match) as e:
+        SP.index_of(parse_arch_text(text, SP))
+    assert "\n" not in str(e.value)
+
+
 @st.composite
 def cells(draw):
     V = draw(st.integers(2, 7))

@@ -36,6 +36,21 @@ def test_registry_holds_instances_by_name():
         get_space("nb999")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_store_without_the_spaces_benchmark_names_its_importers(name, tmp_path):
+    import zcdb
+    from zcdb.errors import EmptyStore
+    from zcdb.tabular import importers
+
+    sp = SPACES[name]
+    assert sp.importers and set(sp.importers) <= set(importers())
+    with zcdb.open(tmp_path / "s.db") as s:
+        with pytest.raises(EmptyStore, match=f"holds no {name} benchmark: import one first, e.g. `zcdb import "
+                                             f"{sp.importers[0]} ...`") as e:
+            s.benchmark(name, "cifar10")
+    assert "\n" not in str(e.value)
+
+
 def test_arch_text_is_the_official_string_or_an_index(space):
     """What a command line or a file gives: the space's string wins over digits read as an index
     (macro's codes are digits: ``00000012`` is index 5, not 12)."""

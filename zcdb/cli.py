@@ -232,14 +232,20 @@ allow_missing_option = click.option(
 
 
 def _report_import(batch: Any, as_json: bool) -> None:
+    from .spaces import SPACES
+
     for w in batch.warnings:
         click.echo(f"warning: {w}", err=True)
+    coverage = batch.coverage()
     if as_json:
         echo_json(dict(source=batch.source, importer=batch.importer, rows=batch.rows, changed=batch.changed,
                        missing=batch.missing, nonfinite_scores=batch.nonfinite_scores,
-                       kept_as_stored=batch.kept_as_stored, warnings=batch.warnings))
+                       kept_as_stored=batch.kept_as_stored, warnings=batch.warnings, architectures=coverage))
         return
     notes = [f"{batch.changed} new or changed"]
+    for space, n in coverage.items():
+        size = SPACES[space].size if space in SPACES else None
+        notes.append(f"{n:,} of the {size:,} {space} architectures" if size else f"{n:,} {space} architectures")
     if batch.kept_as_stored:
         notes.append(f"{batch.kept_as_stored} values equal to stored ones at the source's precision, kept as stored")
     if batch.missing:

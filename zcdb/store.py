@@ -623,9 +623,10 @@ class Store:
         if not rows:
             known = sorted({r["dataset"] for r in self.benchmark_rows() if r["space"] == space})
             if not known:
+                how = get_space(space).importers or ("csv",)
                 raise EmptyStore(
-                    f"the store {self.path} holds no {space} benchmark: import one first, "
-                    "e.g. `zcdb import csv FILE --space nb201 ...` (see `zcdb import --help`)"
+                    f"the store {self.path} holds no {space} benchmark: import one first, e.g. "
+                    f"`zcdb import {how[0]} ...` (its formats: {', '.join(how)}; see `zcdb import --help`)"
                 )
             raise UnknownDataset(
                 f"no {space} benchmark for dataset {dataset!r} in {self.path}: stored datasets are {', '.join(known)}"
@@ -827,6 +828,13 @@ class ImportBatch:
         self.rows = 0
         #: Rows the commit inserted or changed (0 when re-importing the same data).
         self.changed = 0
+
+    def coverage(self) -> dict[str, int]:
+        """Per space, how many distinct architectures the gathered evaluation rows hold."""
+        seen: dict[str, list[np.ndarray]] = {}
+        for space, _ds, _p, _m, _e, _s, idx, *_ in self._evals:
+            seen.setdefault(space, []).append(idx)
+        return {sp: int(np.unique(np.concatenate(v)).size) for sp, v in seen.items()}
 
     def declare_metric(self, name: str, higher_is_better: bool, unit: str = "", description: str = "") -> MetricSpec:
         """Declare an open metric's direction and unit before adding its values (stored with them).

@@ -51,6 +51,8 @@ class SearchSpace:
 
     #: The ``--space`` name.
     name: str = ""
+    #: The ``zcdb import`` formats its released benchmarks come in, the usual first (for messages).
+    importers: tuple[str, ...] = ()
     #: Number of architectures; ``None`` when the space cannot be enumerated.
     size: Optional[int] = None
     #: Names of the decision positions (edges, layers, ...).

@@ -220,6 +220,7 @@ class MacroSpace(SearchSpace):
     """
 
     name = NAME
+    importers = ("nas-bench-macro", "csv")
     size = NUM_ARCHS
     positions = tuple(f"layer{k}" for k in range(NUM_LAYERS))
     choices = CHOICES

@@ -241,6 +241,7 @@ class NatsSssSpace(SearchSpace):
     """
 
     name = NAME
+    importers = ("nats-sss",)
     size = NUM_ARCHS
     positions = tuple(f"layer{k}" for k in range(NUM_LAYERS))
     choices = tuple(tuple(str(c) for c in row) for row in CHOICES)

@@ -75,7 +75,8 @@ REGENERATE = "python scripts/build_nb101_table.py"
 ArchLike = Union[str, int, np.integer, Sequence[Any]]
 
 _HASH = re.compile(r"[0-9a-f]{32}")
-_SPEC = re.compile(r"([01]{4,49})\|([a-z0-9,-]+)")
+#: Up to 20 x 20 digits, so that a cell with too many vertices is told so (prune_spec), not called malformed.
+_SPEC = re.compile(r"([01]{4,400})\|([a-z0-9,-]+)")
 _FORMS = ("a 32-digit module hash, an index, a spec string '<V*V digits>|<V op names>', "
           "a (matrix, ops) pair or a choice tuple of 26 integers")
 
@@ -366,6 +367,8 @@ def _arch_index(arch: Any) -> int:
                 raise UnknownArch(f"{arch} is not the module hash of a NAS-Bench-101 cell: "
                                   "check it, or give the cell as a spec string")
             return i
+        if len(arch) == 32 and re.fullmatch(r"[0-9a-fA-F]{32}", arch):
+            raise UnknownArch(f"nb101 module hashes are lower-case hex: give {arch.lower()!r}")
         return _lookup(spec_hash(*parse_spec_string(arch)))
     if genuine_int(arch):
         i = int(arch)
@@ -619,6 +622,7 @@ class NB101Space(SearchSpace):
     """
 
     name = NAME
+    importers = ("nasbench-tfrecord", "nasbench-vis", "naslib-zc")
     size = NUM_ARCHS
     positions = EDGE_POSITIONS + NODE_POSITIONS
     choices = (("absent", "present"),) * len(EDGE_POSITIONS) + ((*OPS, "none"),) * len(NODE_POSITIONS)

@@ -398,6 +398,7 @@ class NB201Space(SearchSpace):
     """
 
     name = NAME
+    importers = ("nb201-pth", "nats-tss", "naslib-zc", "hw-nas-bench", "help-latency", "nb201-robustness", "csv")
     size = NUM_ARCHS
     #: Edges ``i-j`` (also the onehot column names: ``onehot:0-1=none``).
     positions = tuple(f"{i}-{j}" for i, j in EDGES)

@@ -414,6 +414,7 @@ class NB301Space(SearchSpace):
     (``size = None``), each with a global int64 id (module docstring)."""
 
     name = NAME
+    importers = ("naslib-zc",)
     size = None
     positions = POSITIONS
     choices = CHOICES

@@ -185,6 +185,7 @@ class TNB101MacroSpace(tnb101_tasks.TaskDatasets, SearchSpace):
     """TransNAS-Bench-101's macro space through the :class:`SearchSpace` interface (see the module docstring)."""
 
     name = NAME
+    importers = ("naslib-zc",)
     size = 3256
     positions = tuple(f"module{k}" for k in range(MAX_MODULES))
     choices = CHOICES

@@ -225,6 +225,7 @@ class TNB101MicroSpace(tnb101_tasks.TaskDatasets, ProductSpace):
     """TransNAS-Bench-101's cell space through the :class:`SearchSpace` interface (see the module docstring)."""
 
     name = NAME
+    importers = ("naslib-zc",)
     #: Edges ``i-j`` (the onehot columns are ``onehot:0-1=none`` ...).
     positions = tuple(f"{i}-{j}" for i, j in EDGES)
     choices = (OPS,) * NUM_EDGES
