@@ -103,3 +103,29 @@ def test_a_mistyped_macro_code_is_one_line_and_stores_nothing(macro_db, tmp_path
                 "--archs-file", str(archs), "--quiet")
     assert r.exit_code != 0 and "'0000001'" in r.output and len(r.output.strip().splitlines()) == 1, r.output
     assert sqlite3.connect(macro_db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0] == before
+
+
+def test_macro_proxy_aware_search_on_the_shipped_table(macro_db, tmp_path):
+    """rea-proxy with zcdb's own swap scores: its proxy-ranked samples come from the table's scored
+    members (one per class, so each function once)."""
+    import sqlite3
+
+    import numpy as np
+
+    import zcdb
+    from zcdb.search import problem_from_benchmark
+
+    db = tmp_path / "m.db"
+    with sqlite3.connect(macro_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)  # the fixture's store stays as it is for the other tests
+    r = run_cli(db, "import", "builtin", "macro-cifar10-proxies")
+    assert r.exit_code == 0, r.output
+    with zcdb.open(db) as s:
+        b = s.benchmark("macro", "cifar10")
+        problem = problem_from_benchmark(b, "test_acc", "test_acc", proxies=["swap"])
+        rep = b.search_space.representatives()
+    pool = problem.proxy_available_index
+    assert 0 < pool.size == np.unique(rep[pool]).size  # one member per class
+    run = _json(db, "search", "run", "--algo", "rea-proxy", "--space", "macro", "--dataset", "cifar10",
+                "--search-metric", "test_acc", "--proxies", "swap", "--budget-queries", "30", "--seeds", "0-3")
+    assert run["computed"] == 4 and 90 < run["mean"] <= 93.13
