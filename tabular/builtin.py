@@ -75,9 +75,9 @@ BUILTINS: dict[str, Builtin] = {
         name="macro-cifar10-proxies",
         file="macro-cifar10-proxies.npz",
         kind="proxies",
-        description="all zcdb proxies that apply on CIFAR-10 (test-set batch of 64, seed 0) for NAS-Bench-Macro "
-                    "isomorphism-class representatives: 3,556 of the 3,969 so far, the others still being computed "
-                    "(scripts/wip/README.md)",
+        description="all zcdb proxies that apply on CIFAR-10 (test-set batch of 64, seed 0) for one member of each "
+                    "of NAS-Bench-Macro's 3,969 isomorphism classes (complete: every one of the 6,561 codes answered "
+                    "by class)",
         regenerate="zcdb --db macro.db proxies compute --space macro --dataset cifar10 --data cifar-10-batches-py "
                    "--split test --proxies all --archs-file unique --seed 0 --workers 2; then python "
                    "scripts/wip_proxies.py save macro.db macro cifar10 tabular/data/macro-cifar10-proxies.npz",
