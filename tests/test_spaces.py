@@ -77,8 +77,14 @@ def test_a_mistyped_macro_code_is_refused_not_read_as_an_index(text, says):
     with pytest.raises(UnknownArch, match=f"malformed macro architecture '{text}'.*{says}") as e:
         parse_arch_text(text, get_space("macro"))
     assert "\n" not in str(e.value)
-    assert parse_arch_text("12", get_space("macro")) == 12  # an index as an index is written
+
+
+def test_a_macro_index_written_as_an_index_is_still_one():
+    from zcdb.spaces import get_space, parse_arch_text
+
+    assert parse_arch_text("12", get_space("macro")) == 12
     assert parse_arch_text("0", get_space("macro")) == 0
+
 
 def test_importing_the_spaces_reads_no_file_and_imports_no_torch():
     code = ("import sys, builtins; opened = []; real = builtins.open\n"

@@ -91,8 +91,13 @@ def _archs(tmp_path, archs):
 
 def test_a_mistyped_macro_code_is_one_line_and_stores_nothing(macro_db, tmp_path):
     import sqlite3
+    from contextlib import closing
 
-    before = sqlite3.connect(macro_db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0]
+    def count():
+        with closing(sqlite3.connect(macro_db)) as conn:
+            return conn.execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0]
+
+    before = count()
     for args in (["query", "--space", "macro", "--dataset", "cifar10", "--metric", "test_acc", "0000001"],
                  ["cost", "--space", "macro", "--dataset", "cifar10", "000000012"]):
         r = run_cli(macro_db, *args)
@@ -102,13 +107,14 @@ def test_a_mistyped_macro_code_is_one_line_and_stores_nothing(macro_db, tmp_path
     r = run_cli(macro_db, "proxies", "compute", "--space", "macro", "--dataset", "cifar10", "--proxies", "params",
                 "--archs-file", str(archs), "--quiet")
     assert r.exit_code != 0 and "'0000001'" in r.output and len(r.output.strip().splitlines()) == 1, r.output
-    assert sqlite3.connect(macro_db).execute("SELECT COUNT(*) FROM proxy_scores").fetchone()[0] == before
+    assert count() == before
 
 
 def test_macro_proxy_aware_search_on_the_shipped_table(macro_db, tmp_path):
     """rea-proxy with zcdb's own swap scores: its proxy-ranked samples come from the table's scored
     members (one per class, so each function once)."""
     import sqlite3
+    from contextlib import closing
 
     import numpy as np
 
@@ -116,7 +122,7 @@ def test_macro_proxy_aware_search_on_the_shipped_table(macro_db, tmp_path):
     from zcdb.search import problem_from_benchmark
 
     db = tmp_path / "m.db"
-    with sqlite3.connect(macro_db) as src, sqlite3.connect(db) as dst:
+    with closing(sqlite3.connect(macro_db)) as src, closing(sqlite3.connect(db)) as dst:
         src.backup(dst)  # the fixture's store stays as it is for the other tests
     r = run_cli(db, "import", "builtin", "macro-cifar10-proxies")
     assert r.exit_code == 0, r.output
