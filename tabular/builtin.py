@@ -89,7 +89,7 @@ BUILTINS: dict[str, Builtin] = {
         description="zcdb proxies on CIFAR-10 (test-set batch of 32, seed 0; the data group also with seed 1 on 25) "
                     "for NAS-Bench-Suite-Zero's 292 nb101 architectures and the 1k sample's 999 others (1,291) so "
                     "far: all 18 that apply on the 292 (grasp also with seed 1 on 25); the 14 cheaper ones on the 999, "
-                    "tenas_ntk, grasp, grad_sign and zico on 587 of them, the rest still being computed "
+                    "tenas_ntk, grasp, grad_sign and zico on 749 of them, the rest still being computed "
                     "(scripts/wip/README.md)",
         regenerate="python scripts/suite_zero_proxies_report.py --space nb101 --print-ids --with-sample > "
                    "nb101_ids.txt; zcdb --db nb101.db proxies compute --space nb101 --dataset cifar10 --data "
