@@ -87,10 +87,8 @@ BUILTINS: dict[str, Builtin] = {
         file="nb101-cifar10-proxies.npz",
         kind="proxies",
         description="zcdb proxies on CIFAR-10 (test-set batch of 32, seed 0; the data group also with seed 1 on 25) "
-                    "for NAS-Bench-Suite-Zero's 292 nb101 architectures and the 1k sample's 999 others (1,291) so "
-                    "far: all 18 that apply on the 292 (grasp also with seed 1 on 25); the 14 cheaper ones on the 999, "
-                    "tenas_ntk, grasp, grad_sign and zico on 749 of them, the rest still being computed "
-                    "(scripts/wip/README.md)",
+                    "for NAS-Bench-Suite-Zero's 292 nb101 architectures and the 1k sample's 999 others (1,291), "
+                    "complete: all 18 that apply on each of the 1,291 (grasp also with seed 1 on 25 of the 292)",
         regenerate="python scripts/suite_zero_proxies_report.py --space nb101 --print-ids --with-sample > "
                    "nb101_ids.txt; zcdb --db nb101.db proxies compute --space nb101 --dataset cifar10 --data "
                    "cifar-10-batches-py --split test --proxies all --archs-file nb101_ids.txt --seed 0 "
