@@ -309,6 +309,12 @@ def test_eval_compares_on_common_architectures_with_intervals(tmp_path):
     assert full["spearman"] == pytest.approx(stats.spearmanr(noisy, truth)[0])
     r = run(tmp_path / "e.db", "proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--bootstrap", "50")
     assert r.exit_code == 0 and "all on the same 10 architectures" in r.output and "[" in r.output, r.output
+    assert "scoring none" not in r.output
+    with store.importing("t2", "test", {}) as b:  # another set, on architectures without a metric
+        b.add_proxy_scores("nb201", "digits", "elsewhere", 0, 8, "none", np.arange(n, n + 5), np.ones(5), np.zeros(5))
+    r = run(tmp_path / "e.db", "proxies", "eval", "--dataset", "digits", "--metric", "test_acc", "--bootstrap", "0")
+    assert r.exit_code == 0 and "all on the same 10 architectures" in r.output, r.output
+    assert "1 set scoring none of them shown with n 0" in r.output, r.output
 
 
 def test_eval_under_constraints_uses_only_feasible_architectures(tmp_path):

@@ -940,7 +940,10 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
         (["kendall_ci"] if bootstrap else []) + ["top10", "n", "seed", "batch_size", "data"]
     echo_table(shown, cols)
     if rows and not all_available:
-        click.echo(f"all on the same {rows[0]['n']} architectures (those every score set covers; "
+        n = max(r["n"] for r in rows)
+        none = sum(r["n"] == 0 for r in rows)
+        left_out = f"; {none} set{'s' if none > 1 else ''} scoring none of them shown with n 0" if none and n else ""
+        click.echo(f"all on the same {n} architectures (those every score set covers{left_out}; "
                    "--all-available evaluates each on all it covers)")
 
 
