@@ -943,8 +943,8 @@ def proxies_eval(ctx: click.Context, space: str, dataset: str, metric: Optional[
         n = max(r["n"] for r in rows)
         none = sum(r["n"] == 0 for r in rows)
         left_out = f"; {none} set{'s' if none > 1 else ''} scoring none of them shown with n 0" if none and n else ""
-        click.echo(f"all on the same {n} architectures (those every score set covers{left_out}; "
-                   "--all-available evaluates each on all it covers)")
+        click.echo(f"all on the same {n} architectures (those every {'other ' if left_out else ''}score set "
+                   f"covers{left_out}; --all-available evaluates each on all it covers)")
 
 
 @proxies.command(name="combine")
